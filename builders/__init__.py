@@ -1,0 +1,1 @@
+"""Stage 1: sources -> segments -> translation (+ back-translation) -> dataset rows."""

@@ -1,0 +1,1 @@
+"""Translation engines: a protocol and a registry with lazy imports."""

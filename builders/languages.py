@@ -1,0 +1,59 @@
+"""The language registry: adding a language is one entry in LANGUAGES."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from builders.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    script: str
+    # engine name -> that engine's code for this language
+    engine_codes: dict[str, str] = field(default_factory=dict)
+    # sacrebleu BLEU tokenizer for text in this language ("13a", "intl", "zh", "char", ...)
+    bleu_tokenize: str = "13a"
+    word_spaces: bool = True
+
+    def engine_code(self, engine: str) -> str:
+        return self.engine_codes.get(engine, self.code)
+
+
+SOURCE_LANGUAGE = "en"
+
+LANGUAGES: dict[str, Language] = {
+    lang.code: lang
+    for lang in [
+        Language("en", "English", "Latin", {"argos": "en", "bergamot": "en"}),
+        Language("ar", "Arabic", "Arabic", {"argos": "ar"}, bleu_tokenize="intl"),
+        Language("de", "German", "Latin", {"argos": "de"}),
+        Language("es", "Spanish", "Latin", {"argos": "es", "apertium": "spa"}),
+        Language("fr", "French", "Latin", {"argos": "fr"}),
+        Language("hi", "Hindi", "Devanagari", {"argos": "hi"}, bleu_tokenize="intl"),
+        Language("pt", "Portuguese", "Latin", {"argos": "pt", "bergamot": "pt"}),
+        # Thai and Chinese are written without spaces between words.
+        Language("th", "Thai", "Thai", {"argos": "th"}, bleu_tokenize="char", word_spaces=False),
+        Language("zh", "Chinese", "Han", {"argos": "zh"}, bleu_tokenize="zh", word_spaces=False),
+    ]
+}
+
+DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "ar", "de", "es", "fr", "hi", "pt", "th", "zh")
+
+
+def get_language(code: str) -> Language:
+    try:
+        return LANGUAGES[code]
+    except KeyError:
+        known = ", ".join(sorted(LANGUAGES))
+        raise ConfigError(f"unknown language {code!r}; known languages: {known}.") from None
+
+
+def check_languages(codes: list[str]) -> list[str]:
+    for code in codes:
+        get_language(code)
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"languages are listed twice: {codes}.")
+    return codes

@@ -1,0 +1,37 @@
+"""Shared fixtures: an isolated home for libraries that write under it, and the CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def isolated_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for subprocesses: HOME/XDG dirs in a temp dir, offline Hub, no stored token."""
+    home = tmp_path_factory.mktemp("home")
+    env = dict(os.environ)
+    env.update(
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        HF_HOME=str(home / ".cache/huggingface"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("HF_TOKEN", None)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path = REPO, timeout: int = 900):
+    """Run `python -m <args>` from the repo root and capture its output."""
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)

@@ -1,0 +1,71 @@
+"""Every config in configs/ loads and validates; each starts with the command that runs it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO
+
+from builders.config import load_release_config
+from builders.errors import ConfigError
+
+RELEASE_CONFIGS = sorted((REPO / "configs" / "release").glob("*.yaml"))
+
+
+def test_there_are_release_configs():
+    assert {p.name for p in RELEASE_CONFIGS} >= {"sample.yaml", "full.yaml"}
+
+
+@pytest.mark.parametrize("path", RELEASE_CONFIGS, ids=lambda p: p.name)
+def test_release_config_loads(path):
+    cfg = load_release_config(path)
+    assert cfg.languages[0] == "en"
+    assert path.read_text().startswith("# make release")
+
+
+def test_full_config_has_nine_languages_and_pinned_sources():
+    cfg = load_release_config(REPO / "configs/release/full.yaml")
+    assert cfg.languages == ["en", "ar", "de", "es", "fr", "hi", "pt", "th", "zh"]
+    assert cfg.translation.engines == ["argos"]
+    assert {s.name for s in cfg.benign.sources} == {"alpaca", "dolly"}
+
+
+def test_sample_config_is_offline():
+    cfg = load_release_config(REPO / "configs/release/sample.yaml")
+    assert cfg.languages == ["en", "pt"]
+    assert all(s.path and (REPO / s.path).is_file() for s in cfg.benign.sources)
+    assert (REPO / cfg.sorry_bench.path).is_file()
+
+
+def test_en_is_added_and_thresholds_override(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("benign: {sources: [{name: s, path: x.jsonl}]}\nlanguages: [pt]\n"
+                    "qa: {chrf: 30, per_language: {th: {chrf: 20}}}\n")
+    cfg = load_release_config(path)
+    assert cfg.name == "c" and cfg.languages == ["en", "pt"]
+    assert cfg.qa.thresholds("th").chrf == 20 and cfg.qa.thresholds("pt").chrf == 30
+    assert cfg.qa.thresholds("th").lang_id_score == 0.5
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("benign: {sources: []}\nlanguages: [pt]\n", "benign.sources"),
+        ("benign: {sources: [{name: s}]}\nlanguages: [pt]\nextra: 1\n", "extra: unknown key"),
+        ("benign: {sources: [{name: s}]}\nlanguages: [pt, pt]\n", "listed twice"),
+        ("benign: {sources: [{name: s}]}\nlanguages: [klingon]\n", "unknown language 'klingon'"),
+        ("- just a list\n", "mapping"),
+        ("benign: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_configs(tmp_path, text, needle):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=None) as exc:
+        load_release_config(path)
+    assert needle in str(exc.value)
+    assert str(path) in str(exc.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_release_config(tmp_path / "nope.yaml")

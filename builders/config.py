@@ -36,6 +36,7 @@ class SorryBenchConfig(_Strict):
     path: str | None = None
     hub_id: str | None = None
     revision: str | None = None
+    filename: str | None = None
     prompt_style: str = "base"
     limit: int | None = Field(default=None, ge=1, description="first N prompts only (quick runs)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-_console = Console(stderr=True, highlight=False)
+_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def log(message: str) -> None:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 
 from builders.languages import get_language
 
 
-@lru_cache(maxsize=None)
+@cache
 def _chrf():
     from sacrebleu.metrics import CHRF
 
     return CHRF()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bleu(tokenize: str, sentence: bool):
     from sacrebleu.metrics import BLEU
 

@@ -1,0 +1,148 @@
+"""The publish stage (local by default): QA'd rows -> a Hub-layout release folder per dataset.
+
+Each dataset is written to a staging folder beside its destination, checked with `load_dataset`
+exactly as a consumer will load it, and only then swapped into place, so a failure leaves the previous
+release untouched and never a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from builders.build import BENIGN, SORRY_BENCH
+from builders.config import ReleaseConfig
+from builders.errors import DataError
+from builders.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
+from builders.progress import log
+from cards.card import SOURCE_DATASETS, SOURCE_LICENSES, build_card
+from cards.schema import BENIGN_SCHEMA, SORRY_BENCH_SCHEMA, to_table
+
+ROWS_PER_SHARD = 50_000
+
+SUMMARIES = {
+    BENIGN: (
+        "Benign instruction-tuning data (instruction, optional input, response) machine-translated from "
+        "English into several languages, with a chat-form `messages` column for supervised fine-tuning and "
+        "per-row translation-quality columns. Built with safedrift to study how benign fine-tuning in "
+        "different languages shifts a model's safety behaviour."
+    ),
+    SORRY_BENCH: (
+        "The SORRY-Bench unsafe-request prompts machine-translated into several languages, keeping "
+        "SORRY-Bench's schema (`question_id`, `category`, `category_name`, `prompt_style`, `turns`). "
+        "Gated: SORRY-Bench's terms forbid redistribution."
+    ),
+}
+
+
+def _shards(rows: list[dict]) -> list[list[dict]]:
+    return [rows[i: i + ROWS_PER_SHARD] for i in range(0, len(rows), ROWS_PER_SHARD)] or [[]]
+
+
+def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[dict]], cfg: ReleaseConfig,
+                         qa_report: dict, translators: dict[str, str], repo: str) -> None:
+    schema = BENIGN_SCHEMA if dataset == BENIGN else SORRY_BENCH_SCHEMA
+    sort_key = (lambda r: r["id"]) if dataset == BENIGN else (lambda r: r["question_id"])
+    files: dict[str, dict[str, str]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for lang, rows in per_lang.items():
+        by_split: dict[str, list[dict]] = {}
+        for r in sorted(rows, key=sort_key):
+            by_split.setdefault(r["split"], []).append(r)
+        files[lang], counts[lang] = {}, {}
+        for split, split_rows in sorted(by_split.items()):
+            shards = _shards(split_rows)
+            for i, shard in enumerate(shards):
+                name = f"data/{lang}/{split}-{i:05d}-of-{len(shards):05d}.parquet"
+                atomic_write_parquet(folder / name, to_table(shard, schema))
+            files[lang][split] = f"data/{lang}/{split}-*.parquet"
+            counts[lang][split] = len(split_rows)
+
+    if dataset == BENIGN:
+        names = sorted({r["source"] for rows in per_lang.values() for r in rows})
+        licenses = sorted({SOURCE_LICENSES.get(n, "other") for n in names})
+        license_ = licenses[0] if len(licenses) == 1 else licenses
+        card = build_card(
+            pretty_name=cfg.datasets.benign, repo=repo, summary=SUMMARIES[BENIGN], version=cfg.version,
+            license=license_, source_datasets=[SOURCE_DATASETS[n] for n in names if n in SOURCE_DATASETS],
+            task_categories=["text-generation"], counts=counts, files=files, qa_report=qa_report,
+            translators=translators, gated=False,
+        )
+    else:
+        card = build_card(
+            pretty_name=cfg.datasets.sorry_bench, repo=repo, summary=SUMMARIES[SORRY_BENCH],
+            version=cfg.version, license="other", source_datasets=["sorry-bench/sorry-bench-202503"],
+            task_categories=["text-generation"], counts=counts, files=files, qa_report=qa_report,
+            translators=translators, gated=True,
+        )
+    atomic_write_text(folder / "README.md", str(card))
+    atomic_write_json(folder / "qa" / "report.json", {"version": cfg.version, "languages": qa_report,
+                                                     "thresholds": cfg.qa.model_dump()})
+
+
+def check_loadable(folder: Path, languages: list[str], splits: dict[str, set[str]], cache_dir: Path) -> None:
+    """Load every config exactly as a consumer will; any failure blocks the release."""
+    from datasets import load_dataset
+
+    for lang in languages:
+        try:
+            ds = load_dataset(str(folder), lang, cache_dir=str(cache_dir))
+        except Exception as exc:  # noqa: BLE001 - any loader failure blocks the release
+            raise DataError(f"the staged release {folder.name} does not load for {lang!r}: {exc}") from exc
+        if set(ds) != splits[lang]:
+            raise DataError(f"the staged release {folder.name}/{lang} has splits {sorted(ds)}, "
+                            f"expected {sorted(splits[lang])}.")
+
+
+def swap_into_place(staging: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run_publish(cfg: ReleaseConfig, hub_org: str | None = None) -> dict[str, Path]:
+    from validation.qa import read_qa
+
+    work = cfg.work_path
+    report_path = work / "qa" / "report.json"
+    if not report_path.is_file():
+        raise DataError(f"no QA report in {work / 'qa'}; run `python -m validation qa` first.")
+    report = json.loads(report_path.read_text())
+    translated_manifest = json.loads((work / "translated" / "manifest.json").read_text())
+    languages = translated_manifest["languages"]
+    translators = {k.split("/")[1]: v["translator"] for k, v in translated_manifest["translation"].items()}
+
+    out = cfg.output_path
+    out.mkdir(parents=True, exist_ok=True)
+    names = {BENIGN: cfg.datasets.benign, SORRY_BENCH: cfg.datasets.sorry_bench}
+    staged: dict[str, Path] = {}
+    try:
+        # Stage and check both datasets before either replaces the previous release.
+        for dataset, name in names.items():
+            per_lang = {lang: read_qa(work, dataset, lang) for lang in languages}
+            for lang, rows in per_lang.items():
+                if not rows:
+                    raise DataError(f"{dataset}/{lang} has no rows; nothing is published.")
+            staging = out / f".staging-{name}-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            staged[name] = staging
+            repo = f"{hub_org or '<org>'}/{name}"
+            write_dataset_folder(staging, dataset, per_lang, cfg, report["datasets"][dataset], translators, repo)
+            splits = {lang: {r["split"] for r in rows} for lang, rows in per_lang.items()}
+            check_loadable(staging, languages, splits, work / "hf-datasets-cache")
+        written = {}
+        for name, staging in staged.items():
+            target = out / name
+            swap_into_place(staging, target)
+            hashes = {str(p.relative_to(target)): sha256_file(p) for p in sorted(target.rglob("*")) if p.is_file()}
+            atomic_write_json(work / "release" / f"{name}.manifest.json", {"files": hashes, "version": cfg.version})
+            written[name] = target
+            log(f"release {name}: {target} ({', '.join(languages)})")
+    finally:
+        for staging in staged.values():
+            shutil.rmtree(staging, ignore_errors=True)
+    return written

@@ -1,0 +1,1 @@
+"""Helpers that build small real assets for the tests."""

@@ -1,0 +1,145 @@
+"""End to end: `python -m builders release` on the embedded default, read back with load_dataset."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import run_cli
+from huggingface_hub import DatasetCard
+
+BENIGN_COLUMNS = {"id", "source", "language", "instruction", "input", "output", "messages", "bt_chrf",
+                  "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "translator"}
+SORRY_COLUMNS = {"question_id", "category", "category_name", "prompt_style", "turns", "language", "bt_chrf",
+                 "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "translator"}
+
+
+@pytest.fixture(scope="module")
+def sample_release(tmp_path_factory, isolated_env):
+    root = tmp_path_factory.mktemp("sample-release")
+    proc = run_cli(["builders", "release", "configs/release/sample.yaml",
+                    "--work-dir", str(root / "work"), "--output-dir", str(root / "release")], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, proc
+
+
+def test_release_prints_where_it_is(sample_release):
+    root, proc = sample_release
+    assert f"Multilingual-Benign-Tune: {root / 'release' / 'Multilingual-Benign-Tune'}" in proc.stdout
+    assert f"SORRY-Bench-Multilingual: {root / 'release' / 'SORRY-Bench-Multilingual'}" in proc.stdout
+
+
+def test_load_dataset_benign(sample_release):
+    from datasets import load_dataset
+
+    root, _ = sample_release
+    folder = root / "release" / "Multilingual-Benign-Tune"
+    pt = load_dataset(str(folder), "pt", cache_dir=str(root / "hf"))
+    en = load_dataset(str(folder), "en", cache_dir=str(root / "hf"))
+    assert set(pt) == {"train", "test"}
+    assert set(pt["train"].column_names) == BENIGN_COLUMNS
+    # ids identical across languages, split for split
+    for split in ("train", "test"):
+        assert sorted(pt[split]["id"]) == sorted(en[split]["id"])
+    n = len(pt["train"]) + len(pt["test"])
+    assert n >= 64
+    assert len(pt["test"]) == pytest.approx(0.2 * n, abs=1)
+    row = pt["train"][0]
+    assert row["language"] == "pt"
+    assert row["translator"].startswith("bergamot/")
+    assert row["messages"][0]["role"] == "user" and row["messages"][1]["role"] == "assistant"
+    assert row["messages"][1]["content"] == row["output"]
+    assert en["train"][0]["translator"] == "original"
+    assert all(x == 100.0 for x in en["train"]["bt_chrf"])
+    # Portuguese rows are detected as Portuguese and mostly pass QA
+    assert sum(lid == "pt" for lid in pt["train"]["lang_id"]) / len(pt["train"]) > 0.9
+    assert sum(pt["train"]["qa_pass"]) / len(pt["train"]) > 0.8
+
+
+def test_load_dataset_sorry_bench(sample_release):
+    from datasets import load_dataset
+
+    root, _ = sample_release
+    folder = root / "release" / "SORRY-Bench-Multilingual"
+    ds = load_dataset(str(folder), "pt", cache_dir=str(root / "hf"))
+    assert set(ds) == {"test"}
+    assert set(ds["test"].column_names) == SORRY_COLUMNS
+    assert len(ds["test"]) == 44
+    assert sorted(ds["test"]["category"], key=int) == [str(i) for i in range(1, 45)]
+    assert all(len(t) == 1 and t[0] for t in ds["test"]["turns"])
+    en = load_dataset(str(folder), "en", cache_dir=str(root / "hf"))["test"]
+    assert ds["test"]["question_id"] == en["question_id"]
+    assert ds["test"]["turns"] != en["turns"]
+
+
+def test_cards_round_trip_with_configs_and_gating(sample_release):
+    from datasets.utils.metadata import MetadataConfigs
+
+    root, _ = sample_release
+    benign = DatasetCard.load(root / "release" / "Multilingual-Benign-Tune" / "README.md")
+    sorry = DatasetCard.load(root / "release" / "SORRY-Bench-Multilingual" / "README.md")
+    for card in (benign, sorry):
+        configs = MetadataConfigs.from_dataset_card_data(card.data)
+        assert set(configs) == {"en", "pt"}
+        assert card.data.language == ["en", "pt"]
+        assert card.data.multilinguality == "translation"
+    assert "extra_gated_prompt" in sorry.data.to_dict() and sorry.data.license == "other"
+    assert "extra_gated_prompt" not in benign.data.to_dict()
+    assert "| pt (Portuguese) |" in benign.text
+
+
+def test_qa_report_and_signature(sample_release):
+    root, _ = sample_release
+    report = json.loads((root / "release" / "Multilingual-Benign-Tune" / "qa" / "report.json").read_text())
+    pt = report["languages"]["pt"]
+    assert pt["n"] >= 64
+    assert pt["corpus_chrf_signature"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:")
+    assert "tok:13a" in pt["corpus_bleu_signature"]
+    assert 40 < pt["corpus_chrf"] <= 100
+    assert len(pt["worst"]) == 5
+
+
+def test_rebuild_is_byte_identical_and_translates_nothing(sample_release, isolated_env):
+    root, _ = sample_release
+    before = {p: p.read_bytes() for p in (root / "release").rglob("*.parquet")}
+    proc = run_cli(["builders", "release", "configs/release/sample.yaml",
+                    "--work-dir", str(root / "work"), "--output-dir", str(root / "release")], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = {p: p.read_bytes() for p in (root / "release").rglob("*.parquet")}
+    assert before == after
+    manifest = json.loads((root / "work" / "translated" / "manifest.json").read_text())
+    for key, stats in manifest["translation"].items():
+        if stats.get("forward"):
+            assert stats["forward"]["translated"] == 0, key
+            assert stats["back"]["translated"] == 0, key
+
+
+def test_parquet_schema_types(sample_release):
+    root, _ = sample_release
+    files = sorted((root / "release" / "Multilingual-Benign-Tune" / "data" / "pt").glob("*.parquet"))
+    assert [f.name for f in files] == ["test-00000-of-00001.parquet", "train-00000-of-00001.parquet"]
+    schema = pq.read_schema(files[0])
+    assert str(schema.field("messages").type) == "list<element: struct<role: string, content: string>>"
+    assert str(schema.field("qa_pass").type) == "bool"
+
+
+
+def test_chrf_threshold_separates_right_from_wrong_translations(sample_release):
+    """Why qa.chrf defaults to 35: on the sample, bergamot's back-translations all score above 60 against
+    their own source (measured minimum 61.6), while pairing each with the next row's source (a shuffled
+    translation) scores at most 29.1."""
+    from validation.metrics import sentence_scores
+    from validation.qa import read_qa
+
+    root, _ = sample_release
+    rows = read_qa(root / "work", "benign", "pt")
+
+    def text(r, prefix):
+        return "\n".join(x for x in (r[prefix + "instruction"], r[prefix + "input"], r[prefix + "output"]) if x)
+
+    aligned = [r["bt_chrf"] for r in rows]
+    shuffled = [sentence_scores(text(r, "bt_"), text(rows[(i + 1) % len(rows)], "src_"))[0]
+                for i, r in enumerate(rows)]
+    assert min(aligned) > 50
+    assert max(shuffled) < 35

@@ -70,7 +70,7 @@ def _list_engines() -> int:
             print(f"{name}: unavailable ({exc})")
             continue
         pairs = [c for c in LANGUAGES if c != SOURCE_LANGUAGE and eng.supports(SOURCE_LANGUAGE, c)]
-        print(f"{name}: en -> {', '.join(pairs) or 'none installed'}")
+        print(f"{name}: en -> {', '.join(pairs)}" if pairs else f"{name}: no en -> L model available")
     return 0
 
 

@@ -104,3 +104,9 @@ def test_language_without_engine_stops_before_work(tmp_path, capsys, release_dir
     _fails(capsys, tmp_path, _config(tmp_path, data, languages=["en", "de"]), release_dir,
            "no translation engine has a model for en<->de", "bergamot")
     assert not (tmp_path / "work" / "memory.sqlite").exists()
+
+
+def test_identity_engine_cannot_stand_in_for_a_translation(tmp_path, capsys, release_dir):
+    data = _write_jsonl(tmp_path / "b.jsonl", [json.dumps(GOOD)])
+    _fails(capsys, tmp_path, _config(tmp_path, data, languages=["en", "pt"], translation={"engines": ["identity"]}),
+           release_dir, "no translation engine has a model for en<->pt (tried identity)")

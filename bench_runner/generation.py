@@ -1,0 +1,116 @@
+"""Generation backends: a small protocol plus a lazy registry (transformers here; vLLM slots in beside it)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bench_runner.config import ModelConfig
+from bench_runner.registry import LazyRegistry
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_new_tokens: int
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
+                "top_p": self.top_p, "seed": self.seed, "do_sample": self.temperature > 0}
+
+
+@dataclass
+class BatchResult:
+    indices: list[int]  # positions in the input list
+    texts: list[str]  # raw decoded completions (special tokens removed)
+    new_tokens: list[int]
+
+
+class GenerationBackend(Protocol):
+    """Turns rendered prompt texts into completions, one batch at a time so callers can persist each."""
+
+    tokenizer: object
+
+    def generate(self, prompts: list[str], params: SamplingParams) -> Iterator[BatchResult]: ...
+
+    def close(self) -> None: ...
+
+
+BACKENDS = LazyRegistry(
+    "generation backend",
+    {
+        "transformers": "bench_runner.generation:TransformersBackend",
+        "vllm": "bench_runner.vllm_backend:VllmBackend",
+    },
+)
+
+
+def create_backend(name: str, model: ModelConfig, adapter_dir: Path | None, batch_size: int) -> GenerationBackend:
+    return BACKENDS.get(name)(model, adapter_dir=adapter_dir, batch_size=batch_size)
+
+
+class TransformersBackend:
+    """Batched `model.generate` with left padding and length-sorted batches."""
+
+    def __init__(self, model: ModelConfig | None = None, adapter_dir: Path | None = None, batch_size: int = 16,
+                 loaded=None):
+        from bench_runner.models import load_model
+
+        self.loaded = loaded if loaded is not None else load_model(model, adapter_dir=adapter_dir)
+        self.model = self.loaded.model
+        self.tokenizer = self.loaded.tokenizer
+        self.batch_size = batch_size
+        self.stats = {"new_tokens": 0, "seconds": 0.0}
+
+    def generate(self, prompts: list[str], params: SamplingParams) -> Iterator[BatchResult]:
+        import torch
+
+        tok = self.tokenizer
+        tok.padding_side = "left"  # decoder-only models continue from the right edge
+        lengths = [len(ids) for ids in tok(prompts, add_special_tokens=False)["input_ids"]]
+        # Longest first: similar lengths share a batch (less padding) and an OOM shows up at once.
+        order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
+        device = next(self.model.parameters()).device
+        gen_kwargs = {"max_new_tokens": params.max_new_tokens, "pad_token_id": tok.pad_token_id}
+        if params.temperature > 0:
+            gen_kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+        else:
+            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        torch.manual_seed(params.seed)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = {k: v.to(device) for k, v in enc.items()}
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                out = self.model.generate(**enc, **gen_kwargs)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            self.stats["seconds"] += time.perf_counter() - t0
+            new = out[:, enc["input_ids"].shape[1] :]
+            n_new = [int(x) for x in _count_until_eos(new, tok).tolist()]
+            self.stats["new_tokens"] += sum(n_new)
+            texts = tok.batch_decode(new, skip_special_tokens=True)
+            yield BatchResult(indices=idx, texts=texts, new_tokens=n_new)
+
+    def close(self) -> None:
+        self.model = None
+        self.loaded = None
+
+
+def _count_until_eos(new, tok):
+    """Generated tokens per row up to and including the first end token."""
+    import torch
+
+    stop_ids = {i for i in (tok.eos_token_id, tok.pad_token_id) if i is not None}
+    is_stop = torch.zeros_like(new, dtype=torch.bool)
+    for sid in stop_ids:
+        is_stop |= new == sid
+    has_stop = is_stop.any(dim=1)
+    first = torch.where(has_stop, is_stop.int().argmax(dim=1) + 1, torch.full_like(has_stop, new.shape[1], dtype=torch.long))
+    return first

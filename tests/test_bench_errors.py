@@ -1,0 +1,103 @@
+"""Bad input: unknown Hub model offline, a language missing from the release, an empty split, unknown names."""
+
+from __future__ import annotations
+
+import pytest
+from support.fixtures import bench_home, tiny_config_dict, tiny_model, tiny_release  # noqa: F401
+from support.tiny_release import write_release
+
+from bench_runner.config import JudgeConfig, ModelConfig, parse_config
+from bench_runner.data import sorry_prompts, train_rows
+from bench_runner.generation import BACKENDS, create_backend
+from bench_runner.judges import create_judge
+from bench_runner.models import load_model
+from bench_runner.pipeline import BenchRun
+from builders.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
+
+
+def test_unknown_hub_model_offline_names_hf_token_and_offline_mode(bench_home, monkeypatch):  # noqa: F811
+    import huggingface_hub.constants
+
+    # huggingface_hub reads HF_HUB_OFFLINE at import; set the live value too so nothing reaches the network.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(SafedriftError) as err:
+        load_model(ModelConfig(hub_id="safedrift-tests/no-such-model", revision="v1", device="cpu"))
+    msg = str(err.value)
+    assert "HF_TOKEN" in msg and "HF_HUB_OFFLINE" in msg and "model.local_dir" in msg
+    assert "\n" not in msg and msg.endswith(".")
+
+
+def test_local_dir_without_a_model(tmp_path):
+    with pytest.raises(ConfigError, match="has no config.json"):
+        load_model(ModelConfig(local_dir=str(tmp_path), device="cpu"))
+
+
+def test_missing_gguf_file(tmp_path):
+    with pytest.raises(ConfigError, match="GGUF file not found"):
+        load_model(ModelConfig(gguf_file=str(tmp_path / "x.gguf"), device="cpu"))
+
+
+def test_language_missing_from_the_release(tmp_path, bench_home, tiny_model, tiny_release):  # noqa: F811
+    cfg = parse_config(tiny_config_dict(tmp_path, tiny_model, tiny_release, eval_languages=["en", "de"]))
+    with pytest.raises(DataError, match="language 'de' is not in the release .*make release"):
+        BenchRun(cfg).prompts  # noqa: B018
+
+
+def test_empty_split(tmp_path, bench_home):  # noqa: F811
+    benign, sorry = write_release(tmp_path / "rel", empty_train=("pt",))
+    cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
+                        "datasets": {"benign": str(benign), "sorry": str(sorry)}})
+    assert len(train_rows(cfg.datasets, "en")) == 5
+    with pytest.raises(DataError, match="the 'train' split of .* for 'pt' is empty"):
+        train_rows(cfg.datasets, "pt")
+
+
+def test_release_folder_missing(tmp_path, bench_home):  # noqa: F811
+    cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
+                        "datasets": {"sorry": str(tmp_path / "nowhere")}})
+    with pytest.raises(DataError, match="make release"):
+        sorry_prompts(cfg.datasets, "en")
+
+
+def test_prompt_style_filter_leaving_nothing(tmp_path, bench_home, tiny_release):  # noqa: F811
+    cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
+                        "datasets": {"sorry": str(tiny_release[1]), "prompt_styles": ["slang"]}})
+    with pytest.raises(DataError, match="no SORRY-Bench prompts left"):
+        sorry_prompts(cfg.datasets, "en")
+
+
+def test_unknown_judge_and_backend():
+    with pytest.raises(ConfigError, match="did you mean 'refusal'"):
+        create_judge(JudgeConfig(name="refusl"))
+    with pytest.raises(ConfigError, match="known generation backends: transformers, vllm"):
+        BACKENDS.get("tgi")
+
+
+def test_vllm_backend_names_its_extra(tiny_model):  # noqa: F811
+    pytest.importorskip("torch")
+    try:
+        import vllm  # noqa: F401
+
+        pytest.skip("vllm is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(MissingDependencyError, match=r"pip install 'safedrift\[vllm\]'"):
+        create_backend("vllm", ModelConfig(local_dir=str(tiny_model)), None, 4)
+
+
+def test_two_release_folders_never_share_cached_rows(tmp_path, bench_home):  # noqa: F811
+    # datasets keys a local folder's cache without its contents; the runner must not read stale rows.
+    _, sorry_a = write_release(tmp_path / "a")
+    _, sorry_b = write_release(tmp_path / "b", n_test=1)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = sorry_b / "data" / "en" / "test-00000-of-00001.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.slice(0, 2).set_column(
+        table.schema.get_field_index("turns"), "turns", pa.array([["first own prompt"], ["second own prompt"]])), path)
+    cfg_a = parse_config({"run_id": "r", "model": {"local_dir": "m"}, "datasets": {"sorry": str(sorry_a)}})
+    cfg_b = parse_config({"run_id": "r", "model": {"local_dir": "m"}, "datasets": {"sorry": str(sorry_b)}})
+    assert len(sorry_prompts(cfg_a.datasets, "en")) == 6
+    prompts_b = sorry_prompts(cfg_b.datasets, "en")
+    assert [p.messages[0]["content"] for p in prompts_b] == ["first own prompt", "second own prompt"]

@@ -31,6 +31,16 @@ def isolated_env(tmp_path_factory) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def isolated_home(tmp_path, monkeypatch) -> Path:
+    """HOME / XDG_* in a temp dir for in-process code: importing argostranslate creates folders there."""
+    for var, sub in (("HOME", "home"), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data"),
+                     ("XDG_CONFIG_HOME", "config")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.delenv("ARGOS_PACKAGE_INDEX", raising=False)
+    return tmp_path / "home"
+
+
 def run_cli(args: list[str], env: dict[str, str], cwd: Path = REPO, timeout: int = 900):
     """Run `python -m <args>` from the repo root and capture its output."""
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True,

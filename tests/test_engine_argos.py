@@ -16,18 +16,7 @@ from builders.engines import get_engine
 from builders.engines.argos import install_argos_package, install_from_index, installed_packages
 from builders.errors import ConfigError, DataError, SafedriftError
 
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    # Importing argostranslate creates folders under $HOME / $XDG_*.
-    for var, sub in (
-        ("HOME", "home"),
-        ("XDG_CACHE_HOME", "cache"),
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_CONFIG_HOME", "config"),
-    ):
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    monkeypatch.delenv("ARGOS_PACKAGE_INDEX", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 @pytest.fixture

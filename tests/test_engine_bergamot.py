@@ -32,15 +32,7 @@ EN = [
 MIN_BACK_TRANSLATION_CHRF = 70.0
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    for var, sub in (
-        ("HOME", "home"),
-        ("XDG_CACHE_HOME", "cache"),
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_CONFIG_HOME", "config"),
-    ):
-        monkeypatch.setenv(var, str(tmp_path / sub))
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 @pytest.fixture(scope="module")

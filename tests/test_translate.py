@@ -11,16 +11,7 @@ from builders.errors import ConfigError
 from builders.memory import TranslationMemory
 from builders.translate import TranslationStats, translate_texts
 
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    for var, sub in (
-        ("HOME", "home"),
-        ("XDG_CACHE_HOME", "cache"),
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_CONFIG_HOME", "config"),
-    ):
-        monkeypatch.setenv(var, str(tmp_path / sub))
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 class Counting:

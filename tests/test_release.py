@@ -143,3 +143,20 @@ def test_chrf_threshold_separates_right_from_wrong_translations(sample_release):
                 for i, r in enumerate(rows)]
     assert min(aligned) > 50
     assert max(shuffled) < 35
+
+
+def test_bench_runner_reads_the_real_release(sample_release):
+    """The benchmark runner's loaders on the release that `builders` wrote (not a hand-made fixture)."""
+    from bench_runner.config import DatasetsConfig
+    from bench_runner.data import benign_prompts, sorry_prompts, train_rows
+
+    root, _ = sample_release
+    cfg = DatasetsConfig(benign=str(root / "release" / "Multilingual-Benign-Tune"),
+                         sorry=str(root / "release" / "SORRY-Bench-Multilingual"), prompt_styles=["base"])
+    convs = train_rows(cfg, "pt")
+    assert len(convs) == 61 and all(c[-1]["role"] == "assistant" for c in convs)
+    sorry = sorry_prompts(cfg, "pt")
+    assert len(sorry) == 44 and {p.category for p in sorry} == {str(i) for i in range(1, 45)}
+    pt_benign, en_benign = benign_prompts(cfg, "pt"), benign_prompts(cfg, "en")
+    assert [p.item_id for p in pt_benign] == [p.item_id for p in en_benign] and len(pt_benign) == 16
+    assert pt_benign[0].messages != en_benign[0].messages

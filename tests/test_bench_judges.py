@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from support.fixtures import bench_home, tiny_model  # noqa: F401
 
 from bench_runner.config import JudgeConfig
 from bench_runner.judges import (
@@ -63,7 +62,7 @@ def test_sorry_bench_judge_needs_a_pinned_revision():
     assert judge.describe()["model"] == "sorry-bench/ft-mistral-7b-instruct-v0.2-sorry-bench-202406@abc123"
 
 
-def test_sorry_bench_judge_runs_through_the_generation_code(bench_home, tiny_model):  # noqa: F811
+def test_sorry_bench_judge_runs_through_the_generation_code(bench_home, tiny_model):
     # A random tiny model stands in for the 7B judge: its outputs are noise, so what is checked is the
     # plumbing: one verdict per item, the judge tag, and noise recorded as unparseable rather than 0.
     judge = SorryBenchJudge(JudgeConfig(name="sorry-bench", local_dir=str(tiny_model), batch_size=2), device="cpu")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.fixtures import bench_home, tiny_config_dict, tiny_model, tiny_release  # noqa: F401
+from support.fixtures import tiny_config_dict
 
 from bench_runner.cli import main
 from bench_runner.config import parse_config
@@ -18,7 +18,7 @@ N_PROMPTS = 2 * (6 + 2)  # per model: (6 SORRY + 2 benign) x 2 eval languages
 
 
 @pytest.fixture
-def run(tmp_path, bench_home, tiny_model, tiny_release):  # noqa: F811
+def run(tmp_path, bench_home, tiny_model, tiny_release):
     cfg = parse_config(tiny_config_dict(tmp_path, tiny_model, tiny_release, comet="offline"))
     return BenchRun(cfg)
 
@@ -80,14 +80,14 @@ def test_generation_resumes_after_a_crash_without_duplicates(run):
     assert sorted(rows, key=lambda r: r["uid"]) == sorted(map(json.loads, lines), key=lambda r: r["uid"])
 
 
-def test_an_adapter_that_changes_nothing_is_an_error(tmp_path, bench_home, tiny_model, tiny_release):  # noqa: F811
+def test_an_adapter_that_changes_nothing_is_an_error(tmp_path, bench_home, tiny_model, tiny_release):
     cfg = parse_config(tiny_config_dict(tmp_path, tiny_model, tiny_release, finetune_languages=["base", "pt"],
                                         training={"lr": 1e-12, "max_steps": 1}))
     with pytest.raises(DataError, match="left every answer identical to the base model's"):
         BenchRun(cfg).generate("pt")
 
 
-def test_cli_stage_subcommands_and_errors(tmp_path, bench_home, tiny_model, tiny_release, capsys):  # noqa: F811
+def test_cli_stage_subcommands_and_errors(tmp_path, bench_home, tiny_model, tiny_release, capsys):
     import yaml
 
     config = tmp_path / "bench.yaml"

@@ -6,6 +6,7 @@ Writes <work>/qa/<dataset>/<lang>.jsonl (rows + QA columns) and <work>/qa/report
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tqdm import tqdm
@@ -78,9 +79,8 @@ def run_qa(cfg: ReleaseConfig) -> Path:
     manifest = work / "translated" / "manifest.json"
     if not manifest.is_file():
         raise DataError(f"no finished build in {work}; run `python -m builders build` first.")
-    import json
-
-    languages = json.loads(manifest.read_text())["languages"]
+    translated = json.loads(manifest.read_text())
+    languages = translated["languages"]
     report: dict = {"version": cfg.version, "thresholds": cfg.qa.model_dump(), "datasets": {}}
     outputs = []
     for dataset, fields in DATASET_FIELDS.items():
@@ -101,7 +101,7 @@ def run_qa(cfg: ReleaseConfig) -> Path:
             log(f"qa {dataset}/{lang}: chrF {lr['corpus_chrf']:.1f}, BLEU {lr['corpus_bleu']:.1f}, "
                 f"lang-id {lr['lang_id_agreement']:.0%}, pass {lr['pass_rate']:.0%}")
     atomic_write_json(work / "qa" / "report.json", report)
-    write_manifest(work / "qa", "qa", {"translated": json.loads(manifest.read_text())["outputs"]},
+    write_manifest(work / "qa", "qa", {"translated": translated["outputs"]},
                    [*outputs, "report.json"], languages=languages)
     return work / "qa"
 

@@ -133,22 +133,25 @@ def chat_messages(instruction: str, input_text: str, output: str) -> list[dict]:
     return [{"role": "user", "content": user}, {"role": "assistant", "content": output}]
 
 
+def field_texts(row: dict, fields, prefix: str = "") -> list[str]:
+    """The texts of `fields` in a row, in order; list-valued fields (SORRY-Bench `turns`) are flattened."""
+    out: list[str] = []
+    for f in fields:
+        value = row[prefix + f]
+        out.extend(value if isinstance(value, list) else [value])
+    return out
+
+
 def _translate(texts, engine, source, target, memory, cfg, desc):
     from builders.translate import translate_texts
 
-    out, stats = translate_texts(
-        texts, engine=engine, source=source, target=target, memory=memory,
-        batch_segments=cfg.translation.batch_segments, desc=desc,
-    )
-    return out, stats
+    return translate_texts(texts, engine=engine, source=source, target=target, memory=memory,
+                           batch_segments=cfg.translation.batch_segments, desc=desc)
 
 
 def build_language(lang, rows, fields, engine, memory, cfg, dataset) -> tuple[list[dict], dict]:
     """Translate `fields` of every row en -> lang and back; returns new rows and translation stats."""
-    flat: list[str] = []
-    for row in rows:
-        for f in fields:
-            flat.extend(row[f] if f == "turns" else [row[f]])
+    flat = [t for row in rows for t in field_texts(row, fields)]
     fwd, fstats = _translate(flat, engine, SOURCE_LANGUAGE, lang, memory, cfg, f"{dataset} en->{lang}")
     if cfg.translation.back_translate:
         back, bstats = _translate(fwd, engine, lang, SOURCE_LANGUAGE, memory, cfg, f"{dataset} {lang}->en")
@@ -158,11 +161,12 @@ def build_language(lang, rows, fields, engine, memory, cfg, dataset) -> tuple[li
     for row in rows:
         new = dict(row)
         for f in fields:
-            n = len(row[f]) if f == "turns" else 1
+            is_list = isinstance(row[f], list)
+            n = len(row[f]) if is_list else 1
             vals, bts = fwd[pos: pos + n], back[pos: pos + n]
             pos += n
-            new[f] = vals if f == "turns" else vals[0]
-            new[f"bt_{f}"] = bts if f == "turns" else bts[0]
+            new[f] = vals if is_list else vals[0]
+            new[f"bt_{f}"] = bts if is_list else bts[0]
         out.append(new)
     return out, {"forward": vars(fstats), "back": vars(bstats) if bstats else None}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from builders.build import BENIGN, BENIGN_FIELDS, SORRY_BENCH, read_translated
+from builders.build import BENIGN, BENIGN_FIELDS, SORRY_BENCH, field_texts, read_translated
 from builders.config import ReleaseConfig
 from builders.errors import DataError
 from builders.files import atomic_write_json, atomic_write_jsonl, iter_jsonl, write_manifest
@@ -24,11 +24,7 @@ WORST_ROWS = 5
 
 
 def _texts(row: dict, fields, prefix: str = "") -> list[str]:
-    out: list[str] = []
-    for f in fields:
-        value = row[prefix + f]
-        out.extend(value if isinstance(value, list) else [value])
-    return [t for t in out if t]
+    return [t for t in field_texts(row, fields, prefix) if t]
 
 
 def _prose(texts: list[str]) -> str:

@@ -57,12 +57,32 @@ class QAThresholds(_Strict):
     lang_id_score: float | None = Field(default=None, ge=0, le=1)
 
 
+class CometConfig(_Strict):
+    """COMET runs in its own venv (make comet-env) as a subprocess; skipped with a recorded reason otherwise."""
+
+    enabled: Literal["auto", "on", "off"] = "auto"  # auto: run when the COMET venv and models load
+    python: str = ".venv-comet/bin/python"
+    qe_model: str | None = "Unbabel/wmt22-cometkiwi-da"  # reference-free, on source/translation pairs
+    ref_model: str | None = "Unbabel/wmt22-comet-da"  # reference-based, on the back-translation
+    batch_size: int = Field(default=16, ge=1)
+    gpus: int = Field(default=0, ge=0)
+
+
+class GateConfig(_Strict):
+    """The great-expectations release gate (validation/gate.py): a failing suite blocks the release."""
+
+    enabled: bool = True
+    lang_id_agreement: float = Field(default=0.9, ge=0, le=1, description="share of rows whose lang_id is the config language")
+
+
 class QAConfig(_Strict):
     # Defaults measured on the sample with bergamot en<->pt; see README "Quality gate".
     chrf: float = Field(default=35.0, ge=0, le=100)
     bleu: float | None = Field(default=None, ge=0, le=100)
     lang_id_score: float = Field(default=0.5, ge=0, le=1)
     per_language: dict[str, QAThresholds] = Field(default_factory=dict)
+    comet: CometConfig = Field(default_factory=CometConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
 
     def thresholds(self, lang: str) -> QAThresholds:
         own = self.per_language.get(lang, QAThresholds())

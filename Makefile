@@ -7,7 +7,7 @@ CONFIG ?= configs/release/sample.yaml
 BENCH_CONFIG ?= configs/bench/sample.yaml
 PYTEST_ARGS ?=
 
-.PHONY: venv release test check bench smollm2 clean
+.PHONY: venv release test check bench smollm2 comet-env clean
 
 # torch is installed first and pinned as a pip constraint, so nothing pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -20,10 +20,18 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-release: venv
-	$(BIN)/python -m builders release $(CONFIG)
+# `make release` stays local. PUSH=1 HUB_ORG=me pushes both datasets (--push --yes); PUSH=dry HUB_ORG=me
+# only prints what would be pushed. The token comes from HF_TOKEN or `hf auth login`.
+PUSH ?=
+HUB_ORG ?=
+RELEASE_FLAGS := $(if $(HUB_ORG),--hub-org $(HUB_ORG)) \
+	$(if $(filter 1 yes true,$(PUSH)),--push --yes,$(if $(filter dry,$(PUSH)),--push))
 
-test: venv
+release: venv
+	$(BIN)/python -m builders release $(CONFIG) $(RELEASE_FLAGS)
+
+# The COMET venv is part of the test set-up (about a minute): the COMET tests run the real worker.
+test: venv comet-env
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: venv
@@ -38,6 +46,22 @@ bench: venv
 	@test -d release/Multilingual-Benign-Tune -a -d release/SORRY-Bench-Multilingual || $(MAKE) release
 	$(BIN)/python -m bench_runner.assets
 	$(BIN)/python -m bench_runner run $(BENCH_CONFIG)
+
+# COMET pins huggingface-hub<1, transformers<5, numpy<2 and protobuf<5, so it lives in its own venv and the QA
+# stage calls it as a subprocess (validation/comet.py). Same CPU torch pin as the main venv, as a constraint;
+# setuptools<81: COMET's torchmetrics 0.10 imports pkg_resources; sentencepiece<0.2.1: later releases need
+# protobuf>=5 to convert a SentencePiece tokenizer, and COMET pins protobuf<5.
+COMET_VENV ?= .venv-comet
+COMET_VERSION ?= 2.2.7
+$(COMET_VENV)/.installed:
+	test -x $(COMET_VENV)/bin/python || $(PYTHON) -m venv $(COMET_VENV)
+	$(COMET_VENV)/bin/python -m pip install --quiet --upgrade pip
+	printf 'torch==$(TORCH_VERSION)\nsetuptools<81\nsentencepiece<0.2.1\n' > $(COMET_VENV)/constraints.txt
+	$(COMET_VENV)/bin/python -m pip install --quiet -c $(COMET_VENV)/constraints.txt "torch==$(TORCH_VERSION)"
+	$(COMET_VENV)/bin/python -m pip install --quiet -c $(COMET_VENV)/constraints.txt "unbabel-comet==$(COMET_VERSION)"
+	touch $@
+
+comet-env: $(COMET_VENV)/.installed
 
 clean:
 	rm -rf build release runs

@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("config", help="release config YAML, e.g. configs/release/sample.yaml")
         p.add_argument("--work-dir", dest="work_dir", help="override the config's work_dir")
         p.add_argument("--output-dir", dest="output_dir", help="override the config's output_dir")
+        if name == "release":
+            p.add_argument("--push", action="store_true",
+                           help="after the local release, show the Hub push plan (dry run; add --yes to send)")
+            p.add_argument("--hub-org", dest="hub_org", help="Hub org/user (overrides hub.org); also named in the cards")
+            p.add_argument("--yes", action="store_true", help="with --push: really push to the Hub")
     p = sub.add_parser("install-argos", help="install argos packages from local .argosmodel files or the index")
     p.add_argument("files", nargs="*", help="local .argosmodel files (works offline)")
     p.add_argument("--pair", action="append", default=[], metavar="SRC-TGT",
@@ -46,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
         return _list_engines()
 
     cfg = _config(args)
+    org = getattr(args, "hub_org", None) or cfg.hub.org
+    if args.command == "release":  # push mistakes surface before the long build, not after it
+        if args.yes and not args.push:
+            parser.error("--yes only pushes together with --push")
+        if args.push and not org:
+            parser.error("--push needs --hub-org ORG (make: HUB_ORG=ORG) or hub.org in the config")
+        if args.push and args.yes:
+            from cards.push import preflight
+
+            preflight()
     from builders.build import run_build
 
     run_build(cfg)
@@ -54,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         from validation.qa import run_qa
 
         run_qa(cfg)
-        for name, path in run_publish(cfg).items():
+        for name, path in run_publish(cfg, hub_org=org).items():
             print(f"{name}: {path}")
+        if args.push:
+            from cards.push import run_push
+
+            run_push(cfg, org=org, yes=args.yes)
     return 0
 
 

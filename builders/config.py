@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -51,10 +53,29 @@ class TranslationConfig(_Strict):
     back_translate: bool = True
 
 
+STRUCTURE_CHECKS = ("code_block", "inline_code", "url", "number", "placeholder", "length_ratio",
+                    "untranslated", "empty")
+
+
 class QAThresholds(_Strict):
-    chrf: float | None = Field(default=None, ge=0, le=100)
-    bleu: float | None = Field(default=None, ge=0, le=100)
-    lang_id_score: float | None = Field(default=None, ge=0, le=1)
+    """Per-metric minimums; a row under one is flagged and fails (None: the metric never fails a row)."""
+
+    chrf: float | None = Field(default=None, ge=0, le=100, description="back-translation chrF")
+    bleu: float | None = Field(default=None, ge=0, le=100, description="back-translation BLEU")
+    lang_id_score: float | None = Field(default=None, ge=0, le=1,
+                                        description="a different detected language fails from this score on")
+    comet_min: float | None = Field(default=None, description="reference-free COMET (when it ran)")
+    length_ratio_width: float | None = Field(default=None, gt=0,
+                                             description="allowed length ratio: median +- width robust SDs")
+    structure_fail: list[str] | None = Field(default=None, description="structure checks that fail a row")
+
+    @field_validator("structure_fail")
+    @classmethod
+    def _known_checks(cls, value: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(value or ()) - set(STRUCTURE_CHECKS))
+        if unknown:
+            raise ValueError(f"unknown structure checks {unknown}; known: {list(STRUCTURE_CHECKS)}")
+        return value
 
 
 class CometConfig(_Strict):
@@ -67,6 +88,12 @@ class CometConfig(_Strict):
     batch_size: int = Field(default=16, ge=1)
     gpus: int = Field(default=0, ge=0)
 
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value):
+        # YAML 1.1 reads a bare on/off as a boolean.
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
 
 class GateConfig(_Strict):
     """The great-expectations release gate (validation/gate.py): a failing suite blocks the release."""
@@ -77,20 +104,46 @@ class GateConfig(_Strict):
 
 class QAConfig(_Strict):
     # Defaults measured on the sample with bergamot en<->pt; see README "Quality gate".
-    chrf: float = Field(default=35.0, ge=0, le=100)
+    # comet runs when the COMET venv and its models load, and is skipped with the reason otherwise.
+    scorers: list[str] = Field(
+        default_factory=lambda: ["backtranslation", "lang_id", "structure", "reference", "comet"])
+    chrf: float | None = Field(default=35.0, ge=0, le=100)
     bleu: float | None = Field(default=None, ge=0, le=100)
-    lang_id_score: float = Field(default=0.5, ge=0, le=1)
+    lang_id_score: float | None = Field(default=0.7, ge=0, le=1)
+    comet_min: float | None = None
+    length_ratio_width: float = Field(default=4.0, gt=0)
+    structure_fail: list[str] = Field(default_factory=lambda: list(STRUCTURE_CHECKS))
     per_language: dict[str, QAThresholds] = Field(default_factory=dict)
+    on_fail: Literal["keep", "drop"] = "keep"  # drop: a failing row leaves every language of the release
+    references: dict[str, str] = Field(default_factory=dict, description="language -> reference JSONL")
+    worst_rows: int = Field(default=5, ge=0)
+    # Languages are scored in parallel processes once there is enough work to pay for starting them
+    # (about 3 s each); None = one per CPU core, at most 4.
+    workers: int | None = Field(default=None, ge=1)
     comet: CometConfig = Field(default_factory=CometConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
 
+    @field_validator("structure_fail")
+    @classmethod
+    def _known_checks(cls, value: list[str]) -> list[str]:
+        return QAThresholds._known_checks(value)
+
     def thresholds(self, lang: str) -> QAThresholds:
+        """This language's thresholds: its per_language entry where set, the top-level value otherwise."""
         own = self.per_language.get(lang, QAThresholds())
-        return QAThresholds(
-            chrf=own.chrf if own.chrf is not None else self.chrf,
-            bleu=own.bleu if own.bleu is not None else self.bleu,
-            lang_id_score=own.lang_id_score if own.lang_id_score is not None else self.lang_id_score,
-        )
+        return QAThresholds(**{
+            name: getattr(own, name) if getattr(own, name) is not None else getattr(self, name)
+            for name in QAThresholds.model_fields
+        })
+
+
+class HubConfig(_Strict):
+    """Where `--push` publishes the release (cards/push.py); the CLI flags --hub-org/--org override `org`."""
+
+    org: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    private: bool = False
+    gated: Literal["manual", "auto"] = "manual"  # access requests for SORRY-Bench-Multilingual
+    endpoint: str | None = None  # a self-hosted Hub (or a test server); default: HF_ENDPOINT / huggingface.co
 
 
 class DatasetNames(_Strict):
@@ -98,9 +151,27 @@ class DatasetNames(_Strict):
     sorry_bench: str = "SORRY-Bench-Multilingual"
 
 
+# semver.org's grammar: MAJOR.MINOR.PATCH, optional -prerelease and +build, no leading zeros.
+_SEMVER = re.compile(
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+
+
+def _valid_date(value: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 class ReleaseConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    version: str = "0.1.0"
+    version: str = Field(default="0.1.0", description="semantic (1.2.0) or date (2025-06-01) release version")
     languages: list[str] = Field(min_length=1)
     output_dir: str = "release"
     work_dir: str | None = None
@@ -109,6 +180,21 @@ class ReleaseConfig(_Strict):
     sorry_bench: SorryBenchConfig = Field(default_factory=SorryBenchConfig)
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
     qa: QAConfig = Field(default_factory=QAConfig)
+    hub: HubConfig = Field(default_factory=HubConfig)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _release_version(cls, value: object) -> object:
+        # YAML reads an unquoted 2025-06-01 as a date and 1.0 as a float; take the date, refuse the float.
+        if isinstance(value, date):
+            value = value.isoformat()
+        if not isinstance(value, str) or not (_SEMVER.fullmatch(value) or _valid_date(value)):
+            raise ConfigError(
+                f"version: {value!r} is neither a semantic version (MAJOR.MINOR.PATCH, e.g. \"1.0.0\") nor a "
+                f"date (YYYY-MM-DD, e.g. \"2025-06-01\")"
+                + ("; quote it in the YAML." if not isinstance(value, str) else ".")
+            )
+        return value
 
     @field_validator("languages")
     @classmethod

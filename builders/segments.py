@@ -10,7 +10,7 @@ input byte for byte.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from builders.languages import LANGUAGES
@@ -20,7 +20,7 @@ from builders.languages import LANGUAGES
 # once": _N_ 87/87, [N] 86/87, XXNXX 85/87, ZNZ 85/87, QQN 84/87, xNx 84/87, ZXNZX 83/87; on an 18-sentence
 # subset __N__ 12/18, #N 6/18, and {N}, {{N}}, <N>, @N@, §N, ⟦N⟧ 0/18 (the model drops the brackets).
 SENTINEL = "_{}_"
-_SENTINEL_RE = re.compile(r"_(\d+)_")
+SENTINEL_RE = re.compile(r"_(\d+)_")
 
 # Fenced code blocks: ``` anywhere (LLM answers often open one mid-line: "Here it is: ```python"), or
 # ~~~ at the start of a line; unclosed, they run to the end of the text.
@@ -92,7 +92,7 @@ def restore_spans(translation: str, spans: Sequence[str]) -> str:
         seen.add(idx)
         return spans[idx]
 
-    restored = _SENTINEL_RE.sub(put_back, translation)
+    restored = SENTINEL_RE.sub(put_back, translation)
     missing = [span for i, span in enumerate(spans) if i not in seen]
     if missing:
         restored = " ".join([restored.rstrip(), *missing]) if restored.strip() else " ".join(missing)
@@ -134,6 +134,18 @@ class _Builder:
 
     def build(self) -> SegmentedText:
         return SegmentedText(self.segments, tuple(self.template), tuple(self.spans))
+
+
+def protected_spans(text: str) -> Iterator[tuple[str, bool]]:
+    """Every span translation keeps unchanged, in order: (fenced code block, True) or (URL, number,
+    placeholder or identifier, False). QA checks that a translation still holds each of them."""
+    for block, is_code in _split_code_blocks(text):
+        if is_code:
+            yield block, True
+            continue
+        for m in _PROTECT_RE.finditer(block):
+            if m.group(0):
+                yield m.group(0), False
 
 
 def _split_code_blocks(text: str) -> list[tuple[str, bool]]:
@@ -195,7 +207,7 @@ def _add_sentence(text: str, start: int, end: int, spans: list[tuple[int, int]],
     encoded.append(text[cursor:end])
     plain = "".join(encoded[::2]) if originals else body
     # Nothing a translator could change (only protected spans, digits, punctuation): keep as is.
-    if not any(ch.isalpha() for ch in _SENTINEL_RE.sub("", plain)):
+    if not any(ch.isalpha() for ch in SENTINEL_RE.sub("", plain)):
         builder.literal(body)
     else:
         builder.segment("".join(encoded), tuple(originals))

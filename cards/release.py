@@ -12,29 +12,19 @@ import os
 import shutil
 from pathlib import Path
 
+from huggingface_hub import DatasetCard
+
 from builders.build import BENIGN, SORRY_BENCH
 from builders.config import ReleaseConfig
 from builders.errors import DataError
 from builders.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
+from builders.languages import SOURCE_LANGUAGE
 from builders.progress import log
-from cards.card import SOURCE_DATASETS, SOURCE_LICENSES, build_card
+from cards.card import build_card, read_provenance, validate_card
 from cards.schema import BENIGN_SCHEMA, SORRY_BENCH_SCHEMA, to_table
+from validation.report import markdown_report
 
 ROWS_PER_SHARD = 50_000
-
-SUMMARIES = {
-    BENIGN: (
-        "Benign instruction-tuning data (instruction, optional input, response) machine-translated from "
-        "English into several languages, with a chat-form `messages` column for supervised fine-tuning and "
-        "per-row translation-quality columns. Built with safedrift to study how benign fine-tuning in "
-        "different languages shifts a model's safety behaviour."
-    ),
-    SORRY_BENCH: (
-        "The SORRY-Bench unsafe-request prompts machine-translated into several languages, keeping "
-        "SORRY-Bench's schema (`question_id`, `category`, `category_name`, `prompt_style`, `turns`). "
-        "Gated: SORRY-Bench's terms forbid redistribution."
-    ),
-}
 
 
 def _shards(rows: list[dict]) -> list[list[dict]]:
@@ -42,7 +32,13 @@ def _shards(rows: list[dict]) -> list[list[dict]]:
 
 
 def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[dict]], cfg: ReleaseConfig,
-                         qa_report: dict, translators: dict[str, str], repo: str) -> None:
+                         qa_report: dict, translators: dict[str, str], repo: str) -> DatasetCard:
+    """Write data/<lang>/<split>-*.parquet, the validated README.md card and qa/report.json into `folder`;
+    returns the card.
+
+    qa_report: the QA stage's report for this dataset (lang -> figures); translators: lang -> engine label.
+    The card's provenance (sources, filters, engines) comes from the manifests in cfg.work_path.
+    """
     schema = BENIGN_SCHEMA if dataset == BENIGN else SORRY_BENCH_SCHEMA
     sort_key = (lambda r: r["id"]) if dataset == BENIGN else (lambda r: r["question_id"])
     files: dict[str, dict[str, str]] = {}
@@ -60,26 +56,21 @@ def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[di
             files[lang][split] = f"data/{lang}/{split}-*.parquet"
             counts[lang][split] = len(split_rows)
 
+    # Rows per benign source, counted on the English config (never dropped by QA): the licence table.
+    source_counts: dict[str, int] = {}
     if dataset == BENIGN:
-        names = sorted({r["source"] for rows in per_lang.values() for r in rows})
-        licenses = sorted({SOURCE_LICENSES.get(n, "other") for n in names})
-        license_ = licenses[0] if len(licenses) == 1 else licenses
-        card = build_card(
-            pretty_name=cfg.datasets.benign, repo=repo, summary=SUMMARIES[BENIGN], version=cfg.version,
-            license=license_, source_datasets=[SOURCE_DATASETS[n] for n in names if n in SOURCE_DATASETS],
-            task_categories=["text-generation"], counts=counts, files=files, qa_report=qa_report,
-            translators=translators, gated=False,
-        )
-    else:
-        card = build_card(
-            pretty_name=cfg.datasets.sorry_bench, repo=repo, summary=SUMMARIES[SORRY_BENCH],
-            version=cfg.version, license="other", source_datasets=["sorry-bench/sorry-bench-202503"],
-            task_categories=["text-generation"], counts=counts, files=files, qa_report=qa_report,
-            translators=translators, gated=True,
-        )
+        for r in per_lang.get(SOURCE_LANGUAGE) or next(iter(per_lang.values())):
+            source_counts[r["source"]] = source_counts.get(r["source"], 0) + 1
+    card = build_card(dataset=dataset, cfg=cfg, repo=repo, counts=counts, files=files, qa_report=qa_report,
+                      provenance=read_provenance(cfg.work_path), source_counts=source_counts,
+                      translators=translators)
     atomic_write_text(folder / "README.md", str(card))
+    validate_card(card, folder)
     atomic_write_json(folder / "qa" / "report.json", {"version": cfg.version, "languages": qa_report,
                                                      "thresholds": cfg.qa.model_dump()})
+    atomic_write_text(folder / "qa" / "report.md",
+                      markdown_report({"version": cfg.version, "datasets": {card.data.pretty_name: qa_report}}))
+    return card
 
 
 def check_loadable(folder: Path, languages: list[str], splits: dict[str, set[str]]) -> None:
@@ -139,6 +130,15 @@ def run_publish(cfg: ReleaseConfig, hub_org: str | None = None) -> dict[str, Pat
             write_dataset_folder(staging, dataset, per_lang, cfg, report["datasets"][dataset], translators, repo)
             splits = {lang: {r["split"] for r in rows} for lang, rows in per_lang.items()}
             check_loadable(staging, languages, splits)
+        if cfg.qa.gate.enabled:
+            # The great-expectations gate sees the staged folders exactly as they will ship; a failure
+            # raises here, before anything is swapped, and the finally below removes the staging folders.
+            from validation.gate import check_gate
+
+            folders = {dataset: staged[name] for dataset, name in names.items()}
+            check_gate(folders, languages, cfg,
+                       docs_dirs={d: folder / "qa" / "data_docs" for d, folder in folders.items()},
+                       failure_docs_dir=work / "gate" / "data_docs")
         written = {}
         for name, staging in staged.items():
             target = out / name

@@ -11,6 +11,7 @@ QA_FIELDS = [
     pa.field("lang_id", pa.string()),
     pa.field("lang_id_score", pa.float64()),
     pa.field("qa_pass", pa.bool_()),
+    pa.field("qa_flags", pa.list_(pa.string())),  # failed checks, empty when clean
     pa.field("translator", pa.string()),
 ]
 

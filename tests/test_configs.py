@@ -43,7 +43,7 @@ def test_en_is_added_and_thresholds_override(tmp_path):
     cfg = load_release_config(path)
     assert cfg.name == "c" and cfg.languages == ["en", "pt"]
     assert cfg.qa.thresholds("th").chrf == 20 and cfg.qa.thresholds("pt").chrf == 30
-    assert cfg.qa.thresholds("th").lang_id_score == 0.5
+    assert cfg.qa.thresholds("th").lang_id_score == 0.7
 
 
 @pytest.mark.parametrize(
@@ -69,3 +69,12 @@ def test_bad_configs(tmp_path, text, needle):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_release_config(tmp_path / "nope.yaml")
+
+
+def test_comet_enabled_accepts_yaml_on_off(tmp_path):
+    path = tmp_path / "c.yaml"
+    for raw, expected in (("on", "on"), ("off", "off"), ("auto", "auto"), ('"on"', "on")):
+        path.write_text("benign: {sources: [{name: s, path: x.jsonl}]}\nlanguages: [pt]\n"
+                        f"qa: {{comet: {{enabled: {raw}}}}}\n")
+        assert load_release_config(path).qa.comet.enabled == expected
+    assert "comet" in load_release_config(path).qa.scorers

@@ -44,3 +44,16 @@ def test_language_id(text, lang):
 
 def test_language_id_of_empty_text():
     assert detect_language("  \n ") == ("", 0.0)
+
+
+def test_target_tokenizer_matters_for_unsegmented_scripts():
+    """Chinese and Thai have no spaces between words: 13a sees one token per sentence and gives 0."""
+    from sacrebleu.metrics import BLEU
+
+    hyp, ref = "我们明天早上去公园散步。", "我们明天早上去公园跑步。"
+    zh = sentence_scores(hyp, ref, "zh")[1]
+    assert BLEU(tokenize="13a", effective_order=True).sentence_score(hyp, [ref]).score == 0.0
+    assert 40 < zh < 100
+    th_hyp, th_ref = "พรุ่งนี้เราจะไปเดินเล่นที่สวนสาธารณะ", "พรุ่งนี้เราจะไปวิ่งที่สวนสาธารณะ"
+    assert BLEU(tokenize="13a", effective_order=True).sentence_score(th_hyp, [th_ref]).score == 0.0
+    assert 40 < sentence_scores(th_hyp, th_ref, "th")[1] < 100

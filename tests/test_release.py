@@ -10,9 +10,9 @@ from conftest import run_cli
 from huggingface_hub import DatasetCard
 
 BENIGN_COLUMNS = {"id", "source", "language", "instruction", "input", "output", "messages", "bt_chrf",
-                  "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "translator"}
+                  "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "qa_flags", "translator"}
 SORRY_COLUMNS = {"question_id", "category", "category_name", "prompt_style", "turns", "language", "bt_chrf",
-                 "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "translator"}
+                 "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "qa_flags", "translator"}
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,8 @@ def argos_release(tmp_path_factory, isolated_env):
         "translation": {"engines": ["argos"], "batch_segments": 32,
                         "engine_options": {"argos": {"packages_dir": str(pkgs), "beam_size": 1,
                                                      "max_decoding_length": 24}}},
+        # Random weights translate into no language: the gate's language-ID agreement would (rightly) block.
+        "qa": {"gate": {"lang_id_agreement": 0.0}},
     }
     config = root / "argos.yaml"
     config.write_text(yaml.safe_dump(cfg))

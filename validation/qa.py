@@ -1,73 +1,138 @@
-"""The QA stage: per-row and per-language back-translation chrF/BLEU and language ID, `qa_pass`.
+"""The QA stage: every configured scorer over every dataset and language, `qa_flags`, `qa_pass`, the report.
 
 Reads  <work>/translated/<dataset>/<lang>.jsonl  (from builders)
-Writes <work>/qa/<dataset>/<lang>.jsonl (rows + QA columns) and <work>/qa/report.json.
+Writes <work>/qa/<dataset>/<lang>.jsonl (rows + QA columns; rows removed by `qa.on_fail: drop` go to
+<lang>.dropped.jsonl), <work>/qa/report.json and report.md.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from tqdm import tqdm
 
-from builders.build import BENIGN, BENIGN_FIELDS, SORRY_BENCH, field_texts, read_translated
-from builders.config import ReleaseConfig
+from builders.build import BENIGN, BENIGN_FIELDS, SORRY_BENCH, read_translated
+from builders.config import QAConfig, ReleaseConfig
 from builders.errors import DataError
-from builders.files import atomic_write_json, atomic_write_jsonl, iter_jsonl, write_manifest
+from builders.files import atomic_write_jsonl, iter_jsonl, write_manifest
 from builders.languages import SOURCE_LANGUAGE
 from builders.progress import log
-from validation.metrics import corpus_scores, detect_language, sentence_scores
+from validation.report import write_report
+from validation.scorers import METRIC_FLAGS, LanguageContext, get_scorer
 
 DATASET_FIELDS = {BENIGN: BENIGN_FIELDS, SORRY_BENCH: ("turns",)}
-WORST_ROWS = 5
 
 
-def _texts(row: dict, fields, prefix: str = "") -> list[str]:
-    return [t for t in field_texts(row, fields, prefix) if t]
+def row_key(row: dict):
+    return row.get("id", row.get("question_id"))
 
 
-def _prose(texts: list[str]) -> str:
-    """Only the translatable prose: code, URLs and numbers would sway language ID toward English."""
-    from builders.segments import segment_text
-
-    return " ".join(seg for t in texts for seg in segment_text(t).segments)
+def failing_flags(qa: QAConfig, lang: str) -> frozenset[str]:
+    return METRIC_FLAGS | set(qa.thresholds(lang).structure_fail or ())
 
 
-def score_rows(rows: list[dict], lang: str, fields, cfg: ReleaseConfig, desc: str) -> list[dict]:
-    thr = cfg.qa.thresholds(lang)
-    out = []
-    for row in tqdm(rows, desc=f"qa {desc}", unit="row", leave=False):
-        src = "\n".join(_texts(row, fields, "src_"))
-        bt = "\n".join(_texts(row, fields, "bt_"))
-        chrf, bleu = sentence_scores(bt, src, "en")
-        lid, lid_score = detect_language(_prose(_texts(row, fields)))
-        # Language ID fails a row only when the detector confidently names another language: on short
-        # rows the bundled model's score for the right language is often 0.3-0.5 (measured on the sample).
-        lid_ok = lid == lang or lid_score < thr.lang_id_score
-        passed = lang == SOURCE_LANGUAGE or (
-            chrf >= thr.chrf and (thr.bleu is None or bleu >= thr.bleu) and lid_ok
-        )
-        out.append(dict(row, bt_chrf=chrf, bt_bleu=bleu, comet=None, lang_id=lid,
-                        lang_id_score=lid_score, qa_pass=bool(passed)))
-    return out
+def score_language(dataset: str, lang: str, rows: list[dict], source_rows: list[dict],
+                   cfg: ReleaseConfig | QAConfig) -> tuple[list[dict], dict]:
+    """Score one language's rows (translated fields + bt_* fields) against the English source rows.
+
+    Returns every row with its QA columns (`qa_flags`, `qa_pass`, ...) and the language report; it never
+    drops rows (run_qa applies `qa.on_fail`), so it can re-check an existing release folder.
+    """
+    qa = cfg.qa if isinstance(cfg, ReleaseConfig) else cfg
+    fields = DATASET_FIELDS[dataset]
+    by_key = {row_key(r): r for r in source_rows}
+    scored, sources = [], []
+    for row in rows:
+        src = by_key.get(row_key(row))
+        if src is None:
+            raise DataError(f"{dataset}/{lang}: row {row_key(row)!r} has no English source row; rebuild the "
+                            "translations.")
+        sources.append(src)
+        # src_* keep the English text beside the translation in the work dir, for inspection.
+        scored.append(dict(row, **{f"src_{f}": src[f] for f in fields}, qa_flags=[], comet=None))
+    ctx = LanguageContext(dataset, lang, fields, sources, qa, qa.thresholds(lang))
+    report: dict = {"n": len(scored)}
+    for name in qa.scorers:
+        report.update(get_scorer(name).score(scored, ctx))
+    failing = failing_flags(qa, lang)
+    for row in scored:
+        row["qa_pass"] = ctx.is_source or not any(f in failing for f in row["qa_flags"])
+    n = max(len(scored), 1)
+    counts: dict[str, int] = {}
+    for row in scored:
+        for f in row["qa_flags"]:
+            counts[f] = counts.get(f, 0) + 1
+    report.update(
+        pass_rate=round(sum(r["qa_pass"] for r in scored) / n, 4),
+        failed_checks={f: c for f, c in sorted(counts.items()) if f in failing},
+        warnings={f: c for f, c in sorted(counts.items()) if f not in failing},
+        dropped=0,
+        thresholds=ctx.thresholds.model_dump(),
+        worst=worst_rows(scored, qa.worst_rows),
+    )
+    return scored, report
 
 
-def language_report(rows: list[dict], fields) -> dict:
-    src = ["\n".join(_texts(r, fields, "src_")) for r in rows]
-    bt = ["\n".join(_texts(r, fields, "bt_")) for r in rows]
-    lang = rows[0]["language"]
-    worst = sorted(rows, key=lambda r: (r["bt_chrf"], str(r.get("id", r.get("question_id")))))[:WORST_ROWS]
-    return {
-        "n": len(rows),
-        **{f"corpus_{k}": v for k, v in corpus_scores(bt, src, "en").items()},
-        "lang_id_agreement": round(sum(r["lang_id"] == lang for r in rows) / len(rows), 4),
-        "pass_rate": round(sum(r["qa_pass"] for r in rows) / len(rows), 4),
-        "worst": [
-            {"id": r.get("id", r.get("question_id")), "bt_chrf": r["bt_chrf"], "lang_id": r["lang_id"]}
-            for r in worst
-        ],
-    }
+def worst_rows(rows: list[dict], k: int) -> list[dict]:
+    """Failing rows first, then the lowest back-translation chrF."""
+    def order(r: dict):
+        chrf = r.get("bt_chrf")
+        return (r["qa_pass"], chrf if chrf is not None else float("inf"), str(row_key(r)))
+
+    cols = ("bt_chrf", "bt_bleu", "comet", "lang_id", "lang_id_score", "length_ratio", "ref_chrf", "qa_flags")
+    return [{"id": row_key(r), **{c: r[c] for c in cols if c in r}} for r in sorted(rows, key=order)[:k]]
+
+
+def apply_on_fail(per_lang: dict[str, list[dict]], reports: dict[str, dict], qa: QAConfig) -> tuple[dict, dict]:
+    """`qa.on_fail: drop`: a row failing in any language leaves every language, so the ids stay identical
+    across languages (a parallel dataset; SORRY-Bench category counts stay equal). Returns (kept, dropped)."""
+    if qa.on_fail == "keep":
+        return per_lang, {lang: [] for lang in per_lang}
+    bad = {row_key(r) for rows in per_lang.values() for r in rows if not r["qa_pass"]}
+    kept, dropped = {}, {}
+    for lang, rows in per_lang.items():
+        kept[lang] = [r for r in rows if row_key(r) not in bad]
+        dropped[lang] = [r for r in rows if row_key(r) in bad]
+        reports[lang]["dropped"] = len(dropped[lang])
+        reports[lang]["dropped_own_failures"] = sum(not r["qa_pass"] for r in rows)
+    return kept, dropped
+
+
+# Below this many rows in all, languages are scored in this process: a worker costs ~3 s to start.
+PARALLEL_MIN_ROWS = 5_000
+
+
+def _score_job(work: Path, dataset: str, lang: str, cfg: ReleaseConfig) -> tuple[list[dict], dict]:
+    return score_language(dataset, lang, read_translated(work, dataset, lang),
+                          read_translated(work, dataset, SOURCE_LANGUAGE), cfg)
+
+
+def score_all(cfg: ReleaseConfig, languages: list[str], n_rows: int) -> dict[tuple[str, str], tuple]:
+    """(dataset, language) -> score_language's result, over worker processes when it pays."""
+    work = cfg.work_path
+    jobs = [(dataset, lang) for dataset in DATASET_FIELDS for lang in languages]
+    workers = cfg.qa.workers or min(os.cpu_count() or 1, 4)
+    if n_rows < PARALLEL_MIN_ROWS and cfg.qa.workers is None:
+        workers = 1
+    results: dict[tuple[str, str], tuple] = {}
+    with tqdm(total=len(jobs), desc="qa", unit="language") as bar:
+        if workers == 1:
+            for dataset, lang in jobs:
+                results[dataset, lang] = _score_job(work, dataset, lang, cfg)
+                bar.update()
+            return results
+        # spawn, not fork: the build stage may have left translation-engine threads in this process.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            futures = {pool.submit(_score_job, work, dataset, lang, cfg): (dataset, lang) for dataset, lang in jobs}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    return results
 
 
 def run_qa(cfg: ReleaseConfig) -> Path:
@@ -77,33 +142,35 @@ def run_qa(cfg: ReleaseConfig) -> Path:
         raise DataError(f"no finished build in {work}; run `python -m builders build` first.")
     translated = json.loads(manifest.read_text())
     languages = translated["languages"]
-    report: dict = {"version": cfg.version, "thresholds": cfg.qa.model_dump(), "datasets": {}}
+    report: dict = {"version": cfg.version, "thresholds": cfg.qa.model_dump(), "scorers": cfg.qa.scorers,
+                    "on_fail": cfg.qa.on_fail, "datasets": {}}
     outputs = []
-    for dataset, fields in DATASET_FIELDS.items():
-        source_rows = {_key(r): r for r in read_translated(work, dataset, "en")}
-        report["datasets"][dataset] = {}
+    n_rows = sum(sum(1 for _ in (work / "translated" / d / f"{lang}.jsonl").open("rb"))
+                 for d in DATASET_FIELDS for lang in languages)
+    results = score_all(cfg, languages, n_rows)
+    for dataset in DATASET_FIELDS:
+        per_lang = {lang: results[dataset, lang][0] for lang in languages}
+        reports = {lang: results[dataset, lang][1] for lang in languages}
+        kept, dropped = apply_on_fail(per_lang, reports, cfg.qa)
         for lang in languages:
-            rows = read_translated(work, dataset, lang)
-            for r in rows:
-                src = source_rows[_key(r)]
-                for f in fields:
-                    r[f"src_{f}"] = src[f]
-            scored = score_rows(rows, lang, fields, cfg, f"{dataset}/{lang}")
             rel = f"{dataset}/{lang}.jsonl"
-            atomic_write_jsonl(work / "qa" / rel, scored)
+            atomic_write_jsonl(work / "qa" / rel, kept[lang])
             outputs.append(rel)
-            report["datasets"][dataset][lang] = language_report(scored, fields)
-            lr = report["datasets"][dataset][lang]
-            log(f"qa {dataset}/{lang}: chrF {lr['corpus_chrf']:.1f}, BLEU {lr['corpus_bleu']:.1f}, "
-                f"lang-id {lr['lang_id_agreement']:.0%}, pass {lr['pass_rate']:.0%}")
-    atomic_write_json(work / "qa" / "report.json", report)
-    write_manifest(work / "qa", "qa", {"translated": translated["outputs"]},
-                   [*outputs, "report.json"], languages=languages)
+            if dropped[lang]:
+                atomic_write_jsonl(work / "qa" / f"{dataset}/{lang}.dropped.jsonl", dropped[lang])
+                outputs.append(f"{dataset}/{lang}.dropped.jsonl")
+            else:
+                (work / "qa" / f"{dataset}/{lang}.dropped.jsonl").unlink(missing_ok=True)
+            lr = reports[lang]
+            log(f"qa {dataset}/{lang}: chrF {lr.get('corpus_chrf', float('nan')):.1f}, "
+                f"BLEU {lr.get('corpus_bleu', float('nan')):.1f}, "
+                f"lang-id {lr.get('lang_id_agreement', float('nan')):.0%}, pass {lr['pass_rate']:.0%}"
+                + (f", dropped {lr['dropped']}" if lr["dropped"] else ""))
+        report["datasets"][dataset] = reports
+    outputs += write_report(work / "qa", report)
+    write_manifest(work / "qa", "qa", {"translated": translated["outputs"], "qa": cfg.qa.model_dump()},
+                   outputs, languages=languages)
     return work / "qa"
-
-
-def _key(row: dict):
-    return row.get("id", row.get("question_id"))
 
 
 def read_qa(work: Path, dataset: str, lang: str) -> list[dict]:

@@ -1,0 +1,183 @@
+"""Dataset cards on the real sample release: validation, round trip, licences, gating, figures from the build."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import run_cli
+from huggingface_hub import DatasetCard
+
+from builders.build import BENIGN, SORRY_BENCH
+from builders.config import load_release_config
+from builders.errors import DataError
+from cards.card import SORRY_BENCH_TERMS, is_sorry_bench_card, validate_card
+from cards.release import write_dataset_folder
+
+BENIGN_NAME, SORRY_NAME = "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory, isolated_env):
+    root = tmp_path_factory.mktemp("cards-sample")
+    proc = run_cli(["builders", "release", "configs/release/sample.yaml",
+                    "--work-dir", str(root / "work"), "--output-dir", str(root / "release")], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root
+
+
+def _cfg(work: Path):
+    return load_release_config("configs/release/sample.yaml").model_copy(update={"work_dir": str(work)})
+
+
+def _qa_rows(work: Path, dataset: str) -> dict[str, list[dict]]:
+    from validation.qa import read_qa
+
+    return {lang: read_qa(work, dataset, lang) for lang in ("en", "pt")}
+
+
+def _write(sample: Path, folder: Path, dataset: str, per_lang=None, work: Path | None = None) -> DatasetCard:
+    work = work or sample / "work"
+    report = json.loads((sample / "work" / "qa" / "report.json").read_text())
+    name = BENIGN_NAME if dataset == BENIGN else SORRY_NAME
+    return write_dataset_folder(folder, dataset, per_lang or _qa_rows(sample / "work", dataset), _cfg(work),
+                                report["datasets"][dataset], {}, f"<org>/{name}")
+
+
+def test_cards_validate_and_round_trip(sample, tmp_path):
+    for dataset, name in ((BENIGN, BENIGN_NAME), (SORRY_BENCH, SORRY_NAME)):
+        card = _write(sample, tmp_path / name, dataset)
+        loaded = DatasetCard.load(tmp_path / name / "README.md")
+        assert loaded.data.to_dict() == card.data.to_dict()
+        validate_card(loaded, tmp_path / name)
+        # The card written in-process is the one the CLI release wrote, byte for byte.
+        released = sample / "release" / name / "README.md"
+        assert (tmp_path / name / "README.md").read_bytes() == released.read_bytes()
+
+
+def test_load_dataset_every_config_matches_card_counts(sample, tmp_path, isolated_home):
+    from datasets import load_dataset
+    from datasets.utils.metadata import MetadataConfigs
+
+    for name in (BENIGN_NAME, SORRY_NAME):
+        folder = sample / "release" / name
+        card = DatasetCard.load(folder / "README.md")
+        configs = MetadataConfigs.from_dataset_card_data(card.data)
+        assert list(configs) == ["en", "pt"]
+        for lang in configs:
+            ds = load_dataset(str(folder), lang, cache_dir=str(tmp_path / f"hf-{name}-{lang}"))
+            parquet = {split: sum(pq.read_metadata(f).num_rows for f in (folder / "data" / lang).glob(f"{split}-*"))
+                       for split in ds}
+            assert {split: len(ds[split]) for split in ds} == parquet
+            assert set(ds[split][0]["language"] for split in ds) == {lang}
+            # The body's row-count table states the same figures.
+            row = re.search(rf"^\| `{lang}` \| [A-Za-z]+ \| (.+) \|$", card.text, re.M).group(1)
+            cells = [int(x) for x in row.split(" | ")]
+            splits = ["train", "test"] if "train" in ds else ["test"]
+            assert cells == [parquet[s] for s in splits] + [sum(parquet.values())]
+
+
+def test_body_states_real_figures_and_version(sample):
+    report = json.loads((sample / "release" / BENIGN_NAME / "qa" / "report.json").read_text())
+    sources = json.loads((sample / "work" / "sources" / "manifest.json").read_text())
+    for name in (BENIGN_NAME, SORRY_NAME):
+        card = DatasetCard.load(sample / "release" / name / "README.md")
+        assert card.data.version == "0.1.0" and "**Version 0.1.0.**" in card.text
+        rel_report = json.loads((sample / "release" / name / "qa" / "report.json").read_text())
+        assert rel_report["version"] == "0.1.0"
+        # The QA table's pt row carries the report's corpus chrF, rounded as displayed.
+        pt_row = next(line for line in card.text.splitlines() if line.startswith("| pt (Portuguese) |"))
+        assert f"| {rel_report['languages']['pt']['corpus_chrf']:.1f} |" in pt_row
+        assert "bergamot" in card.text and "enpt-" in card.text
+        assert "/tmp" not in card.text and str(sample) not in card.text
+        assert 'load_dataset("<org>/' + name + '", "pt")' in card.text
+    benign = DatasetCard.load(sample / "release" / BENIGN_NAME / "README.md").text
+    dropped = sources["stats"]["safety_filter_dropped"]
+    assert dropped > 0
+    assert f"removed **{dropped}** of {sources['stats']['benign_rows_per_source']['sample']} rows" in benign
+    assert report["languages"]["pt"]["n"] == 77
+    sorry = DatasetCard.load(sample / "release" / SORRY_NAME / "README.md").text
+    assert '`prompt_style == "base"`' in sorry and "**44** prompts" in sorry
+    assert "@inproceedings{xie2025sorrybench" in sorry and "@inproceedings{xie2025sorrybench" not in benign
+
+
+def test_gating_only_on_sorry_bench(sample, tmp_path):
+    sorry = DatasetCard.load(sample / "release" / SORRY_NAME / "README.md")
+    benign = DatasetCard.load(sample / "release" / BENIGN_NAME / "README.md")
+    meta = sorry.data.to_dict()
+    assert meta["license"] == "other" and meta["extra_gated_prompt"] == SORRY_BENCH_TERMS
+    assert "checkbox" in meta["extra_gated_fields"].values()
+    assert "Gated repository" in sorry.text
+    assert is_sorry_bench_card(sorry) and not is_sorry_bench_card(benign)
+    assert not any(k.startswith("extra_gated") for k in benign.data.to_dict())
+    assert benign.data.license == "apache-2.0"
+
+    # A SORRY-Bench card stripped of its gating fails validation with one sentence.
+    ungated = DatasetCard(str(sorry))
+    del ungated.data.extra_gated_prompt
+    with pytest.raises(DataError, match="extra_gated_prompt"):
+        validate_card(ungated)
+
+
+def test_validate_card_catches_missing_data_files(sample, tmp_path):
+    folder = tmp_path / BENIGN_NAME
+    shutil.copytree(sample / "release" / BENIGN_NAME, folder)
+    card = DatasetCard.load(folder / "README.md")
+    validate_card(card, folder)
+    (folder / "data" / "pt" / "test-00000-of-00001.parquet").unlink()
+    with pytest.raises(DataError, match=r"config 'pt' split 'test'.*matches no file"):
+        validate_card(card, folder)
+    no_version = DatasetCard(str(card))
+    del no_version.data.version
+    with pytest.raises(DataError, match="lacks required metadata: version"):
+        validate_card(no_version)
+
+
+def _work_with_sources(sample: Path, tmp: Path, sources: dict[str, int]) -> Path:
+    """A work dir whose sources manifest says the rows came from these Hub sources (name -> rows)."""
+    from builders.sources import BENIGN_HUB_SOURCES
+
+    work = tmp / "work"
+    (work / "sources").mkdir(parents=True)
+    shutil.copytree(sample / "work" / "translated", work / "translated", ignore=shutil.ignore_patterns("*.jsonl"))
+    manifest = json.loads((sample / "work" / "sources" / "manifest.json").read_text())
+    manifest["inputs"]["benign"]["sources"] = [
+        {"name": n, "path": None, "hub_id": BENIGN_HUB_SOURCES[n][0], "revision": "abc123", "format": n}
+        for n in sources
+    ]
+    manifest["stats"]["benign_rows_per_source"] = dict(sources)
+    (work / "sources" / "manifest.json").write_text(json.dumps(manifest))
+    return work
+
+
+@pytest.mark.parametrize("kind", ["alpaca", "dolly", "mixed"])
+def test_benign_license_follows_the_sources(sample, tmp_path, kind):
+    rows = _qa_rows(sample / "work", BENIGN)
+    n_en = len(rows["en"])
+    for lang_rows in rows.values():
+        for i, r in enumerate(sorted(lang_rows, key=lambda r: r["id"])):
+            r["source"] = kind if kind != "mixed" else ("alpaca" if i < 30 else "dolly")
+    counts = {"alpaca": 30, "dolly": n_en - 30} if kind == "mixed" else {kind: n_en}
+    work = _work_with_sources(sample, tmp_path, counts)
+    card = _write(sample, tmp_path / "out", BENIGN, per_lang=rows, work=work)
+    validate_card(DatasetCard.load(tmp_path / "out" / "README.md"), tmp_path / "out")
+    expected = {"alpaca": "cc-by-nc-4.0", "dolly": "cc-by-sa-3.0", "mixed": ["cc-by-nc-4.0", "cc-by-sa-3.0"]}
+    assert card.data.license == expected[kind]
+    hub = {"alpaca": ["extended|tatsu-lab/alpaca"], "dolly": ["extended|databricks/databricks-dolly-15k"]}
+    assert card.data.source_datasets == (hub["alpaca"] + hub["dolly"] if kind == "mixed" else hub[kind])
+    text = card.text
+    if kind in ("alpaca", "mixed"):
+        assert "| `alpaca` | `cc-by-nc-4.0`" in text and "@misc{taori2023alpaca" in text
+        assert "`tatsu-lab/alpaca`](https://huggingface.co/datasets/tatsu-lab/alpaca) at revision `abc123`" in text
+    if kind in ("dolly", "mixed"):
+        assert "| `dolly` | `cc-by-sa-3.0`" in text and "@misc{conover2023dolly" in text
+    if kind == "mixed":
+        assert "| `alpaca` | `cc-by-nc-4.0` — CC BY-NC 4.0 (attribution, non-commercial) | 30 |" in text
+        assert f"| `dolly` | `cc-by-sa-3.0` — CC BY-SA 3.0 (attribution, share-alike) | {n_en - 30} |" in text
+        assert "Filter on `source`" in text
+    else:
+        assert "@misc{" + ("conover2023dolly" if kind == "alpaca" else "taori2023alpaca") not in text

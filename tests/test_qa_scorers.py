@@ -1,0 +1,304 @@
+"""QA scorers on real bergamot en->pt->en translations of the repository's sample rows, and on corrupted
+copies of them: each defect must be caught by the check made for it, and clean rows must stay clean."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+
+import pytest
+from conftest import REPO
+
+from builders.build import BENIGN, SORRY_BENCH
+from builders.config import QAConfig, ReleaseConfig
+from builders.errors import ConfigError, DataError
+from builders.files import atomic_write_json, atomic_write_jsonl, iter_jsonl
+from validation.qa import read_qa, run_qa, score_language
+from validation.report import markdown_table
+from validation.scorers import get_scorer
+from validation.scorers.structure import FALLBACK_BOUNDS, length_bounds, missing_spans
+
+FIELDS = ("instruction", "input", "output")
+
+# Spanish written for this test (a wrong-language "translation").
+SPANISH = ("Mañana por la mañana iremos al mercado del pueblo para comprar naranjas, pan y queso. "
+           "Después caminaremos junto al río hasta la casa de mis abuelos.")
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """39 sample rows (all those with code blocks, URLs and placeholders) translated en->pt->en by bergamot."""
+    import os
+
+    home = tmp_path_factory.mktemp("home")
+    saved = {k: os.environ.get(k) for k in ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")}
+    for k in saved:
+        os.environ[k] = str(home / k.lower())
+    try:
+        from builders.engines import get_engine
+        from builders.memory import TranslationMemory
+        from builders.translate import translate_texts
+
+        sample = [json.loads(line) for line in (REPO / "data/sample/benign.jsonl").read_text().splitlines()]
+        picked = sample[:24] + sample[48:63]
+        en = [dict(r, id=f"row-{i:02d}", source="sample", language="en", split="train")
+              for i, r in enumerate(picked)]
+        flat = [r[f] for r in en for f in FIELDS]
+        engine = get_engine("bergamot")
+        with TranslationMemory(home / "memory.sqlite") as memory:
+            fwd, _ = translate_texts(flat, engine=engine, source="en", target="pt", memory=memory, progress=False)
+            back, _ = translate_texts(fwd, engine=engine, source="pt", target="en", memory=memory, progress=False)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    pt = []
+    for i, r in enumerate(en):
+        row = dict(r, language="pt")
+        for j, f in enumerate(FIELDS):
+            row[f], row[f"bt_{f}"] = fwd[3 * i + j], back[3 * i + j]
+        pt.append(row)
+    en = [dict(r, **{f"bt_{f}": r[f] for f in FIELDS}) for r in en]
+    return en, pt
+
+
+def _score(en, pt, qa: QAConfig | None = None):
+    return score_language(BENIGN, "pt", pt, en, qa or QAConfig())
+
+
+def _flagged(rows, name):
+    return {r["id"] for r in rows if name in r["qa_flags"]}
+
+
+def _find(rows, pattern):
+    return next(i for i, r in enumerate(rows) if re.search(pattern, r["output"]))
+
+
+def test_clean_translations_score_well(clean):
+    en, pt = clean
+    rows, report = _score(en, pt)
+    assert report["n"] == 39
+    assert report["corpus_chrf"] > 70 and report["corpus_bleu"] > 45
+    assert "tok:13a" in report["corpus_bleu_signature"]
+    assert report["lang_id_agreement"] >= 0.9
+    assert report["pass_rate"] >= 0.95
+    # The structure checks never fire on a real round trip: segments.py protected every span.
+    assert not report["warnings"]
+    assert not {f for f in report["failed_checks"] if f not in ("lang_id",)}
+    bounds = report["length_ratio"]
+    assert bounds["n"] == 39 and bounds["low"] < bounds["median"] < bounds["high"]
+    assert 1.0 < bounds["median"] < 1.3  # Portuguese runs longer than English
+    assert all(bounds["low"] <= r["length_ratio"] <= bounds["high"] for r in rows)
+    assert [r["id"] for r in rows] == [r["id"] for r in pt]
+    assert rows[0]["src_instruction"] == en[0]["instruction"]
+
+
+def test_source_language_is_measured_but_never_flagged(clean):
+    en, _ = clean
+    rows, report = score_language(BENIGN, "en", en, en, QAConfig())
+    assert report["corpus_chrf"] == 100.0 and report["pass_rate"] == 1.0
+    assert all(r["qa_flags"] == [] and r["length_ratio"] in (None, 1.0) for r in rows)
+
+
+def test_shuffled_rows_fail_backtranslation_chrf(clean):
+    en, pt = clean
+    shuffled = [dict(pt[(i + 1) % len(pt)], id=r["id"]) for i, r in enumerate(pt)]
+    rows, report = _score(en, shuffled)
+    assert len(_flagged(rows, "bt_chrf")) >= 0.9 * len(rows)
+    assert report["corpus_chrf"] < 35
+    assert report["pass_rate"] <= 0.1
+    # Still Portuguese: language ID is not what caught it.
+    assert len(_flagged(rows, "lang_id")) <= 2
+
+
+def test_source_copied_as_translation_is_flagged_untranslated(clean):
+    en, pt = clean
+    bad = copy.deepcopy(pt)
+    for i in (1, 5, 9):
+        for f in FIELDS:
+            bad[i][f] = bad[i][f"bt_{f}"] = en[i][f]
+    rows, _ = _score(en, bad)
+    assert _flagged(rows, "untranslated") == {pt[i]["id"] for i in (1, 5, 9)}
+    assert all(not rows[i]["qa_pass"] for i in (1, 5, 9))
+
+
+def test_wrong_language_is_caught_by_language_id(clean):
+    en, pt = clean
+    bad = copy.deepcopy(pt)
+    bad[3]["output"] = SPANISH
+    rows, _ = _score(en, bad)
+    assert rows[3]["lang_id"] == "es" and rows[3]["lang_id_score"] > 0.5
+    assert "lang_id" in rows[3]["qa_flags"] and not rows[3]["qa_pass"]
+    assert "untranslated" not in rows[3]["qa_flags"] and "bt_chrf" not in rows[3]["qa_flags"]
+
+
+def test_dropped_code_block_is_a_structure_flag(clean):
+    en, pt = clean
+    i = _find(pt, "```")
+    bad = copy.deepcopy(pt)
+    bad[i]["output"] = re.sub(r"```[\s\S]*?```", "", bad[i]["output"])
+    rows, report = _score(en, bad)
+    assert _flagged(rows, "code_block") == {pt[i]["id"]}
+    assert report["failed_checks"]["code_block"] == 1 and not rows[i]["qa_pass"]
+
+
+def test_changed_number_dropped_url_and_empty_output(clean):
+    en, pt = clean
+    bad = copy.deepcopy(pt)
+    n = _find(pt, r"\b200 g\b")
+    bad[n]["output"] = bad[n]["output"].replace("200 g", "300 g")
+    u = _find(pt, r"https?://")
+    bad[u]["output"] = re.sub(r"https?://\S+", "", bad[u]["output"])
+    e = 7
+    bad[e]["output"] = ""
+    rows, _ = _score(en, bad)
+    assert _flagged(rows, "number") == {pt[n]["id"]}
+    assert _flagged(rows, "url") == {pt[u]["id"]}
+    assert _flagged(rows, "empty") == {pt[e]["id"]}
+    assert rows[e]["length_ratio"] is None or "length_ratio" in rows[e]["qa_flags"]
+
+
+def test_doubled_output_breaks_the_learned_length_bounds(clean):
+    en, pt = clean
+    bad = copy.deepcopy(pt)
+    bad[2]["output"] = bad[2]["output"] + "\n" + bad[2]["output"]
+    rows, report = _score(en, bad)
+    assert _flagged(rows, "length_ratio") == {pt[2]["id"]}
+    assert rows[2]["length_ratio"] > report["length_ratio"]["high"]
+
+
+def test_structure_check_can_be_a_warning_per_language(clean):
+    en, pt = clean
+    bad = copy.deepcopy(pt)
+    bad[7]["output"] = ""
+    qa = QAConfig(per_language={"pt": {"structure_fail": ["code_block"]}})
+    rows, report = _score(en, bad, qa)
+    assert rows[7]["qa_flags"] and rows[7]["qa_pass"]
+    assert report["warnings"]["empty"] == 1 and "empty" not in report["failed_checks"]
+
+
+def test_missing_spans_finds_protected_spans_with_segments_patterns():
+    src = "Call `load()` with {name} from https://example.org/a, 3 times.\n```py\nx = 1\n```"
+    assert missing_spans(src, "Chame `load()` com {name} de https://example.org/a, 3 vezes.\n```py\nx = 1\n```") == []
+    assert missing_spans(src, "Chame load() com nome de https://example.org/a, 13 vezes.") == [
+        ("code_block", "```py\nx = 1\n```"), ("inline_code", "`load()`"), ("number", "3"),
+        ("placeholder", "{name}")]
+
+
+def test_length_bounds_rule():
+    rng = random.Random(0)
+    ratios = [1.1 * (1 + rng.gauss(0, 0.05)) for _ in range(200)]
+    b = length_bounds(ratios, 4.0)
+    assert b["median"] == pytest.approx(1.1, abs=0.02)
+    # 4 robust SDs of a 5 % spread: about x/÷ 1.22
+    assert b["high"] / b["median"] == pytest.approx(1.22, abs=0.04)
+    assert b["median"] / b["low"] == pytest.approx(1.22, abs=0.04)
+    small = length_bounds(ratios[:10], 4.0)
+    assert (small["low"], small["high"]) == FALLBACK_BOUNDS and "fewer than" in small["rule"]
+    flat = length_bounds([1.0] * 50, 4.0)  # zero spread: the sigma floor keeps the band open
+    assert flat["low"] == pytest.approx(0.8187, abs=1e-3) and flat["high"] == pytest.approx(1.2214, abs=1e-3)
+
+
+def test_reference_scorer_uses_the_target_tokenizer_and_prompt_style(tmp_path):
+    en = [{"question_id": 1, "turns": ["The weather is very nice today, let's go to the park."]},
+          {"question_id": 2, "turns": ["I like reading books in the evening."]}]
+    zh = [dict(en[0], turns=["今天天气很好，我们去公园吧。"], bt_turns=en[0]["turns"]),
+          dict(en[1], turns=["我喜欢在晚上看书。"], bt_turns=en[1]["turns"])]
+    ref = tmp_path / "question.jsonl"
+    atomic_write_jsonl(ref, [
+        {"question_id": 1, "prompt_style": "base", "turns": en[0]["turns"]},
+        {"question_id": 1, "prompt_style": "translate-zh-cn", "turns": ["今天天气非常好，我们去公园吧。"]},
+        {"question_id": 2, "prompt_style": "translate-zh-cn", "turns": ["我喜欢在晚上看书。"]},
+    ])
+    qa = QAConfig(scorers=["reference"], references={"zh": str(ref)})
+    rows, report = score_language(SORRY_BENCH, "zh", zh, en, qa)
+    assert rows[1]["ref_chrf"] == 100.0 and rows[1]["ref_bleu"] == 100.0
+    assert 0 < rows[0]["ref_bleu"] < 100
+    assert report["reference"]["n"] == 2 and "tok:zh" in report["reference"]["bleu_signature"]
+    missing = QAConfig(scorers=["reference"], references={"zh": str(tmp_path / "nope.jsonl")})
+    with pytest.raises(DataError, match="qa.references.zh"):
+        score_language(SORRY_BENCH, "zh", zh, en, missing)
+
+
+def test_comet_absence_is_reported_not_raised(clean):
+    en, pt = clean
+    qa = QAConfig(scorers=["backtranslation", "comet"],
+                  comet={"python": "/nonexistent/comet-venv/bin/python"})
+    rows, report = _score(en[:3], pt[:3], qa)
+    for kind in ("qe", "ref"):
+        assert report["comet"][kind]["system"] is None and report["comet"][kind]["skipped"]
+    assert all(r["comet"] is None and "comet" not in r["qa_flags"] for r in rows)
+    assert "COMET skipped" in markdown_table({"pt": report}) or "–" in markdown_table({"pt": report})
+
+
+def test_unknown_scorer_names_the_known_ones():
+    with pytest.raises(ConfigError, match="did you mean 'lang_id'.*known scorers: backtranslation"):
+        get_scorer("langid")
+
+
+def test_unknown_structure_check_is_a_config_error():
+    with pytest.raises(ValueError, match="unknown structure checks"):
+        QAConfig(structure_fail=["code_blocks"])
+
+
+def test_markdown_table_one_row_per_language(clean):
+    en, pt = clean
+    bad = copy.deepcopy(pt)
+    bad[7]["output"] = ""
+    _, pt_report = _score(en, bad)
+    _, en_report = score_language(BENIGN, "en", en, en, QAConfig())
+    table = markdown_table({"en": en_report, "pt": pt_report})
+    lines = table.splitlines()
+    assert len(lines) == 4 and lines[0].startswith("| language | rows | back-translation chrF")
+    assert lines[2].startswith("| en (English) | 39 | 100.0 | 100.0 | – |")
+    assert lines[3].startswith(f"| pt (Portuguese) | 39 | {pt_report['corpus_chrf']:.1f} |")
+    assert "empty 1" in lines[3]
+
+
+def _work_dir(tmp_path, en, pt) -> ReleaseConfig:
+    work = tmp_path / "work"
+    sorry_en = [{"question_id": i, "category": str(i), "category_name": "c", "prompt_style": "base",
+                 "turns": [r["instruction"]], "bt_turns": [r["instruction"]], "language": "en", "split": "test"}
+                for i, r in enumerate(en[:5], start=1)]
+    sorry_pt = [dict(s, turns=[p["instruction"]], bt_turns=[p["bt_instruction"]], language="pt")
+                for s, p in zip(sorry_en, pt, strict=False)]
+    outputs = {}
+    for rel, rows in {"benign/en.jsonl": en, "benign/pt.jsonl": pt, "sorry_bench/en.jsonl": sorry_en,
+                      "sorry_bench/pt.jsonl": sorry_pt}.items():
+        atomic_write_jsonl(work / "translated" / rel, rows)
+        outputs[rel] = "x"
+    atomic_write_json(work / "translated" / "manifest.json", {"languages": ["en", "pt"], "outputs": outputs})
+    return ReleaseConfig(name="t", languages=["en", "pt"], work_dir=str(work),
+                         benign={"sources": [{"name": "sample", "path": "x"}]})
+
+
+@pytest.mark.parametrize("on_fail", ["keep", "drop"])
+def test_run_qa_on_fail(clean, tmp_path, on_fail):
+    en, pt = clean
+    bad = copy.deepcopy(pt)
+    bad[4]["output"] = SPANISH
+    cfg = _work_dir(tmp_path, en, bad)
+    cfg.qa.on_fail = on_fail
+    qa_dir = run_qa(cfg)
+    report = json.loads((qa_dir / "report.json").read_text())
+    pt_rep = report["datasets"][BENIGN]["pt"]
+    assert pt_rep["failed_checks"]["lang_id"] >= 1
+    assert (qa_dir / "report.md").read_text().count("| pt (Portuguese) |") == 2
+    if on_fail == "keep":
+        rows = read_qa(cfg.work_path, BENIGN, "pt")
+        assert [r["id"] for r in rows] == [r["id"] for r in pt]
+        assert not next(r for r in rows if r["id"] == pt[4]["id"])["qa_pass"]
+        assert pt_rep["dropped"] == 0
+    else:
+        n_bad = pt_rep["dropped_own_failures"]
+        kept_pt, kept_en = read_qa(cfg.work_path, BENIGN, "pt"), read_qa(cfg.work_path, BENIGN, "en")
+        assert len(kept_pt) == 39 - n_bad and pt[4]["id"] not in {r["id"] for r in kept_pt}
+        # the row leaves every language, so ids stay identical across languages
+        assert [r["id"] for r in kept_en] == [r["id"] for r in kept_pt]
+        assert pt_rep["dropped"] == n_bad and report["datasets"][BENIGN]["en"]["dropped"] == n_bad
+        dropped = list(iter_jsonl(qa_dir / BENIGN / "pt.dropped.jsonl"))
+        assert pt[4]["id"] in {r["id"] for r in dropped} and all(not r["qa_pass"] for r in dropped)

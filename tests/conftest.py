@@ -44,6 +44,19 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     return tmp_path / "home"
 
 
+@pytest.fixture(scope="session")
+def sample_release(tmp_path_factory, isolated_env):
+    """`python -m builders release` on the embedded default, built once per session: (root, process).
+
+    root/work is the work dir and root/release the release; tests read them (a rebuild into them must
+    leave them byte-identical)."""
+    root = tmp_path_factory.mktemp("sample-release")
+    proc = run_cli(["builders", "release", "configs/release/sample.yaml",
+                    "--work-dir", str(root / "work"), "--output-dir", str(root / "release")], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, proc
+
+
 def run_cli(args: list[str], env: dict[str, str], cwd: Path = REPO, timeout: int = 900):
     """Run `python -m <args>` from the repo root and capture its output."""
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True,

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_cli
 from huggingface_hub import DatasetCard
 
 from builders.build import BENIGN, SORRY_BENCH
@@ -22,12 +21,8 @@ BENIGN_NAME, SORRY_NAME = "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual"
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory, isolated_env):
-    root = tmp_path_factory.mktemp("cards-sample")
-    proc = run_cli(["builders", "release", "configs/release/sample.yaml",
-                    "--work-dir", str(root / "work"), "--output-dir", str(root / "release")], isolated_env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return root
+def sample(sample_release):
+    return sample_release[0]
 
 
 def _cfg(work: Path):

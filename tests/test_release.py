@@ -15,15 +15,6 @@ SORRY_COLUMNS = {"question_id", "category", "category_name", "prompt_style", "tu
                  "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "qa_flags", "translator"}
 
 
-@pytest.fixture(scope="module")
-def sample_release(tmp_path_factory, isolated_env):
-    root = tmp_path_factory.mktemp("sample-release")
-    proc = run_cli(["builders", "release", "configs/release/sample.yaml",
-                    "--work-dir", str(root / "work"), "--output-dir", str(root / "release")], isolated_env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return root, proc
-
-
 def test_release_prints_where_it_is(sample_release):
     root, proc = sample_release
     assert f"Multilingual-Benign-Tune: {root / 'release' / 'Multilingual-Benign-Tune'}" in proc.stdout

@@ -232,3 +232,15 @@ def test_qa_stage_fills_the_comet_column_and_threshold(tiny_comet, hf_offline):
     rows, report = score_language("benign", "pt", pt, en, qa.model_copy(update={"comet_min": cut}))
     assert [("comet" in r["qa_flags"]) for r in rows] == [s < cut for s in scores]
     assert report["failed_checks"] == {"comet": 1}
+
+
+def test_a_gpu_request_without_a_gpu_is_a_recorded_skip(tiny_comet, hf_offline):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the request is met")
+    cfg = CometConfig(gpus=1)
+    res = run_comet(SOURCES, TRANSLATIONS, None, cfg, str(tiny_comet["qe"]))
+    assert res.scores is None
+    assert res.skipped.endswith("qa.comet.gpus asks for a GPU but none is visible; set qa.comet.gpus: 0 to score "
+                                "on the CPU (slow for large models)")

@@ -147,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger(name).setLevel(logging.ERROR)
         if args.gpus > 1:
             _emit({"warning": "the worker scores on one GPU; --gpus above 1 is treated as 1."})
+        import torch
+
+        # COMET would quietly fall back to the CPU, where a large model takes hours on a full release.
+        if args.gpus >= 1 and not torch.cuda.is_available():
+            raise WorkerError("device", "qa.comet.gpus asks for a GPU but none is visible; set qa.comet.gpus: 0 "
+                                        "to score on the CPU (slow for large models).")
         rows = read_rows(args.input)
         model = load_model(args.model)
         scores = score(model, rows, max(1, args.batch_size), min(args.gpus, 1)) if rows else []

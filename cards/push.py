@@ -305,15 +305,20 @@ def push_plans(plans: list[RepoPlan], *, token: str, endpoint: str | None = None
 def _explain(exc: Exception, step: str, endpoint: str) -> str:
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-    try:  # huggingface_hub's HTTP client; its transport errors mean the endpoint was not reached
-        from httpx2 import TransportError
-    except ImportError:
-        TransportError = ConnectionError  # noqa: N806
+    # huggingface_hub's HTTP client (httpx2 in 2.x, httpx in 1.x, requests before): its transport errors
+    # mean the endpoint was not reached.
+    transport: tuple[type[BaseException], ...] = (ConnectionError,)
+    for module in ("httpx2", "httpx", "requests"):
+        try:
+            mod = __import__(module)
+        except ImportError:
+            continue
+        transport += (getattr(mod, "TransportError", None) or mod.exceptions.ConnectionError,)
 
     if isinstance(exc, OfflineModeIsEnabled):
         return (f"{step} failed: the Hub is offline (HF_HUB_OFFLINE is set); unset it and rerun, the local "
                 "release is unchanged.")
-    if isinstance(exc, (TransportError, ConnectionError)):
+    if isinstance(exc, transport):
         return (f"{step} failed: cannot reach the Hub at {endpoint} ({type(exc).__name__}); check the network "
                 "or hub.endpoint and rerun, the local release is unchanged.")
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

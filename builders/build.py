@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.config import ReleaseConfig
+from builders.config import ReleaseConfig, TranslationConfig
 from builders.errors import ConfigError
 from builders.files import atomic_write_jsonl, iter_jsonl, stable_hash, write_manifest
 from builders.languages import LANGUAGES, SOURCE_LANGUAGE
@@ -39,16 +39,26 @@ class EnginePlan:
         return f"{engine.name}/{engine.model_id(SOURCE_LANGUAGE, lang)}"
 
 
-def plan_engines(cfg: ReleaseConfig) -> tuple[list[str], EnginePlan]:
-    """Pick an engine per language before any work; a language without one stops the build."""
+def engine_candidates(tcfg: TranslationConfig, lang: str) -> list[str]:
+    """Engine names to try for a language, in order: its per_language override, else translation.engines."""
+    return [tcfg.per_language[lang]] if lang in tcfg.per_language else list(tcfg.engines)
+
+
+def make_engine(tcfg: TranslationConfig, name: str):
+    """The named engine with its translation.engine_options."""
     from builders.engines import get_engine
 
+    return get_engine(name, **tcfg.engine_options.get(name, {}))
+
+
+def plan_engines(cfg: ReleaseConfig) -> tuple[list[str], EnginePlan]:
+    """Pick an engine per language before any work; a language without one stops the build."""
     tcfg = cfg.translation
     cache: dict[str, object] = {}
 
     def engine(name: str):
         if name not in cache:
-            cache[name] = get_engine(name, **tcfg.engine_options.get(name, {}))
+            cache[name] = make_engine(tcfg, name)
         return cache[name]
 
     languages = list(cfg.languages)
@@ -62,7 +72,7 @@ def plan_engines(cfg: ReleaseConfig) -> tuple[list[str], EnginePlan]:
     for lang in languages:
         if lang == SOURCE_LANGUAGE:
             continue
-        candidates = [tcfg.per_language[lang]] if lang in tcfg.per_language else tcfg.engines
+        candidates = engine_candidates(tcfg, lang)
         for name in candidates:
             eng = engine(name)
             if eng.supports(SOURCE_LANGUAGE, lang) and (
@@ -142,6 +152,20 @@ def field_texts(row: dict, fields, prefix: str = "") -> list[str]:
     return out
 
 
+def regroup(rows: list[dict], fields, flat: list) -> list[dict]:
+    """The inverse of field_texts over many rows: a flat list with one item per text of `rows` (in
+    field_texts order) back into {field: value} per row, list-valued fields as lists."""
+    out, pos = [], 0
+    for row in rows:
+        parts = {}
+        for f in fields:
+            n = len(row[f]) if isinstance(row[f], list) else 1
+            parts[f] = flat[pos: pos + n] if isinstance(row[f], list) else flat[pos]
+            pos += n
+        out.append(parts)
+    return out
+
+
 def _translate(texts, engine, source, target, memory, cfg, desc):
     from builders.translate import translate_texts
 
@@ -157,17 +181,9 @@ def build_language(lang, rows, fields, engine, memory, cfg, dataset) -> tuple[li
         back, bstats = _translate(fwd, engine, lang, SOURCE_LANGUAGE, memory, cfg, f"{dataset} {lang}->en")
     else:
         back, bstats = [None] * len(fwd), None
-    out, pos = [], 0
-    for row in rows:
-        new = dict(row)
-        for f in fields:
-            is_list = isinstance(row[f], list)
-            n = len(row[f]) if is_list else 1
-            vals, bts = fwd[pos: pos + n], back[pos: pos + n]
-            pos += n
-            new[f] = vals if is_list else vals[0]
-            new[f"bt_{f}"] = bts if is_list else bts[0]
-        out.append(new)
+    out = [dict(row, **translated, **{f"bt_{f}": v for f, v in backs.items()})
+           for row, translated, backs in zip(rows, regroup(rows, fields, fwd), regroup(rows, fields, back),
+                                             strict=True)]
     return out, {"forward": vars(fstats), "back": vars(bstats) if bstats else None}
 
 

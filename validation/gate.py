@@ -101,23 +101,24 @@ class GateError(DataError):
 
 
 @dataclass
-class _Files:
+class LanguageFiles:
     """The parquet files of one language, with the split each belongs to (from the Hub file name)."""
 
     paths: list[Path]
     splits: list[str]
 
 
-def _language_files(folder: Path) -> dict[str, _Files]:
-    out: dict[str, _Files] = {}
+def release_files(folder: Path) -> dict[str, LanguageFiles]:
+    """language -> its parquet files in a Hub-layout folder, each with its split (data/<lang>/<split>-*.parquet)."""
+    out: dict[str, LanguageFiles] = {}
     for path in sorted((folder / "data").glob("*/*.parquet")):
-        entry = out.setdefault(path.parent.name, _Files([], []))
+        entry = out.setdefault(path.parent.name, LanguageFiles([], []))
         entry.paths.append(path)
         entry.splits.append(path.name.split("-", 1)[0])
     return out
 
 
-def _read_rows(files: _Files):
+def _read_rows(files: LanguageFiles):
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -131,7 +132,7 @@ def _read_rows(files: _Files):
     return df, splits
 
 
-def _schema_frame(files: _Files):
+def _schema_frame(files: LanguageFiles):
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -447,7 +448,7 @@ def run_gate(folders: dict[str, Path], languages: list[str], cfg: ReleaseConfig,
         name = names[dataset]
         docs_dir = (docs_dirs or {}).get(dataset)
         validator = _Validator(name, docs_dir, run_id)
-        found = _language_files(Path(folder))
+        found = release_files(Path(folder))
 
         def check(batch: str, kind: str, df, exps: list, lang: str | None, schema_reported: bool = False,
                   _v: _Validator = validator, _name: str = name, _dataset: str = dataset) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builders.build import BENIGN, SORRY_BENCH, field_texts
+from builders.build import BENIGN, SORRY_BENCH, engine_candidates, field_texts, make_engine, regroup
 from builders.config import ReleaseConfig
 from builders.errors import ConfigError, DataError
 from builders.languages import SOURCE_LANGUAGE, check_languages
@@ -56,10 +56,12 @@ def read_release_rows(folder: Path) -> dict[str, list[dict]]:
     """language -> rows (with their `split`, from the Hub file name) of a release folder."""
     import pyarrow.parquet as pq
 
+    from validation.gate import release_files
+
     rows: dict[str, list[dict]] = {}
-    for path in sorted((folder / "data").glob("*/*.parquet")):
-        split = path.name.split("-", 1)[0]
-        rows.setdefault(path.parent.name, []).extend(dict(r, split=split) for r in pq.read_table(path).to_pylist())
+    for lang, files in release_files(folder).items():
+        for path, split in zip(files.paths, files.splits, strict=True):
+            rows.setdefault(lang, []).extend(dict(r, split=split) for r in pq.read_table(path).to_pylist())
     check_languages(list(rows))
     if SOURCE_LANGUAGE not in rows:
         raise DataError(f"{folder} has no `{SOURCE_LANGUAGE}` config: the English source is needed to score "
@@ -69,11 +71,8 @@ def read_release_rows(folder: Path) -> dict[str, list[dict]]:
 
 def back_engine(cfg: ReleaseConfig, lang: str):
     """The first configured engine that translates lang -> en here, or None."""
-    from builders.engines import get_engine
-
-    tcfg = cfg.translation
-    for name in [tcfg.per_language[lang]] if lang in tcfg.per_language else tcfg.engines:
-        engine = get_engine(name, **tcfg.engine_options.get(name, {}))
+    for name in engine_candidates(cfg.translation, lang):
+        engine = make_engine(cfg.translation, name)
         if engine.supports(lang, SOURCE_LANGUAGE):
             return engine
     return None
@@ -86,17 +85,12 @@ def add_back_translations(rows: list[dict], fields, lang: str, engine, memory, c
     flat = [t for row in rows for t in field_texts(row, fields)]
     back, _ = translate_texts(flat, engine=engine, source=lang, target=SOURCE_LANGUAGE, memory=memory,
                               batch_segments=cfg.translation.batch_segments, desc=desc)
-    pos = 0
-    for row in rows:
-        for f in fields:
-            n = len(row[f]) if isinstance(row[f], list) else 1
-            row[f"bt_{f}"] = back[pos: pos + n] if isinstance(row[f], list) else back[pos]
-            pos += n
+    for row, backs in zip(rows, regroup(rows, fields, back), strict=True):
+        row.update({f"bt_{f}": v for f, v in backs.items()})
 
 
-def validate_folder(folder: Path, cfg: ReleaseConfig, memory) -> tuple[str, dict]:
-    """Score every language of one release folder; returns (dataset, {language: report})."""
-    dataset = dataset_of(folder)
+def validate_folder(folder: Path, dataset: str, cfg: ReleaseConfig, memory) -> dict:
+    """Score every language of one release folder of `dataset`; returns {language: report}."""
     fields = DATASET_FIELDS[dataset]
     per_lang = read_release_rows(folder)
     en_rows = per_lang[SOURCE_LANGUAGE]
@@ -122,7 +116,7 @@ def validate_folder(folder: Path, cfg: ReleaseConfig, memory) -> tuple[str, dict
         if known:
             report["published_pass_rate"] = round(sum(known) / len(known), 4)
         reports[lang] = report
-    return dataset, reports
+    return reports
 
 
 def release_version(folder: Path) -> str | None:
@@ -171,7 +165,7 @@ def run_validate(paths: list[Path], cfg: ReleaseConfig | None, out_dir: Path, wo
                     "thresholds": cfg.qa.model_dump(), "scorers": cfg.qa.scorers, "datasets": {}}
     with TranslationMemory(work_dir / "memory.sqlite") as memory:
         for dataset, folder in by_dataset.items():
-            report["datasets"][dataset] = validate_folder(folder, cfg, memory)[1]
+            report["datasets"][dataset] = validate_folder(folder, dataset, cfg, memory)
     docs = {d: out_dir / "data_docs" / names[d] for d in by_dataset}
     gate = run_gate(by_dataset, languages, cfg, docs_dirs=docs)
     report["gate"] = {"success": gate.success, "expectations": gate.expectations, "failures": gate.lines()}

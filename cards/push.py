@@ -10,7 +10,6 @@ The token never reaches logs, printed output or errors: see `redact_secret`.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from builders.config import ReleaseConfig
 from builders.errors import ConfigError, DataError, SafedriftError
+from builders.hub import hub_offline
 
 REPO_TYPE = "dataset"
 REDACTED = "***"
@@ -192,14 +192,10 @@ def check_folder(folder: Path, name: str, repo_id: str | None = None) -> bool:
 
 def release_version(folder: Path, configured: str) -> str:
     """The version the folder was built as (card metadata, qa/report.json): it must be the config's."""
-    from huggingface_hub import DatasetCard
+    from cards.release import stated_versions
 
-    built = {"card": DatasetCard.load(folder / "README.md").data.get("version")}
-    report = folder / "qa" / "report.json"
-    if report.is_file():
-        built["qa/report.json"] = json.loads(report.read_text(encoding="utf-8")).get("version")
-    for where, version in built.items():
-        if version is not None and str(version) != configured:
+    for where, version in stated_versions(folder).items():
+        if version != configured:
             raise DataError(f"{folder.name} was built as version {version} ({where}) but the config says "
                             f"{configured}; rebuild the release with `make release`.")
     return configured
@@ -252,16 +248,9 @@ def format_plan(plans: list[RepoPlan], endpoint: str | None, token_from: str) ->
 
 # -- the push itself -----------------------------------------------------------------------------------------
 
-def offline() -> bool:
-    from huggingface_hub import constants
-
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"} or \
-        constants.is_offline_mode()
-
-
 def preflight() -> str:
     """What a real push needs before anything else (checked before a long build too): online, a token."""
-    if offline():
+    if hub_offline():
         raise PushError("cannot push while the Hub is offline (HF_HUB_OFFLINE is set): unset HF_HUB_OFFLINE "
                         "and rerun; nothing was sent and the local release is unchanged.")
     return resolve_token()

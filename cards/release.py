@@ -73,6 +73,15 @@ def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[di
     return card
 
 
+def stated_versions(folder: Path) -> dict[str, str]:
+    """The version a release folder states, by where it says so: its card metadata, its qa/report.json."""
+    stated = {"card": DatasetCard.load(folder / "README.md").data.get("version")}
+    report = folder / "qa" / "report.json"
+    if report.is_file():
+        stated["qa/report.json"] = json.loads(report.read_text(encoding="utf-8")).get("version")
+    return {where: str(v) for where, v in stated.items() if v is not None}
+
+
 def check_loadable(folder: Path, languages: list[str], splits: dict[str, set[str]]) -> None:
     """Load every config exactly as a consumer will; any failure blocks the release."""
     import tempfile

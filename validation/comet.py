@@ -23,6 +23,7 @@ from tqdm import tqdm
 from builders.config import CometConfig
 from builders.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
 from builders.files import atomic_write_jsonl, iter_jsonl
+from builders.hub import hub_offline
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("comet_worker.py")
@@ -59,10 +60,6 @@ class _Unavailable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.error = error
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def comet_python(cfg: CometConfig) -> Path:
@@ -114,7 +111,7 @@ def _check_model(model: str) -> None:
             raise _Unavailable(f"{model} is not a COMET checkpoint folder (no checkpoints/model.ckpt)",
                                ConfigError)
         return
-    if _offline():
+    if hub_offline():
         from huggingface_hub import try_to_load_from_cache
 
         found = try_to_load_from_cache(model, "checkpoints/model.ckpt", cache_dir=str(_hub_cache()))

@@ -22,13 +22,9 @@ from builders.files import atomic_write_jsonl, iter_jsonl, write_manifest
 from builders.languages import SOURCE_LANGUAGE
 from builders.progress import log
 from validation.report import write_report
-from validation.scorers import METRIC_FLAGS, LanguageContext, get_scorer
+from validation.scorers import METRIC_FLAGS, LanguageContext, get_scorer, row_key
 
 DATASET_FIELDS = {BENIGN: BENIGN_FIELDS, SORRY_BENCH: ("turns",)}
-
-
-def row_key(row: dict):
-    return row.get("id", row.get("question_id"))
 
 
 def failing_flags(qa: QAConfig, lang: str) -> frozenset[str]:

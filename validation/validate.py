@@ -9,7 +9,6 @@ release gate's suites run over the folder. Nothing in the folder is modified: th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from builders.build import BENIGN, SORRY_BENCH, engine_candidates, field_texts, make_engine, regroup
@@ -121,14 +120,10 @@ def validate_folder(folder: Path, dataset: str, cfg: ReleaseConfig, memory) -> d
 
 def release_version(folder: Path) -> str | None:
     """The version a release folder says it is (its qa/report.json, else its card's metadata)."""
-    report = folder / "qa" / "report.json"
-    if report.is_file():
-        version = json.loads(report.read_text(encoding="utf-8")).get("version")
-        if version:
-            return str(version)
-    from huggingface_hub import DatasetCard
+    from cards.release import stated_versions
 
-    return DatasetCard.load(folder / "README.md").data.to_dict().get("version")
+    stated = stated_versions(folder)
+    return stated.get("qa/report.json") or stated.get("card")
 
 
 def default_config(name: str, languages: list[str]) -> ReleaseConfig:

@@ -59,6 +59,11 @@ class Scorer(Protocol):
         ...
 
 
+def row_key(row: dict):
+    """A row's id across languages and files: `id` (benign) or `question_id` (SORRY-Bench)."""
+    return row.get("id", row.get("question_id"))
+
+
 def flag(row: dict, name: str) -> None:
     flags = row.setdefault("qa_flags", [])
     if name not in flags:

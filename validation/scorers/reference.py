@@ -13,11 +13,7 @@ from pathlib import Path
 from builders.errors import DataError
 from builders.files import iter_jsonl
 from validation.metrics import corpus_scores, sentence_scores
-from validation.scorers import LanguageContext
-
-
-def _key(row: dict):
-    return row.get("question_id", row.get("id"))
+from validation.scorers import LanguageContext, row_key
 
 
 def load_references(path: str | Path, lang: str) -> dict:
@@ -25,12 +21,12 @@ def load_references(path: str | Path, lang: str) -> dict:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"reference file for {lang!r} not found: {path}; fix qa.references.{lang} in the config.")
-    rows = [r for r in iter_jsonl(path) if _key(r) is not None]
+    rows = [r for r in iter_jsonl(path) if row_key(r) is not None]
     styles = {r.get("prompt_style") for r in rows}
     own = {s for s in styles if isinstance(s, str) and (s == f"translate-{lang}" or s.startswith(f"translate-{lang}-"))}
     if own:
         rows = [r for r in rows if r.get("prompt_style") in own]
-    return {_key(r): r for r in rows}
+    return {row_key(r): r for r in rows}
 
 
 class ReferenceScorer:
@@ -43,7 +39,7 @@ class ReferenceScorer:
         refs = load_references(path, ctx.lang)
         hyps, ref_texts = [], []
         for row in rows:
-            ref = refs.get(_key(row))
+            ref = refs.get(row_key(row))
             if ref is None or not all(f in ref for f in ctx.fields):
                 row["ref_chrf"] = row["ref_bleu"] = None
                 continue

@@ -205,7 +205,6 @@ def filter_lines(dataset: str, prov: dict, qa_report: dict, cfg: ReleaseConfig) 
                      "SORRY-Bench's own rewrites and translations, not used here.")
         if sb.get("limit") is not None:
             lines.append(f"Limit: only the first {sb['limit']} prompts (a quick build).")
-    on_fail = getattr(cfg.qa, "on_fail", "keep")
     thr = cfg.qa.thresholds(SOURCE_LANGUAGE)
     rules = [f"back-translation chrF ≥ {thr.chrf:g}" if thr.chrf is not None else None,
              f"BLEU ≥ {thr.bleu:g}" if thr.bleu is not None else None,
@@ -215,7 +214,7 @@ def filter_lines(dataset: str, prov: dict, qa_report: dict, cfg: ReleaseConfig) 
     if cfg.qa.per_language:
         rule += f"; per-language overrides for {', '.join(sorted(cfg.qa.per_language))}"
     dropped_qa = {lang: r.get("dropped") for lang, r in qa_report.items() if r.get("dropped")}
-    if on_fail == "drop":
+    if cfg.qa.on_fail == "drop":
         removed = ", ".join(f"{lang} {n}" for lang, n in dropped_qa.items()) or "none"
         lines.append(f"Translation QA ({rule}): failing rows dropped; removed per language: {removed}.")
     else:
@@ -224,11 +223,10 @@ def filter_lines(dataset: str, prov: dict, qa_report: dict, cfg: ReleaseConfig) 
     return lines
 
 
-def translator_labels(dataset: str, languages: list[str], prov: dict, translators: dict[str, str]) -> dict[str, str]:
+def translator_labels(dataset: str, languages: list[str], prov: dict) -> dict[str, str]:
     """lang -> "engine/model-version" as the build recorded it for this dataset ("original" for English)."""
     recorded = prov["translated"].get("translation", {})
-    return {lang: recorded.get(f"{dataset}/{lang}", {}).get("translator") or translators.get(lang, "original")
-            for lang in languages}
+    return {lang: recorded.get(f"{dataset}/{lang}", {}).get("translator") or "original" for lang in languages}
 
 
 def translator_table(dataset: str, labels: dict[str, str], prov: dict) -> str:
@@ -309,7 +307,7 @@ def citation(dataset: str, pretty_name: str, repo: str, version: str, source_nam
 
 def build_card(*, dataset: str, cfg: ReleaseConfig, repo: str, counts: dict[str, dict[str, int]],
                files: dict[str, dict[str, str]], qa_report: dict, provenance: dict,
-               source_counts: dict[str, int], translators: dict[str, str] | None = None) -> DatasetCard:
+               source_counts: dict[str, int]) -> DatasetCard:
     """The card of one dataset (BENIGN or SORRY_BENCH) from the figures of its build.
 
     counts: lang -> split -> rows written; files: lang -> split -> data_files glob; qa_report: lang -> the
@@ -350,7 +348,7 @@ def build_card(*, dataset: str, cfg: ReleaseConfig, repo: str, counts: dict[str,
         **extra,
     )
     first = next(iter(qa_report.values()), {})
-    labels = translator_labels(dataset, langs, provenance, translators or {})
+    labels = translator_labels(dataset, langs, provenance)
     engines = sorted({label.partition("/")[0] for label in labels.values() if label != "original"})
     card = DatasetCard.from_template(
         data,

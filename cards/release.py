@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 from huggingface_hub import DatasetCard
@@ -32,12 +33,12 @@ def _shards(rows: list[dict]) -> list[list[dict]]:
 
 
 def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[dict]], cfg: ReleaseConfig,
-                         qa_report: dict, translators: dict[str, str], repo: str) -> DatasetCard:
+                         qa_report: dict, repo: str, provenance: dict | None = None) -> DatasetCard:
     """Write data/<lang>/<split>-*.parquet, the validated README.md card and qa/report.json into `folder`;
     returns the card.
 
-    qa_report: the QA stage's report for this dataset (lang -> figures); translators: lang -> engine label.
-    The card's provenance (sources, filters, engines) comes from the manifests in cfg.work_path.
+    qa_report: the QA stage's report for this dataset (lang -> figures). The card's provenance (sources,
+    filters, engines) is the build's manifests (read_provenance), read from cfg.work_path when not given.
     """
     schema = BENIGN_SCHEMA if dataset == BENIGN else SORRY_BENCH_SCHEMA
     sort_key = (lambda r: r["id"]) if dataset == BENIGN else (lambda r: r["question_id"])
@@ -59,11 +60,10 @@ def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[di
     # Rows per benign source, counted on the English config (never dropped by QA): the licence table.
     source_counts: dict[str, int] = {}
     if dataset == BENIGN:
-        for r in per_lang.get(SOURCE_LANGUAGE) or next(iter(per_lang.values())):
-            source_counts[r["source"]] = source_counts.get(r["source"], 0) + 1
+        english = per_lang.get(SOURCE_LANGUAGE) or next(iter(per_lang.values()))
+        source_counts = dict(Counter(r["source"] for r in english))
     card = build_card(dataset=dataset, cfg=cfg, repo=repo, counts=counts, files=files, qa_report=qa_report,
-                      provenance=read_provenance(cfg.work_path), source_counts=source_counts,
-                      translators=translators)
+                      provenance=provenance or read_provenance(cfg.work_path), source_counts=source_counts)
     atomic_write_text(folder / "README.md", str(card))
     validate_card(card, folder)
     atomic_write_json(folder / "qa" / "report.json", {"version": cfg.version, "languages": qa_report,
@@ -117,9 +117,8 @@ def run_publish(cfg: ReleaseConfig, hub_org: str | None = None) -> dict[str, Pat
     if not report_path.is_file():
         raise DataError(f"no QA report in {work / 'qa'}; run `python -m validation qa` first.")
     report = json.loads(report_path.read_text())
-    translated_manifest = json.loads((work / "translated" / "manifest.json").read_text())
-    languages = translated_manifest["languages"]
-    translators = {k.split("/")[1]: v["translator"] for k, v in translated_manifest["translation"].items()}
+    provenance = read_provenance(work)
+    languages = provenance["translated"]["languages"]
 
     out = cfg.output_path
     out.mkdir(parents=True, exist_ok=True)
@@ -136,7 +135,7 @@ def run_publish(cfg: ReleaseConfig, hub_org: str | None = None) -> dict[str, Pat
             shutil.rmtree(staging, ignore_errors=True)
             staged[name] = staging
             repo = f"{hub_org or '<org>'}/{name}"
-            write_dataset_folder(staging, dataset, per_lang, cfg, report["datasets"][dataset], translators, repo)
+            write_dataset_folder(staging, dataset, per_lang, cfg, report["datasets"][dataset], repo, provenance)
             splits = {lang: {r["split"] for r in rows} for lang, rows in per_lang.items()}
             check_loadable(staging, languages, splits)
         if cfg.qa.gate.enabled:

@@ -40,7 +40,7 @@ def _write(sample: Path, folder: Path, dataset: str, per_lang=None, work: Path |
     report = json.loads((sample / "work" / "qa" / "report.json").read_text())
     name = BENIGN_NAME if dataset == BENIGN else SORRY_NAME
     return write_dataset_folder(folder, dataset, per_lang or _qa_rows(sample / "work", dataset), _cfg(work),
-                                report["datasets"][dataset], {}, f"<org>/{name}")
+                                report["datasets"][dataset], f"<org>/{name}")
 
 
 def test_cards_validate_and_round_trip(sample, tmp_path):

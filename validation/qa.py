@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -58,10 +59,7 @@ def score_language(dataset: str, lang: str, rows: list[dict], source_rows: list[
     for row in scored:
         row["qa_pass"] = ctx.is_source or not any(f in failing for f in row["qa_flags"])
     n = max(len(scored), 1)
-    counts: dict[str, int] = {}
-    for row in scored:
-        for f in row["qa_flags"]:
-            counts[f] = counts.get(f, 0) + 1
+    counts = Counter(f for row in scored for f in row["qa_flags"])
     report.update(
         pass_rate=round(sum(r["qa_pass"] for r in scored) / n, 4),
         failed_checks={f: c for f, c in sorted(counts.items()) if f in failing},

@@ -8,6 +8,7 @@ letters were named Esperanto (0.91) or Spanish (0.57) by the bundled model.
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 
 from tqdm import tqdm
@@ -53,12 +54,6 @@ class LangIdScorer:
         return {
             "lang_id_agreement": round(sum(r["lang_id"] == ctx.lang for r in rows) / len(rows), 4),
             "lang_id_mean_score": round(sum(r["lang_id_score"] for r in rows) / len(rows), 4),
-            "lang_id_detected": _counts(r["lang_id"] or "none" for r in rows),
+            "lang_id_detected": dict(sorted(Counter(r["lang_id"] or "none" for r in rows).items(),
+                                            key=lambda kv: (-kv[1], kv[0]))),
         }
-
-
-def _counts(values) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))

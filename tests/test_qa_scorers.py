@@ -302,3 +302,18 @@ def test_run_qa_on_fail(clean, tmp_path, on_fail):
         assert pt_rep["dropped"] == n_bad and report["datasets"][BENIGN]["en"]["dropped"] == n_bad
         dropped = list(iter_jsonl(qa_dir / BENIGN / "pt.dropped.jsonl"))
         assert pt[4]["id"] in {r["id"] for r in dropped} and all(not r["qa_pass"] for r in dropped)
+
+
+def test_worker_processes_give_the_same_qa_as_one_process(clean, tmp_path):
+    """qa.workers: 2 (spawned processes, as on large runs) writes exactly what the in-process path writes."""
+    en, pt = clean
+    outputs = {}
+    for workers in (1, 2):
+        cfg = _work_dir(tmp_path / f"w{workers}", en, pt)
+        cfg.qa.workers = workers
+        qa_dir = run_qa(cfg)
+        outputs[workers] = {p.relative_to(qa_dir).as_posix(): p.read_bytes() for p in sorted(qa_dir.rglob("*.jsonl"))}
+        # the report records the config (workers included); its figures must not depend on it
+        outputs[workers]["datasets"] = json.loads((qa_dir / "report.json").read_text())["datasets"]
+    assert outputs[1].keys() == outputs[2].keys() and "benign/pt.jsonl" in outputs[1]
+    assert outputs[1] == outputs[2]

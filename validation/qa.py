@@ -100,9 +100,11 @@ def apply_on_fail(per_lang: dict[str, list[dict]], reports: dict[str, dict], qa:
 PARALLEL_MIN_ROWS = 5_000
 
 
-def _score_job(work: Path, dataset: str, lang: str, cfg: ReleaseConfig) -> tuple[list[dict], dict]:
-    return score_language(dataset, lang, read_translated(work, dataset, lang),
-                          read_translated(work, dataset, SOURCE_LANGUAGE), cfg)
+def _score_job(work: Path, dataset: str, lang: str, cfg: ReleaseConfig,
+               source_rows: list[dict] | None = None) -> tuple[list[dict], dict]:
+    if source_rows is None:  # in a worker process: read the English rows there
+        source_rows = read_translated(work, dataset, SOURCE_LANGUAGE)
+    return score_language(dataset, lang, read_translated(work, dataset, lang), source_rows, cfg)
 
 
 def score_all(cfg: ReleaseConfig, languages: list[str], n_rows: int) -> dict[tuple[str, str], tuple]:
@@ -115,8 +117,9 @@ def score_all(cfg: ReleaseConfig, languages: list[str], n_rows: int) -> dict[tup
     results: dict[tuple[str, str], tuple] = {}
     with tqdm(total=len(jobs), desc="qa", unit="language") as bar:
         if workers == 1:
+            sources = {dataset: read_translated(work, dataset, SOURCE_LANGUAGE) for dataset in DATASET_FIELDS}
             for dataset, lang in jobs:
-                results[dataset, lang] = _score_job(work, dataset, lang, cfg)
+                results[dataset, lang] = _score_job(work, dataset, lang, cfg, sources[dataset])
                 bar.update()
             return results
         # spawn, not fork: the build stage may have left translation-engine threads in this process.

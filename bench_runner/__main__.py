@@ -1,8 +1,3 @@
-from __future__ import annotations
+from bench_runner.cli import entry
 
-import sys
-
-from bench_runner.cli import main
-from builders.errors import run_cli
-
-sys.exit(run_cli(main))
+entry()

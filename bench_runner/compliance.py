@@ -79,7 +79,7 @@ def compute_metrics(scores: list[dict], finetune_languages: list[str], eval_lang
         by_cat[(row["model"], row["language"], row["category"])].append(int(row["score"]))
         category_names.setdefault(row["category"], row.get("category_name") or "")
 
-    kw = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
+    kw: dict = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
     cells = []
     for ft in finetune_languages:
         for ev in eval_languages:

@@ -6,16 +6,17 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from builders.errors import ConfigError
-from builders.languages import check_languages
+from bench_runner.registries import BACKENDS, JUDGES
+from safedrift.config import Strict, read_yaml, validate_config
+from safedrift.languages import check_languages
 
 BASE = "base"  # the fine-tune "language" that means: no fine-tune
+Device = Literal["auto", "cpu", "cuda"]
 
 
-class _Strict(BaseModel):
+class _Strict(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -31,7 +32,7 @@ class ModelConfig(_Strict):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     # A Jinja chat template (inline text, or a path to a .jinja file) replacing the model's own.
     chat_template: str | None = None
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Device = "auto"
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -139,9 +140,6 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_registries(self) -> RunConfig:
-        from bench_runner.generation import BACKENDS
-        from bench_runner.judges import JUDGES
-
         BACKENDS.check(self.generation.backend)
         JUDGES.check(self.judge.name)
         return self
@@ -151,31 +149,9 @@ class RunConfig(_Strict):
         return Path(self.runs_dir) / self.run_id
 
 
-def _format_error(path: str | os.PathLike, exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        parts.append(f"{loc}: {msg}")
-    return f"invalid config {path}: " + "; ".join(parts) + "."
-
-
 def parse_config(data: dict, path: str | os.PathLike = "<config>") -> RunConfig:
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(path, exc)) from None
+    return validate_config(RunConfig, data, path)
 
 
 def load_config(path: str | os.PathLike, overrides: dict | None = None) -> RunConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({exc}).") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a YAML mapping at the top level.")
-    data.update(overrides or {})
-    return parse_config(data, path)
+    return parse_config({**read_yaml(path), **(overrides or {})}, path)

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench_runner.config import DatasetsConfig
-from builders.errors import DataError
-from builders.files import stable_hash
+from safedrift.errors import DataError
+from safedrift.files import stable_hash
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def load_split(source: str, language: str, split: str, revision: str | None = No
     """`datasets.load_dataset(source, language, split=split)` with one-sentence errors."""
     import datasets
 
-    kwargs = {"revision": revision} if revision else {}
+    kwargs: dict[str, str | None] = {"revision": revision} if revision else {}
     if not os.path.exists(source) and "/" not in source:
         raise DataError(f"dataset {source!r} is neither a local folder nor a Hub id; run `make release` first.")
     if os.path.isdir(source):

@@ -6,11 +6,10 @@ import math
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from bench_runner.chat import IGNORE_INDEX, encode_for_training
 from bench_runner.config import LoraConfig, TrainingConfig
-from builders.errors import DataError
+from safedrift.errors import DataError
+from safedrift.log import track
 
 
 def collate(examples: list[dict], pad_id: int):
@@ -65,7 +64,7 @@ def train_lora(model, tokenizer, conversations: list[list[dict]], lora: LoraConf
     losses: list[float] = []
     tokens = 0
     start = time.perf_counter()
-    for _step in tqdm(range(steps), desc=desc, unit="step"):
+    for _step in track(range(steps), desc=desc, unit="step"):
         if len(order) < training.batch_size:
             order += torch.randperm(len(examples), generator=gen).tolist()
         batch, order = order[: training.batch_size], order[training.batch_size :]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bench_runner.config import ModelConfig
-from bench_runner.registry import LazyRegistry
+from bench_runner.registries import BACKENDS
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,6 @@ class GenerationBackend(Protocol):
     def close(self) -> None: ...
 
 
-BACKENDS = LazyRegistry(
-    "generation backend",
-    {
-        "transformers": "bench_runner.generation:TransformersBackend",
-        "vllm": "bench_runner.vllm_backend:VllmBackend",
-    },
-)
-
-
 def create_backend(name: str, model: ModelConfig, adapter_dir: Path | None, batch_size: int) -> GenerationBackend:
     return BACKENDS.get(name)(model, adapter_dir=adapter_dir, batch_size=batch_size)
 
@@ -61,7 +52,9 @@ class TransformersBackend:
                  loaded=None):
         from bench_runner.models import load_model
 
-        self.loaded = loaded if loaded is not None else load_model(model, adapter_dir=adapter_dir)
+        if loaded is None and model is None:
+            raise ValueError("TransformersBackend needs a model config or a loaded model")
+        self.loaded = loaded if loaded is not None else load_model(model, adapter_dir=adapter_dir)  # type: ignore[arg-type]
         self.model = self.loaded.model
         self.tokenizer = self.loaded.tokenizer
         self.batch_size = batch_size

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from bench_runner.config import JudgeConfig, ModelConfig
-from bench_runner.registry import LazyRegistry
-from builders.errors import ConfigError
+from bench_runner.config import Device, JudgeConfig, ModelConfig
+from bench_runner.registries import JUDGES
+from safedrift.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -30,16 +30,7 @@ class Judge(Protocol):
     def judge(self, requests: list[str], responses: list[str], languages: list[str]) -> list[Verdict]: ...
 
 
-JUDGES = LazyRegistry(
-    "judge",
-    {
-        "refusal": "bench_runner.judges:RefusalJudge",
-        "sorry-bench": "bench_runner.judges:SorryBenchJudge",
-    },
-)
-
-
-def create_judge(cfg: JudgeConfig, backend: str = "transformers", device: str = "auto") -> Judge:
+def create_judge(cfg: JudgeConfig, backend: str = "transformers", device: Device = "auto") -> Judge:
     return JUDGES.get(cfg.name)(cfg, backend=backend, device=device)
 
 
@@ -48,7 +39,7 @@ class RefusalJudge:
 
     name = "refusal"
 
-    def __init__(self, cfg: JudgeConfig | None = None, backend: str = "transformers", device: str = "auto"):
+    def __init__(self, cfg: JudgeConfig | None = None, backend: str = "transformers", device: Device = "auto"):
         pass
 
     def describe(self) -> dict:
@@ -110,7 +101,7 @@ class SorryBenchJudge:
     name = "sorry-bench"
     max_new_tokens = 8
 
-    def __init__(self, cfg: JudgeConfig, backend: str = "transformers", device: str = "auto"):
+    def __init__(self, cfg: JudgeConfig, backend: str = "transformers", device: Device = "auto"):
         if cfg.local_dir:
             self.model_cfg = ModelConfig(local_dir=cfg.local_dir, dtype=cfg.dtype, device=device)
         else:
@@ -122,7 +113,7 @@ class SorryBenchJudge:
                                          dtype=cfg.dtype, device=device)
         self.cfg = cfg
         self.backend_name = backend
-        self._backend = None
+        self._backend: Any = None
 
     @property
     def tag(self) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bench_runner.config import ModelConfig
-from builders.errors import ConfigError, SafedriftError
-from builders.files import sha256_file
+from safedrift.errors import ConfigError, SafedriftError
+from safedrift.files import sha256_file
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] "
@@ -89,14 +89,14 @@ def dequantize_gguf(gguf_path: str | os.PathLike) -> Path:
         tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     except ImportError as exc:
-        from builders.errors import missing_extra
+        from safedrift.errors import missing_extra
 
         raise missing_extra("gguf", "bench") from exc
     if not tok.chat_template:
         # SmolLM2 and most small GGUF chat models are ChatML; a missing template would break fine-tuning.
         tok.chat_template = CHATML_TEMPLATE
     # The quantizer marker blocks save_pretrained; the weights are already plain tensors.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     # Written to a side folder and renamed, so an interrupted dequantization is never mistaken for a cache.
     tmp = out.with_name(out.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -119,6 +119,7 @@ def weights_location(cfg: ModelConfig) -> tuple[str, dict]:
         if not Path(cfg.local_dir, "config.json").is_file():
             raise ConfigError(f"model.local_dir {cfg.local_dir} has no config.json; point it at a saved model.")
         return cfg.local_dir, {}
+    assert cfg.hub_id is not None  # ModelConfig checks that exactly one source is set
     return cfg.hub_id, {"revision": cfg.revision, "token": os.environ.get("HF_TOKEN") or None}
 
 
@@ -148,6 +149,7 @@ def load_model(cfg: ModelConfig, adapter_dir: str | os.PathLike | None = None) -
     device = resolve_device(cfg.device)
     where, kwargs = weights_location(cfg)
     tok = load_tokenizer(cfg)
+    model: Any
     try:
         model = AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype(cfg.dtype, device), **kwargs)
     except OSError as exc:

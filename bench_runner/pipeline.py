@@ -5,14 +5,33 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from bench_runner.chat import render, strip_thinking
 from bench_runner.config import BASE, RunConfig
 from bench_runner.data import Prompt, eval_prompts, hash_records, train_rows
-from bench_runner.stages import JsonlAppender, finish, is_done, log, read_manifest, stage_dir, versions
-from builders.errors import DataError
-from builders.files import atomic_write_json, iter_jsonl
+from safedrift.errors import DataError
+from safedrift.files import (
+    JsonlAppender,
+    atomic_write_bytes,
+    atomic_write_json,
+    is_done,
+    iter_jsonl,
+    package_versions,
+    stage_dir,
+    write_manifest,
+)
+from safedrift.log import log, progress
+
+# Package versions that change a stage's output: part of every stage's cache key.
+VERSIONS_THAT_MATTER = ("torch", "transformers", "peft", "safedrift")
+
+
+def versions() -> dict[str, str]:
+    return package_versions(VERSIONS_THAT_MATTER)
+
+
+def finish(folder: Path, stage: str, inputs: dict, outputs: list[str], **extra) -> None:
+    """The stage's manifest, written last: it marks the folder finished (safedrift.files.is_done)."""
+    write_manifest(folder, stage, inputs, [o for o in outputs if (folder / o).is_file()], **extra)
 
 
 class BenchRun:
@@ -98,8 +117,8 @@ class BenchRun:
                     backend = create_backend(gcfg.backend, self.cfg.model,
                                              adapter / "adapter" if adapter else None, gcfg.batch_size)
                     texts = [render(backend.tokenizer, list(p.messages), add_generation_prompt=True) for p in todo]
-                    bar = tqdm(total=len(self.prompts), initial=len(self.prompts) - len(todo),
-                               desc=f"generate {model}", unit="prompt")
+                    bar = progress(total=len(self.prompts), initial=len(self.prompts) - len(todo),
+                                   desc=f"generate {model}", unit="prompt")
                     for batch in backend.generate(texts, params):
                         rows = [self._sample_row(todo[i], model, adapter, texts[i], raw, n, params)
                                 for i, raw, n in zip(batch.indices, batch.texts, batch.new_tokens, strict=True)]
@@ -142,7 +161,7 @@ class BenchRun:
         return self._once("judge", model, self._judge)
 
     def _judge(self, model: str) -> Path:
-        from bench_runner.judges import RefusalJudge, create_judge
+        from bench_runner.judges import Judge, RefusalJudge, create_judge
 
         gen = self.generate(model)
         inputs = self.judge_inputs(gen)
@@ -151,18 +170,22 @@ class BenchRun:
             log(f"judge {model}: cached ({folder})")
             return folder
         samples = list(iter_jsonl(gen / "samples.jsonl"))
-        judges = {"sorry": None, "benign": RefusalJudge()}
+        judges: dict[str, Judge | None] = {"sorry": None, "benign": RefusalJudge()}
         chunk = max(self.cfg.judge.batch_size * 4, 32)
         with JsonlAppender(folder / "scores.jsonl") as out:
             todo = [s for s in samples if s["uid"] not in out.done]
-            bar = tqdm(total=len(samples), initial=len(samples) - len(todo), desc=f"judge {model}", unit="answer")
+            bar = progress(total=len(samples), initial=len(samples) - len(todo), desc=f"judge {model}",
+                           unit="answer")
             for kind in ("sorry", "benign"):
                 items = [s for s in todo if s["kind"] == kind]
-                if items and judges[kind] is None:
-                    judges[kind] = create_judge(self.cfg.judge, self.cfg.generation.backend, self.cfg.model.device)
+                judge = judges[kind]
+                if items and judge is None:
+                    judge = judges[kind] = create_judge(self.cfg.judge, self.cfg.generation.backend,
+                                                        self.cfg.model.device)
                 for start in range(0, len(items), chunk):
                     part = items[start : start + chunk]
-                    verdicts = judges[kind].judge([s["messages"][-1]["content"] for s in part],
+                    assert judge is not None
+                    verdicts = judge.judge([s["messages"][-1]["content"] for s in part],
                                                   [s["response"] for s in part], [s["language"] for s in part])
                     out.write_batch([self._score_row(s, v) for s, v in zip(part, verdicts, strict=True)])
                     bar.update(len(part))
@@ -212,15 +235,13 @@ class BenchRun:
         if is_done(folder, outputs):
             log(f"report: cached ({folder})")
         else:
-            write_report(self, folder, metrics, finetunes, generations, judged)
+            write_report(self.cfg, self.model_identity, folder, metrics, finetunes, generations, judged)
             finish(folder, "report", inputs, outputs)
         self._publish(folder, outputs)
         return folder
 
     def _publish(self, folder: Path, outputs: list[str]) -> None:
         """Copy the latest report to runs/<run-id>/ so it is found without knowing stage keys."""
-        from builders.files import atomic_write_bytes
-
         for name in outputs:
             atomic_write_bytes(self.run_dir / name, (folder / name).read_bytes())
         log(f"report: {self.run_dir / 'results.json'}, {self.run_dir / 'heatmap.png'}, "
@@ -228,6 +249,3 @@ class BenchRun:
 
     def run(self) -> Path:
         return self.report()
-
-    def stage_manifest(self, folder: Path) -> dict:
-        return read_manifest(folder)

@@ -6,23 +6,22 @@ import datetime as dt
 import os
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bench_runner import SCHEMA_VERSION
-from bench_runner.stages import log, read_manifest
-from builders.errors import ConfigError
-from builders.files import (
+from bench_runner.config import RunConfig
+from safedrift.errors import ConfigError, missing_extra
+from safedrift.files import (
     atomic_write_bytes,
     atomic_write_jsonl,
     atomic_write_text,
     iter_jsonl,
     package_versions,
+    read_manifest,
 )
-
-if TYPE_CHECKING:
-    from bench_runner.pipeline import BenchRun
+from safedrift.log import log
 
 Unit = Field(default=None, ge=0.0, le=1.0)
 
@@ -112,10 +111,10 @@ def hardware() -> dict:
     return info
 
 
-def build_results(run: BenchRun, metrics_dir: Path, finetunes: dict, generations: dict, judged: dict) -> Results:
+def build_results(cfg: RunConfig, model_identity: dict, metrics_dir: Path, finetunes: dict, generations: dict,
+                  judged: dict) -> Results:
     import json
 
-    cfg = run.cfg
     metrics = json.loads((metrics_dir / "metrics.json").read_text(encoding="utf-8"))
     finetune = {}
     for lang, folder in finetunes.items():
@@ -132,7 +131,7 @@ def build_results(run: BenchRun, metrics_dir: Path, finetunes: dict, generations
                                    "matplotlib", "comet_ml", "gguf", "pydantic"]),
         seeds={"training": cfg.training.seed, "generation": cfg.generation.seed, "metrics": cfg.metrics.seed},
         hardware=hardware(),
-        model={"label": cfg.model.label, **run.model_identity},
+        model={"label": cfg.model.label, **model_identity},
         judge={**judge_desc, "benign_over_refusal": "refusal"},
         finetune=finetune,
         generation=generation,
@@ -223,14 +222,14 @@ def merged_samples(generations: dict, judged: dict) -> list[dict]:
     return rows
 
 
-def write_report(run: BenchRun, folder: Path, metrics_dir: Path, finetunes: dict, generations: dict,
-                 judged: dict) -> Results:
-    results = build_results(run, metrics_dir, finetunes, generations, judged)
+def write_report(cfg: RunConfig, model_identity: dict, folder: Path, metrics_dir: Path, finetunes: dict,
+                 generations: dict, judged: dict) -> Results:
+    results = build_results(cfg, model_identity, metrics_dir, finetunes, generations, judged)
     atomic_write_jsonl(folder / "samples.jsonl", merged_samples(generations, judged))
     plot_heatmap(results, folder / "heatmap.png")
     atomic_write_text(folder / "summary.md", summary_markdown(results))
     atomic_write_text(folder / "results.json", results.model_dump_json(indent=2) + "\n")
-    log_to_comet(results, run.cfg.comet, run.cfg.comet_project, folder)
+    log_to_comet(results, cfg.comet, cfg.comet_project, folder)
     return results
 
 
@@ -246,13 +245,12 @@ def log_to_comet(results: Results, mode: str, project: str, folder: Path) -> str
     try:
         import comet_ml
     except ImportError as exc:
-        from builders.errors import missing_extra
-
         raise missing_extra("comet-ml", "bench") from exc
-    quiet = dict(auto_metric_logging=False, auto_param_logging=False, auto_output_logging=False, log_code=False,
+    quiet: dict[str, Any] = dict(auto_metric_logging=False, auto_param_logging=False, auto_output_logging=False, log_code=False,
                  log_git_metadata=False, log_git_patch=False, log_env_details=False, log_env_gpu=False,
                  log_env_host=False, log_env_cpu=False, log_graph=False, parse_args=False,
                  display_summary_level=0)
+    exp: Any
     if live:
         exp = comet_ml.Experiment(project_name=project, **quiet)
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builders.errors import SafedriftError, missing_extra
+from safedrift.errors import SafedriftError, missing_extra
 
 
 class VllmBackend:

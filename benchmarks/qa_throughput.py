@@ -40,7 +40,7 @@ def grow(rows: list[dict], n: int, lang: str) -> list[dict]:
 
 def synthesize(work: Path, n: int) -> None:
     from builders.build import read_translated
-    from builders.files import atomic_write_jsonl
+    from safedrift.files import atomic_write_jsonl
 
     en, pt = read_translated(work, "benign", "en"), read_translated(work, "benign", "pt")
     sorry_pt = read_translated(work, "sorry_bench", "pt")
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
-    from builders.config import load_release_config
+    from validation.config import load_qa_config as load_release_config
     from validation.qa import run_qa
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-qa-"))

@@ -31,8 +31,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from builders.engines.argos import ArgosEngine, install_argos_package
-    from builders.files import iter_jsonl
     from builders.segments import segment_text
+    from safedrift.files import iter_jsonl
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-argos-"))
     packages = args.packages_dir

@@ -1,28 +1,29 @@
 """The build stage: sources -> translation (+ back-translation) -> per-language row files.
 
 Writes, under the work directory (all atomically, each with a manifest):
-  sources/benign.jsonl, sources/sorry_bench.jsonl, sources/manifest.json
+  sources/<dataset>.jsonl, sources/manifest.json
   translated/<dataset>/<lang>.jsonl, translated/manifest.json
-Every translated segment goes through the translation memory (work_dir/memory.sqlite), so a build that
-is killed and rerun continues where it stopped and never translates a segment twice.
+where <dataset> is each DatasetSpec's key. Every translated segment goes through the translation memory
+(work_dir/memory.sqlite), so a build that is killed and rerun continues where it stopped and never
+translates a segment twice.
 """
 
 from __future__ import annotations
 
-import math
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.config import ReleaseConfig, TranslationConfig
-from builders.errors import ConfigError
-from builders.files import atomic_write_jsonl, iter_jsonl, stable_hash, write_manifest
-from builders.languages import LANGUAGES, SOURCE_LANGUAGE
-from builders.progress import log
+from builders.config import BuildConfig, TranslationConfig
+from builders.engines import Engine, get_engine
+from builders.memory import TranslationMemory
+from builders.sources import LOADERS, LoadedDataset
+from builders.translate import translate_texts
+from safedrift.errors import ConfigError
+from safedrift.files import atomic_write_jsonl, iter_jsonl, stable_hash, write_manifest
+from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE
+from safedrift.log import log
+from safedrift.specs import DatasetSpec
 
-BENIGN = "benign"
-SORRY_BENCH = "sorry_bench"
-BENIGN_FIELDS = ("instruction", "input", "output")
 ORIGINAL_TRANSLATOR = "original"
 
 
@@ -30,7 +31,7 @@ ORIGINAL_TRANSLATOR = "original"
 class EnginePlan:
     """Which engine translates each language (en -> L and L -> en)."""
 
-    engines: dict[str, object]  # language -> Engine
+    engines: dict[str, Engine]  # language -> Engine
 
     def translator_label(self, lang: str) -> str:
         if lang == SOURCE_LANGUAGE:
@@ -44,19 +45,17 @@ def engine_candidates(tcfg: TranslationConfig, lang: str) -> list[str]:
     return [tcfg.per_language[lang]] if lang in tcfg.per_language else list(tcfg.engines)
 
 
-def make_engine(tcfg: TranslationConfig, name: str):
+def make_engine(tcfg: TranslationConfig, name: str) -> Engine:
     """The named engine with its translation.engine_options."""
-    from builders.engines import get_engine
-
     return get_engine(name, **tcfg.engine_options.get(name, {}))
 
 
-def plan_engines(cfg: ReleaseConfig) -> tuple[list[str], EnginePlan]:
+def plan_engines(cfg: BuildConfig) -> tuple[list[str], EnginePlan]:
     """Pick an engine per language before any work; a language without one stops the build."""
     tcfg = cfg.translation
-    cache: dict[str, object] = {}
+    cache: dict[str, Engine] = {}
 
-    def engine(name: str):
+    def engine(name: str) -> Engine:
         if name not in cache:
             cache[name] = make_engine(tcfg, name)
         return cache[name]
@@ -68,7 +67,7 @@ def plan_engines(cfg: ReleaseConfig) -> tuple[list[str], EnginePlan]:
             if code not in languages and argos.supports(SOURCE_LANGUAGE, code) and argos.supports(code, SOURCE_LANGUAGE):
                 languages.append(code)
 
-    chosen: dict[str, object] = {}
+    chosen: dict[str, Engine] = {}
     for lang in languages:
         if lang == SOURCE_LANGUAGE:
             continue
@@ -89,53 +88,9 @@ def plan_engines(cfg: ReleaseConfig) -> tuple[list[str], EnginePlan]:
     return languages, EnginePlan(chosen)
 
 
-def load_sources(cfg: ReleaseConfig) -> tuple[list[dict], list[dict], dict]:
-    """Load, validate, filter and subset both sources; returns (benign, sorry_bench, stats)."""
-    from builders.sorry_bench import SorryBenchSpec, load_sorry_bench
-    from builders.sources import BenignSourceSpec, load_benign, safety_filter, select_subset
-
-    benign: list[dict] = []
-    seen: set[str] = set()
-    per_source = {}
-    for src in cfg.benign.sources:
-        records = load_benign(BenignSourceSpec(**src.model_dump()))
-        per_source[src.name] = len(records)
-        for rec in records:
-            if rec["id"] not in seen:
-                seen.add(rec["id"])
-                benign.append(rec)
-    dropped: list[dict] = []
-    if cfg.benign.safety_filter:
-        benign, dropped = safety_filter(benign)
-    benign = select_subset(benign, cfg.benign.subset, cfg.benign.seed)
-    if not benign:
-        raise ConfigError("the benign sources are empty after filtering; check benign.sources and the filter.")
-
-    sb = cfg.sorry_bench
-    spec_args = {k: v for k, v in sb.model_dump().items() if k != "limit" and v is not None}
-    sorry = load_sorry_bench(SorryBenchSpec(**spec_args))
-    if sb.limit is not None:
-        sorry = sorry[: sb.limit]
-    if not sorry:
-        raise ConfigError(f"no SORRY-Bench prompts with prompt_style {sb.prompt_style!r}.")
-
-    stats = {
-        "benign_rows_per_source": per_source,
-        "benign_rows": len(benign),
-        "safety_filter_dropped": len(dropped),
-        "safety_filter_dropped_ids": [r["id"] for r in dropped],
-        "sorry_bench_prompts": len(sorry),
-    }
-    return benign, sorry, stats
-
-
-def assign_splits(ids: list[str], test_fraction: float, seed: int) -> dict[str, str]:
-    """Seeded train/test split over ids, the same for every language."""
-    order = sorted(ids)
-    random.Random(seed).shuffle(order)
-    n_test = max(1, math.ceil(len(order) * test_fraction)) if len(order) > 1 else 0
-    test = set(order[:n_test])
-    return {i: ("test" if i in test else "train") for i in ids}
+def load_sources(cfg: BuildConfig) -> dict[str, LoadedDataset]:
+    """spec key -> its loaded English rows (validated, filtered, split), through the spec's loader."""
+    return {spec.key: LOADERS.get(spec.key)(getattr(cfg, spec.key)) for spec in cfg.specs()}
 
 
 def chat_messages(instruction: str, input_text: str, output: str) -> list[dict]:
@@ -166,72 +121,72 @@ def regroup(rows: list[dict], fields, flat: list) -> list[dict]:
     return out
 
 
-def _translate(texts, engine, source, target, memory, cfg, desc):
-    from builders.translate import translate_texts
-
-    return translate_texts(texts, engine=engine, source=source, target=target, memory=memory,
-                           batch_segments=cfg.translation.batch_segments, desc=desc)
-
-
-def build_language(lang, rows, fields, engine, memory, cfg, dataset) -> tuple[list[dict], dict]:
-    """Translate `fields` of every row en -> lang and back; returns new rows and translation stats."""
+def translate_fields(rows: list[dict], fields, engine: Engine, source: str, target: str,
+                     memory: TranslationMemory, batch_segments: int, desc: str) -> tuple[list[dict], object]:
+    """`fields` of every row translated source -> target: ({field: translation} per row, stats)."""
     flat = [t for row in rows for t in field_texts(row, fields)]
-    fwd, fstats = _translate(flat, engine, SOURCE_LANGUAGE, lang, memory, cfg, f"{dataset} en->{lang}")
+    out, stats = translate_texts(flat, engine=engine, source=source, target=target, memory=memory,
+                                 batch_segments=batch_segments, desc=desc)
+    return regroup(rows, fields, out), stats
+
+
+def build_language(lang: str, rows: list[dict], spec: DatasetSpec, engine: Engine, memory: TranslationMemory,
+                   cfg: BuildConfig) -> tuple[list[dict], dict]:
+    """Translate the spec's fields of every row en -> lang and back; returns new rows and translation stats."""
+    fields, batch = spec.text_fields, cfg.translation.batch_segments
+    fwd, fstats = translate_fields(rows, fields, engine, SOURCE_LANGUAGE, lang, memory, batch,
+                                   f"{spec.key} en->{lang}")
     if cfg.translation.back_translate:
-        back, bstats = _translate(fwd, engine, lang, SOURCE_LANGUAGE, memory, cfg, f"{dataset} {lang}->en")
+        translated = [dict(row, **parts) for row, parts in zip(rows, fwd, strict=True)]
+        back, bstats = translate_fields(translated, fields, engine, lang, SOURCE_LANGUAGE, memory, batch,
+                                        f"{spec.key} {lang}->en")
     else:
-        back, bstats = [None] * len(fwd), None
-    out = [dict(row, **translated, **{f"bt_{f}": v for f, v in backs.items()})
-           for row, translated, backs in zip(rows, regroup(rows, fields, fwd), regroup(rows, fields, back),
-                                             strict=True)]
+        back, bstats = [{f: None for f in fields} for _ in rows], None
+    out = [dict(row, **parts, **{f"bt_{f}": v for f, v in backs.items()})
+           for row, parts, backs in zip(rows, fwd, back, strict=True)]
     return out, {"forward": vars(fstats), "back": vars(bstats) if bstats else None}
 
 
-def run_build(cfg: ReleaseConfig) -> Path:
+def run_build(cfg: BuildConfig) -> Path:
     """Run the build stage; returns the work directory."""
-    from builders.memory import TranslationMemory
-
     work = cfg.work_path
     languages, plan = plan_engines(cfg)
-    benign, sorry, source_stats = load_sources(cfg)
-    log(f"sources: {len(benign)} benign rows ({source_stats['safety_filter_dropped']} dropped by the safety "
-        f"filter), {len(sorry)} SORRY-Bench prompts; languages: {', '.join(languages)}")
+    loaded = load_sources(cfg)
+    log("sources: " + ", ".join(f"{len(d.rows)} {key} rows" for key, d in loaded.items())
+        + f"; languages: {', '.join(languages)}")
+    for key, data in loaded.items():
+        atomic_write_jsonl(work / "sources" / f"{key}.jsonl", data.rows)
+    write_manifest(work / "sources", "sources", cfg.model_dump(include={"datasets", *loaded}),
+                   [f"{key}.jsonl" for key in loaded],
+                   stats={key: d.stats for key, d in loaded.items()},
+                   card={key: {"sources": d.source_lines, "filters": d.filter_lines} for key, d in loaded.items()})
 
-    splits = assign_splits([r["id"] for r in benign], cfg.benign.test_fraction, cfg.benign.seed)
-    for row in benign:
-        row["split"] = splits[row["id"]]
-    for row in sorry:
-        row["split"] = "test"
-    atomic_write_jsonl(work / "sources" / "benign.jsonl", benign)
-    atomic_write_jsonl(work / "sources" / "sorry_bench.jsonl", sorry)
-    write_manifest(work / "sources", "sources", cfg.model_dump(include={"benign", "sorry_bench"}),
-                   ["benign.jsonl", "sorry_bench.jsonl"], stats=source_stats)
-
-    datasets = {BENIGN: (benign, BENIGN_FIELDS), SORRY_BENCH: (sorry, ("turns",))}
     translation_stats: dict = {}
     outputs: list[str] = []
     with TranslationMemory(work / "memory.sqlite") as memory:
         for lang in languages:
-            for dataset, (rows, fields) in datasets.items():
+            for spec in cfg.specs():
+                rows = loaded[spec.key].rows
+                stats = None
                 if lang == SOURCE_LANGUAGE:
-                    new_rows = [dict(r, **{f"bt_{f}": r[f] for f in fields}) for r in rows]
-                    stats = None
+                    new_rows = [dict(r, **{f"bt_{f}": r[f] for f in spec.text_fields}) for r in rows]
                 else:
-                    new_rows, stats = build_language(lang, rows, fields, plan.engines[lang], memory, cfg, dataset)
+                    new_rows, stats = build_language(lang, rows, spec, plan.engines[lang], memory, cfg)
                 label = plan.translator_label(lang)
                 for r in new_rows:
                     r["language"] = lang
                     r["translator"] = label
-                    if dataset == BENIGN:
-                        r["messages"] = chat_messages(r["instruction"], r["input"], r["output"])
-                rel = f"{dataset}/{lang}.jsonl"
+                    if spec.chat_fields:
+                        r["messages"] = chat_messages(*(r[f] for f in spec.chat_fields))
+                rel = f"{spec.key}/{lang}.jsonl"
                 atomic_write_jsonl(work / "translated" / rel, new_rows)
                 outputs.append(rel)
-                translation_stats[f"{dataset}/{lang}"] = {"translator": label, **(stats or {})}
+                translation_stats[f"{spec.key}/{lang}"] = {"translator": label, **(stats or {})}
+    engines = {e.name: e.package for e in plan.engines.values() if e.package}
     write_manifest(
         work / "translated", "translate",
         {"config_hash": stable_hash(cfg.model_dump()), "languages": languages},
-        outputs, translation=translation_stats, languages=languages,
+        outputs, translation=translation_stats, languages=languages, engine_packages=engines,
     )
     log(f"build finished: {work / 'translated'}")
     return work

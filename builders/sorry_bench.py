@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from builders.errors import DataError
-from builders.files import MAX_TEXT_CHARS
-from builders.sources import iter_jsonl_located, short_reason
+from builders.config import SorryBenchConfig
+from builders.sources import LoadedDataset, where_from
+from safedrift.errors import ConfigError, DataError, short_reason
+from safedrift.files import MAX_TEXT_CHARS, iter_jsonl_located
+from safedrift.specs import SORRY_BENCH
 
-SORRY_BENCH_HUB_ID = "sorry-bench/sorry-bench-202503"
-# Pin a commit sha here to freeze a release; "main" follows the Hub.
-SORRY_BENCH_REVISION = "main"
+SORRY_BENCH_SOURCE = SORRY_BENCH.sources["sorry-bench"]
 SORRY_BENCH_FILE = "question.jsonl"
 
 SORRY_BENCH_CATEGORIES: dict[str, str] = {
@@ -63,17 +62,13 @@ SORRY_BENCH_CATEGORIES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class SorryBenchSpec:
-    path: str | None = None
-    hub_id: str = SORRY_BENCH_HUB_ID
-    revision: str = SORRY_BENCH_REVISION
-    prompt_style: str = "base"
-    # file inside the Hub repository; only used when `path` is None
-    filename: str = SORRY_BENCH_FILE
+def hub_location(cfg: SorryBenchConfig) -> tuple[str, str, str]:
+    """(Hub id, revision, file) the questions come from when no local `path:` is set."""
+    return (cfg.hub_id or SORRY_BENCH_SOURCE.hub_id or "", cfg.revision or SORRY_BENCH_SOURCE.revision,
+            cfg.filename or SORRY_BENCH_FILE)
 
 
-def load_sorry_bench(spec: SorryBenchSpec) -> list[dict]:
+def load_sorry_bench(spec: SorryBenchConfig) -> list[dict]:
     """Rows {"question_id", "category", "category_name", "prompt_style", "turns"} of one prompt style,
     sorted by question_id."""
     path = Path(spec.path) if spec.path else download_questions(spec)
@@ -103,29 +98,30 @@ def load_sorry_bench(spec: SorryBenchSpec) -> list[dict]:
     return sorted(rows, key=lambda r: r["question_id"])
 
 
-def download_questions(spec: SorryBenchSpec) -> Path:
+def download_questions(spec: SorryBenchConfig) -> Path:
     """Download the gated question file; without a token fail before touching the network."""
     import huggingface_hub
 
+    hub_id, revision, filename = hub_location(spec)
     token = os.environ.get("HF_TOKEN") or huggingface_hub.get_token()
-    terms = f"https://huggingface.co/datasets/{spec.hub_id}"
+    terms = f"https://huggingface.co/datasets/{hub_id}"
     if not token:
         raise DataError(
-            f"{spec.hub_id} is gated: accept its terms at {terms} and set HF_TOKEN "
+            f"{hub_id} is gated: accept its terms at {terms} and set HF_TOKEN "
             "(or use a local question.jsonl via `path:`)."
         )
     try:
         local = huggingface_hub.hf_hub_download(
-            spec.hub_id, spec.filename, repo_type="dataset", revision=spec.revision, token=token
+            hub_id, filename, repo_type="dataset", revision=revision, token=token
         )
     except huggingface_hub.errors.GatedRepoError:
         raise DataError(
-            f"{spec.hub_id} is gated and this HF_TOKEN has no access yet: accept its terms at {terms} "
+            f"{hub_id} is gated and this HF_TOKEN has no access yet: accept its terms at {terms} "
             "with the same account (or use a local question.jsonl via `path:`)."
         ) from None
     except (OSError, huggingface_hub.errors.EntryNotFoundError, ValueError) as exc:
         raise DataError(
-            f"could not download {spec.filename} from {spec.hub_id}@{spec.revision} "
+            f"could not download {filename} from {hub_id}@{revision} "
             f"({short_reason(exc, token)}); "
             "run online or use a local question.jsonl via `path:`."
         ) from None
@@ -162,3 +158,24 @@ def _validate(where: str, obj: dict) -> dict:
         "prompt_style": style,
         "turns": list(turns),
     }
+
+
+def load_sorry_dataset(cfg: SorryBenchConfig) -> LoadedDataset:
+    """One prompt style of SORRY-Bench (optionally the first `limit` prompts), all in the `test` split."""
+    rows = load_sorry_bench(cfg)
+    if cfg.limit is not None:
+        rows = rows[: cfg.limit]
+    if not rows:
+        raise ConfigError(f"no SORRY-Bench prompts with prompt_style {cfg.prompt_style!r}.")
+    for row in rows:
+        row["split"] = "test"
+    hub_id, revision, _ = hub_location(cfg)
+    line = f"SORRY-Bench prompts: {where_from(cfg.path, hub_id, revision)}"
+    if cfg.path:
+        line += " in SORRY-Bench's `question.jsonl` format"
+    filters = [f"Prompt style: only rows with `prompt_style == \"{cfg.prompt_style}\"` (the unmutated prompts) "
+               f"kept: **{len(rows)}** prompts; the other styles are SORRY-Bench's own rewrites and "
+               "translations, not used here."]
+    if cfg.limit is not None:
+        filters.append(f"Limit: only the first {cfg.limit} prompts (a quick build).")
+    return LoadedDataset(rows, {"rows": len(rows)}, [line + f"; {len(rows)} prompts used."], filters)

@@ -1,24 +1,43 @@
-"""Benign fine-tuning sources (Alpaca, Dolly, local files): load, validate, subset and safety-filter."""
+"""Benign fine-tuning sources (Alpaca, Dolly, local files): load, validate, subset, safety-filter, split.
+
+Also the loader registry: each dataset spec (safedrift.specs) has one loader here that turns its config
+section into rows (with their split) plus what the card must say about where they came from.
+"""
 
 from __future__ import annotations
 
-import difflib
 import json
+import math
 import os
 import random
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import field as dataclass_field
+from pathlib import Path, PurePosixPath
 
-from builders.errors import ConfigError, DataError
-from builders.files import MAX_TEXT_CHARS, iter_jsonl, sha256_text
+from builders.config import BenignConfig, BenignSourceConfig
+from safedrift.errors import ConfigError, DataError, short_reason
+from safedrift.files import MAX_TEXT_CHARS, iter_jsonl_located, sha256_text
+from safedrift.registry import LazyRegistry
+from safedrift.specs import BENIGN
 
-# name -> (Hub dataset id, revision). Pin a commit sha here to freeze a release; "main" follows the Hub.
-BENIGN_HUB_SOURCES: dict[str, tuple[str, str]] = {
-    "alpaca": ("tatsu-lab/alpaca", "main"),
-    "dolly": ("databricks/databricks-dolly-15k", "main"),
-}
+
+@dataclass
+class LoadedDataset:
+    """One dataset's English rows, ready to translate, and the facts its card states."""
+
+    rows: list[dict]  # each with its "split"
+    stats: dict  # counts for the sources manifest
+    source_lines: list[str] = dataclass_field(default_factory=list)  # card: where the rows come from
+    filter_lines: list[str] = dataclass_field(default_factory=list)  # card: what was removed, and why
+
+
+# dataset spec key -> "module:function(section config) -> LoadedDataset"
+LOADERS = LazyRegistry("dataset loader", {
+    "benign": "builders.sources:load_benign_dataset",
+    "sorry_bench": "builders.sorry_bench:load_sorry_dataset",
+})
 
 # format -> (instruction field, input field, output field) in the source's own schema.
 BENIGN_FORMATS: dict[str, tuple[str, str, str]] = {
@@ -29,41 +48,29 @@ BENIGN_FORMATS: dict[str, tuple[str, str, str]] = {
 LOCAL_SUFFIXES = (".json", ".jsonl", ".parquet")
 
 
-@dataclass(frozen=True)
-class BenignSourceSpec:
-    name: str
-    path: str | None = None
-    hub_id: str | None = None
-    revision: str | None = None
-    format: str = "auto"
-
-
 def record_id(name: str, instruction: str, input: str, output: str) -> str:
     """Content-addressed id: the same text gets the same id in every build and every language."""
     return f"{name}-{sha256_text(instruction + chr(0x1F) + input + chr(0x1F) + output)[:16]}"
 
 
-def load_benign(spec: BenignSourceSpec) -> list[dict]:
+def load_benign(spec: BenignSourceConfig) -> list[dict]:
     """Load one benign source as {"id", "source", "instruction", "input", "output"} records.
 
     Identical duplicates are removed (the first is kept); any malformed record raises one DataError
     naming the file and line (JSONL) or row index (JSON, parquet, Hub).
     """
-    if spec.format != "auto" and spec.format not in BENIGN_FORMATS:
-        raise ConfigError(_unknown("format", spec.format, ["auto", *BENIGN_FORMATS]))
     rows = _local_rows(Path(spec.path)) if spec.path else _hub_rows(spec)
     records: list[dict] = []
     seen: set[str] = set()
-    fmt = None if spec.format == "auto" else spec.format
+    fmt: str | None = None if spec.format == "auto" else spec.format
     for where, row in rows:
-        if fmt is None:
-            fmt = _detect_format(where, row)
+        fmt = fmt or _detect_format(where, row)
         rec = _to_record(spec.name, fmt, where, row)
         if rec["id"] not in seen:
             seen.add(rec["id"])
             records.append(rec)
     if not records:
-        source = spec.path or _hub_ref(spec)[0]
+        source = spec.path or hub_ref(spec)[0]
         raise DataError(f"benign source {spec.name!r} ({source}) has no records.")
     return records
 
@@ -171,19 +178,6 @@ def _local_rows(path: Path) -> Iterator[tuple[str, dict]]:
         raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}.")
 
 
-def iter_jsonl_located(path: str | os.PathLike) -> Iterator[tuple[str, dict]]:
-    """Like iter_jsonl, but yield ("<file>:<line>", object) so later validation can name the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"input file not found: {path}.")
-    objects = iter_jsonl(path)  # raises the file:line error for malformed JSON
-    # iter_jsonl skips blank lines, so pair each object with the number of the next non-blank line.
-    with path.open(encoding="utf-8") as fh:
-        numbers = (n for n, line in enumerate(fh, start=1) if line.strip())
-        for obj, n in zip(objects, numbers, strict=True):
-            yield f"{path}:{n}", obj
-
-
 def _json_rows(path: Path) -> Iterator[tuple[str, dict]]:
     text = path.read_text(encoding="utf-8")
     try:
@@ -215,21 +209,22 @@ def _parquet_rows(path: Path) -> Iterator[tuple[str, dict]]:
         yield f"{path}: row {i}", obj
 
 
-def _hub_ref(spec: BenignSourceSpec) -> tuple[str, str]:
-    default_id, default_rev = BENIGN_HUB_SOURCES.get(spec.name, (None, None))
-    hub_id = spec.hub_id or default_id
+def hub_ref(spec: BenignSourceConfig) -> tuple[str, str]:
+    """(Hub id, revision) of a source without `path:`: its own, else the known source of that name."""
+    known_source = BENIGN.sources.get(spec.name)
+    hub_id = spec.hub_id or (known_source.hub_id if known_source else None)
     if hub_id is None:
-        known = ", ".join(sorted(BENIGN_HUB_SOURCES))
+        known = ", ".join(sorted(n for n, s in BENIGN.sources.items() if s.hub_id))
         raise ConfigError(
             f"benign source {spec.name!r} has neither `path:` nor `hub_id:`; set one, or use a known "
             f"Hub source ({known})."
         )
-    revision = spec.revision or default_rev or "main"
+    revision = spec.revision or (known_source.revision if known_source else None) or "main"
     return hub_id, revision
 
 
-def _hub_rows(spec: BenignSourceSpec) -> Iterator[tuple[str, dict]]:
-    hub_id, revision = _hub_ref(spec)
+def _hub_rows(spec: BenignSourceConfig) -> Iterator[tuple[str, dict]]:
+    hub_id, revision = hub_ref(spec)
     token = os.environ.get("HF_TOKEN")
     try:
         import datasets
@@ -285,17 +280,76 @@ def _to_record(name: str, fmt: str, where: str, row: dict) -> dict:
     }
 
 
-def _unknown(kind: str, value: str, known: Iterable[str]) -> str:
-    known = list(known)
-    close = difflib.get_close_matches(value, known, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {kind} {value!r}; {hint}known: {', '.join(known)}."
+# --- the dataset loader ------------------------------------------------------------------------------
 
 
-def short_reason(exc: BaseException, secret: str | None = None) -> str:
-    """First line of an exception message, without any token it might contain."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if secret:
-        text = text.replace(secret, "***")
-    text = text[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def assign_splits(ids: list[str], test_fraction: float, seed: int) -> dict[str, str]:
+    """Seeded train/test split over ids, the same for every language."""
+    order = sorted(ids)
+    random.Random(seed).shuffle(order)
+    n_test = max(1, math.ceil(len(order) * test_fraction)) if len(order) > 1 else 0
+    test = set(order[:n_test])
+    return {i: ("test" if i in test else "train") for i in ids}
+
+
+def where_from(path: str | None, hub_id: str | None, revision: str | None) -> str:
+    """A source's location as a card shows it (a file name, or a Hub link with its revision)."""
+    if path:
+        # An absolute path would leak the builder's machine layout into the card; the file name is enough.
+        shown = path if not PurePosixPath(path).is_absolute() else PurePosixPath(path).name
+        return f"local file `{shown}`"
+    return f"[`{hub_id}`](https://huggingface.co/datasets/{hub_id}) at revision `{revision or 'main'}`"
+
+
+def source_line(src: BenignSourceConfig, n_rows: int) -> str:
+    """The card's line about one benign source: where it is, its format and licence, rows loaded."""
+    hub_id, revision = (None, None) if src.path else hub_ref(src)
+    return (f"`{src.name}`: {where_from(src.path, hub_id, revision)}, {src.format} format, licence "
+            f"`{BENIGN.source_license(src.name)}`; {n_rows} rows loaded (exact duplicates removed).")
+
+
+def load_benign_dataset(cfg: BenignConfig) -> LoadedDataset:
+    """Every benign source, de-duplicated, safety-filtered, subset and split."""
+    benign: list[dict] = []
+    seen: set[str] = set()
+    per_source: dict[str, int] = {}
+    for src in cfg.sources:
+        records = load_benign(src)
+        per_source[src.name] = len(records)
+        for rec in records:
+            if rec["id"] not in seen:
+                seen.add(rec["id"])
+                benign.append(rec)
+    loaded = len(benign)
+    dropped: list[dict] = []
+    if cfg.safety_filter:
+        benign, dropped = safety_filter(benign)
+    kept = len(benign)
+    benign = select_subset(benign, cfg.subset, cfg.seed)
+    if not benign:
+        raise ConfigError("the benign sources are empty after filtering; check benign.sources and the filter.")
+    splits = assign_splits([r["id"] for r in benign], cfg.test_fraction, cfg.seed)
+    for row in benign:
+        row["split"] = splits[row["id"]]
+
+    source_lines = [source_line(src, per_source.get(src.name, 0)) for src in cfg.sources]
+    if cfg.safety_filter:
+        filters = [f"Safety filter: removed **{len(dropped)}** of {loaded} rows whose response is a refusal or "
+                   "a safety lecture (a phrase list in the style of the usual fine-tuning-data cleaning "
+                   "lists); training on them would teach refusals and blur the effect under study."]
+    else:
+        filters = ["Safety filter: off (no rows removed)."]
+    if cfg.subset is not None and len(benign) < kept:
+        filters.append(f"Subset: a random subset of {len(benign)} rows (seed {cfg.seed}) of the {kept} "
+                       f"remaining; removed **{kept - len(benign)}**.")
+    else:
+        filters.append(f"Subset: none; all {len(benign)} remaining rows kept.")
+    filters.append(f"Split: {cfg.test_fraction:.0%} of ids held out as `test` (seed {cfg.seed}), the same ids "
+                   "in every language.")
+    stats = {
+        "rows_per_source": per_source,
+        "rows": len(benign),
+        "safety_filter_dropped": len(dropped),
+        "safety_filter_dropped_ids": [r["id"] for r in dropped],
+    }
+    return LoadedDataset(benign, stats, source_lines, filters)

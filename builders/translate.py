@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tqdm.auto import tqdm
-
 from builders.engines.base import Engine
-from builders.errors import ConfigError
 from builders.memory import TranslationMemory
 from builders.segments import segment_text
+from safedrift.errors import ConfigError
+from safedrift.log import progress as progress_bar
 
 
 @dataclass
@@ -52,13 +51,8 @@ def translate_texts(
     done = memory.get_many(engine.name, model, source, target, unique)
     hits = len(done)
     misses = sorted((s for s in unique if s not in done), key=len)
-    with tqdm(
-        total=len(unique),
-        initial=hits,
-        unit="seg",
-        disable=not progress,
-        desc=desc or f"{engine.name} {source}->{target}",
-    ) as bar:
+    with progress_bar(total=len(unique), initial=hits, unit="seg", enabled=progress,
+                  desc=desc or f"{engine.name} {source}->{target}") as bar:
         for i in range(0, len(misses), batch_segments):
             chunk = misses[i : i + batch_segments]
             outputs = engine.translate_batch(chunk, source, target)

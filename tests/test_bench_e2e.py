@@ -9,7 +9,7 @@ from bench_runner.assets import ensure_smollm2
 from bench_runner.config import parse_config
 from bench_runner.pipeline import BenchRun
 from bench_runner.report import Results
-from builders.files import iter_jsonl
+from safedrift.files import iter_jsonl
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from bench_runner.generation import BACKENDS, create_backend
 from bench_runner.judges import create_judge
 from bench_runner.models import load_model
 from bench_runner.pipeline import BenchRun
-from builders.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
+from safedrift.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
 
 
 def test_unknown_hub_model_offline_names_hf_token_and_offline_mode(bench_home, monkeypatch):

@@ -14,7 +14,7 @@ from bench_runner.judges import (
     format_sorry_bench_prompt,
     parse_sorry_bench_score,
 )
-from builders.errors import ConfigError
+from safedrift.errors import ConfigError
 
 
 def test_registry_names_and_unknown_judge():

@@ -11,8 +11,8 @@ from bench_runner.cli import main
 from bench_runner.config import parse_config
 from bench_runner.pipeline import BenchRun
 from bench_runner.report import Results
-from builders.errors import DataError, run_cli
-from builders.files import iter_jsonl
+from safedrift.errors import DataError, run_cli
+from safedrift.files import iter_jsonl
 
 N_PROMPTS = 2 * (6 + 2)  # per model: (6 SORRY + 2 benign) x 2 eval languages
 
@@ -106,4 +106,4 @@ def test_cli_stage_subcommands_and_errors(tmp_path, bench_home, tiny_model, tiny
     capsys.readouterr()
     assert run_cli(main, ["run", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown judge 'llama-guard'") and err.count("\n") == 1
+    assert err.startswith(f"error: {bad}: unknown judge 'llama-guard'") and err.count("\n") == 1

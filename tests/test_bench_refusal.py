@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench_runner.refusal import REFUSAL_PATTERNS, is_refusal
-from builders.languages import DEFAULT_LANGUAGES
+from safedrift.languages import DEFAULT_LANGUAGES
 
 REFUSALS = {
     "en": ["I'm sorry, but I can't help with that request.", "I cannot provide instructions for that.",

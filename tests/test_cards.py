@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import DatasetCard
 
-from builders.build import BENIGN, SORRY_BENCH
-from builders.config import load_release_config
-from builders.errors import DataError
-from cards.card import SORRY_BENCH_TERMS, is_sorry_bench_card, validate_card
+from cards.card import gated_spec_of, validate_card
+from cards.config import load_release_config
 from cards.release import write_dataset_folder
+from safedrift.errors import DataError
+from safedrift.specs import BENIGN, SORRY_BENCH, SORRY_BENCH_TERMS
 
 BENIGN_NAME, SORRY_NAME = "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual"
 
@@ -29,18 +29,17 @@ def _cfg(work: Path):
     return load_release_config("configs/release/sample.yaml").model_copy(update={"work_dir": str(work)})
 
 
-def _qa_rows(work: Path, dataset: str) -> dict[str, list[dict]]:
+def _qa_rows(work: Path, spec) -> dict[str, list[dict]]:
     from validation.qa import read_qa
 
-    return {lang: read_qa(work, dataset, lang) for lang in ("en", "pt")}
+    return {lang: read_qa(work, spec.key, lang) for lang in ("en", "pt")}
 
 
-def _write(sample: Path, folder: Path, dataset: str, per_lang=None, work: Path | None = None) -> DatasetCard:
+def _write(sample: Path, folder: Path, spec, per_lang=None, work: Path | None = None) -> DatasetCard:
     work = work or sample / "work"
     report = json.loads((sample / "work" / "qa" / "report.json").read_text())
-    name = BENIGN_NAME if dataset == BENIGN else SORRY_NAME
-    return write_dataset_folder(folder, dataset, per_lang or _qa_rows(sample / "work", dataset), _cfg(work),
-                                report["datasets"][dataset], f"<org>/{name}")
+    return write_dataset_folder(folder, spec, per_lang or _qa_rows(sample / "work", spec), _cfg(work),
+                                report["datasets"][spec.key], f"<org>/{spec.name}")
 
 
 def test_cards_validate_and_round_trip(sample, tmp_path):
@@ -91,9 +90,9 @@ def test_body_states_real_figures_and_version(sample):
         assert "/tmp" not in card.text and str(sample) not in card.text
         assert 'load_dataset("<org>/' + name + '", "pt")' in card.text
     benign = DatasetCard.load(sample / "release" / BENIGN_NAME / "README.md").text
-    dropped = sources["stats"]["safety_filter_dropped"]
+    dropped = sources["stats"]["benign"]["safety_filter_dropped"]
     assert dropped > 0
-    assert f"removed **{dropped}** of {sources['stats']['benign_rows_per_source']['sample']} rows" in benign
+    assert f"removed **{dropped}** of {sources['stats']['benign']['rows_per_source']['sample']} rows" in benign
     assert report["languages"]["pt"]["n"] == 77
     sorry = DatasetCard.load(sample / "release" / SORRY_NAME / "README.md").text
     assert '`prompt_style == "base"`' in sorry and "**44** prompts" in sorry
@@ -107,7 +106,7 @@ def test_gating_only_on_sorry_bench(sample, tmp_path):
     assert meta["license"] == "other" and meta["extra_gated_prompt"] == SORRY_BENCH_TERMS
     assert "checkbox" in meta["extra_gated_fields"].values()
     assert "Gated repository" in sorry.text
-    assert is_sorry_bench_card(sorry) and not is_sorry_bench_card(benign)
+    assert gated_spec_of(sorry) is SORRY_BENCH and gated_spec_of(benign) is None
     assert not any(k.startswith("extra_gated") for k in benign.data.to_dict())
     assert benign.data.license == "apache-2.0"
 
@@ -134,17 +133,17 @@ def test_validate_card_catches_missing_data_files(sample, tmp_path):
 
 def _work_with_sources(sample: Path, tmp: Path, sources: dict[str, int]) -> Path:
     """A work dir whose sources manifest says the rows came from these Hub sources (name -> rows)."""
-    from builders.sources import BENIGN_HUB_SOURCES
+    from builders.config import BenignSourceConfig
+    from builders.sources import source_line
 
     work = tmp / "work"
     (work / "sources").mkdir(parents=True)
     shutil.copytree(sample / "work" / "translated", work / "translated", ignore=shutil.ignore_patterns("*.jsonl"))
     manifest = json.loads((sample / "work" / "sources" / "manifest.json").read_text())
-    manifest["inputs"]["benign"]["sources"] = [
-        {"name": n, "path": None, "hub_id": BENIGN_HUB_SOURCES[n][0], "revision": "abc123", "format": n}
-        for n in sources
+    manifest["card"]["benign"]["sources"] = [
+        source_line(BenignSourceConfig(name=n, hub_id=BENIGN.sources[n].hub_id, revision="abc123", format=n), rows)
+        for n, rows in sources.items()
     ]
-    manifest["stats"]["benign_rows_per_source"] = dict(sources)
     (work / "sources" / "manifest.json").write_text(json.dumps(manifest))
     return work
 

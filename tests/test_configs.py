@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import REPO
 
-from builders.config import load_release_config
-from builders.errors import ConfigError
+from cards.config import load_release_config
+from safedrift.errors import ConfigError
 
 RELEASE_CONFIGS = sorted((REPO / "configs" / "release").glob("*.yaml"))
 

@@ -14,7 +14,7 @@ from support.tiny_argos import build_tiny_argosmodel
 
 from builders.engines import get_engine
 from builders.engines.argos import install_argos_package, install_from_index, installed_packages
-from builders.errors import ConfigError, DataError, SafedriftError
+from safedrift.errors import ConfigError, DataError, SafedriftError
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
 
@@ -117,7 +117,7 @@ def _free_port() -> int:
 
 def test_install_from_index_offline_names_the_local_file_alternative(tmp_path):
     url = f"http://127.0.0.1:{_free_port()}/index.json"  # nothing listens there
-    with pytest.raises(SafedriftError, match=r"unreachable .*python -m builders install-argos FILE"):
+    with pytest.raises(SafedriftError, match=r"unreachable .*safedrift install-argos FILE"):
         install_from_index("en", "de", packages_dir=tmp_path / "pk", index_url=url, timeout=2)
     assert not (tmp_path / "pk").exists()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from builders.engines import get_engine
-from builders.errors import ConfigError
 from builders.memory import TranslationMemory
 from builders.translate import translate_texts
+from safedrift.errors import ConfigError
 
 # Written for this test.
 EN = [

@@ -10,14 +10,17 @@ import yaml
 from conftest import REPO, run_cli
 from support.tiny_release import benign_rows, sorry_rows
 
-from builders.build import BENIGN, SORRY_BENCH
-from builders.config import load_release_config
-from builders.errors import DataError
-from builders.files import atomic_write_parquet
-from cards.schema import BENIGN_SCHEMA, SORRY_BENCH_SCHEMA, to_table
+from cards.config import load_release_config
+from safedrift.errors import DataError
+from safedrift.files import atomic_write_parquet
+from safedrift.specs import BENIGN as BENIGN_SPEC
+from safedrift.specs import SORRY_BENCH as SORRY_SPEC
+from safedrift.specs import to_table
 from validation.gate import GateError, check_gate, run_gate
 
 N_TEST = 3  # first rows of the tiny benign data form the test split
+BENIGN, SORRY_BENCH = BENIGN_SPEC.key, SORRY_SPEC.key
+BENIGN_SCHEMA, SORRY_BENCH_SCHEMA = BENIGN_SPEC.schema, SORRY_SPEC.schema
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def cfg():
 
 
 def write_folders(root: Path, languages=("en", "pt"), rows=None, tables=None) -> dict[str, Path]:
-    """A Hub-layout release from tests/support/tiny_release.py's rows, written with cards/schema.py.
+    """A Hub-layout release from tests/support/tiny_release.py's rows, written with the specs' schemas.
 
     `rows(dataset, lang, rows) -> rows` plants a defect in the rows; `tables(dataset, lang, rows) ->
     pyarrow.Table | None` replaces the schema-typed table (wrong types, missing columns).
@@ -147,9 +150,9 @@ def test_gate_blocks_wrong_column_type_and_missing_column(tmp_path, cfg):
         return to_table(rows, BENIGN_SCHEMA).drop_columns(["comet"])  # a column left out
 
     lines = gate_lines(tmp_path, cfg, tables=tables)
-    assert ("SORRY-Bench-Multilingual/pt: columns differ from cards/schema.py: `question_id: string` "
+    assert ("SORRY-Bench-Multilingual/pt: columns differ from the dataset spec: `question_id: string` "
             "(expected `question_id: int64`)") in lines, lines
-    assert "Multilingual-Benign-Tune/pt: columns missing (cards/schema.py): `comet: double`" in lines, lines
+    assert "Multilingual-Benign-Tune/pt: columns missing (the dataset spec): `comet: double`" in lines, lines
     # One message per defect: the row-level column list check does not repeat the schema's finding.
     assert len([x for x in lines if x.startswith("Multilingual-Benign-Tune/pt")]) == 1, lines
 
@@ -201,13 +204,13 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory, isolated_env):
-    """The sample release built once, through a config file so `cards publish` can rerun on it."""
+    """The sample release built once, through a config file so `safedrift publish` can rerun on it."""
     root = tmp_path_factory.mktemp("gate-release")
     raw = yaml.safe_load((REPO / "configs/release/sample.yaml").read_text(encoding="utf-8"))
     raw.update(work_dir=str(root / "work"), output_dir=str(root / "release"))
     config = root / "sample.yaml"
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    proc = run_cli(["builders", "release", str(config)], isolated_env)
+    proc = run_cli(["safedrift", "release", str(config)], isolated_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root, config
 
@@ -234,7 +237,7 @@ def test_publish_with_planted_defect_fails_and_keeps_release(released, isolated_
     by_id[3]["bt_chrf"] = 150.0
     qa_rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     try:
-        proc = run_cli(["cards", "publish", str(config)], isolated_env)
+        proc = run_cli(["safedrift", "publish", str(config)], isolated_env)
     finally:
         qa_rows.write_text(original, encoding="utf-8")
     assert proc.returncode == 2, proc.stderr[-3000:]
@@ -248,7 +251,7 @@ def test_publish_with_planted_defect_fails_and_keeps_release(released, isolated_
     assert not [p for p in (root / "release").iterdir() if p.name.startswith(".")]  # no staging left
 
     # The clean rows publish again, byte-identical to the first release (data docs included).
-    proc = run_cli(["cards", "publish", str(config)], isolated_env)
+    proc = run_cli(["safedrift", "publish", str(config)], isolated_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name, files in before.items():
         assert _snapshot(root / "release" / name) == files

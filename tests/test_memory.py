@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.errors import DataError
 from builders.memory import TranslationMemory
+from safedrift.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = ("bergamot", "enpt-1693087644", "en", "pt")

@@ -17,9 +17,9 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from support.fake_hub import FakeHub
 from support.tiny_release import write_release
 
-from builders.config import ReleaseConfig, load_release_config
-from builders.errors import ConfigError, DataError
+from cards.config import ReleaseConfig, load_release_config
 from cards.push import PushError, TokenRedactor, plan_push, redact_secret, resolve_token, run_push
+from safedrift.errors import ConfigError, DataError
 
 TOKEN = "hf_TestTokenNeverPrinted0123456789"
 VERSION = "1.2.0"
@@ -320,7 +320,7 @@ def test_hub_config_section_and_missing_org(tmp_path, release):
     with pytest.raises(ConfigError, match="hub.gated"):
         load_release_config(path)
     cfg = _config(release).model_copy(update={"hub": _config(release).hub.model_copy(update={"org": None})})
-    with pytest.raises(ConfigError, match="pass --org ORG"):
+    with pytest.raises(ConfigError, match="pass --hub-org ORG"):
         plan_push(cfg)
     assert plan_push(cfg, ORG)[0].repo_id == f"{ORG}/{BENIGN}"
 
@@ -332,10 +332,10 @@ def test_cli_dry_run_then_push(release, tmp_path, isolated_env):
     with FakeHub(TOKEN) as hub:
         # HF_ENDPOINT (huggingface_hub's default endpoint) is the stand-in: nothing can reach huggingface.co
         env = {**isolated_env, "HF_HUB_OFFLINE": "0", "HF_TOKEN": TOKEN, "HF_ENDPOINT": hub.url}
-        dry = run_cli(["cards", "push", str(config), "--org", ORG], env, timeout=300)
+        dry = run_cli(["safedrift", "push", str(config), "--hub-org", ORG, "--dry-run"], env, timeout=300)
         assert dry.returncode == 0, dry.stderr[-2000:]
         assert hub.requests == []
-        real = run_cli(["cards", "push", str(config), "--org", ORG, "--yes"], env, timeout=300)
+        real = run_cli(["safedrift", "push", str(config), "--hub-org", ORG], env, timeout=300)
     assert real.returncode == 0, real.stderr[-2000:]
     assert "README.md" in dry.stdout and "dry run: nothing was sent" in dry.stdout
     for name in (BENIGN, SORRY):

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from support.tiny_comet import COMET_PYTHON, build_tiny_comet
 
-from builders.config import CometConfig
-from builders.errors import ConfigError, DataError, MissingDependencyError
+from safedrift.errors import ConfigError, DataError, MissingDependencyError
 from validation.comet import CometError, CometResult, comet_unavailable, run_comet
+from validation.config import CometConfig
 
 # Written for these tests.
 SOURCES = [
@@ -210,7 +210,8 @@ def test_worker_timeout_is_a_skip_not_a_hang(tiny_comet, hf_offline):
 def test_qa_stage_fills_the_comet_column_and_threshold(tiny_comet, hf_offline):
     """The QA stage's comet scorer: reference-free per row into `comet`, both system scores in the report,
     and `comet_min` flags rows below it."""
-    from builders.config import QAConfig
+    from safedrift.specs import BENIGN
+    from validation.config import QAConfig
     from validation.qa import score_language
 
     en = [{"id": f"r{i}", "instruction": t, "input": "", "output": o} for i, (t, o) in enumerate([
@@ -221,7 +222,7 @@ def test_qa_stage_fills_the_comet_column_and_threshold(tiny_comet, hf_offline):
                                     ("Conte até três.", "Um, dois, três.")], strict=True)]
     comet = CometConfig(enabled="on", qe_model=str(tiny_comet["qe"]), ref_model=str(tiny_comet["ref"]))
     qa = QAConfig(scorers=["comet"], comet=comet)
-    rows, report = score_language("benign", "pt", pt, en, qa)
+    rows, report = score_language(BENIGN, "pt", pt, en, qa)
     scores = [r["comet"] for r in rows]
     assert all(isinstance(s, float) for s in scores) and len(set(scores)) == 3
     assert report["comet"]["qe"]["system"] == pytest.approx(sum(scores) / 3, abs=1e-3)
@@ -229,7 +230,7 @@ def test_qa_stage_fills_the_comet_column_and_threshold(tiny_comet, hf_offline):
     assert all(r["qa_pass"] for r in rows)
     # A minimum between the lowest and highest score fails exactly the rows under it.
     cut = sorted(scores)[1]
-    rows, report = score_language("benign", "pt", pt, en, qa.model_copy(update={"comet_min": cut}))
+    rows, report = score_language(BENIGN, "pt", pt, en, qa.model_copy(update={"comet_min": cut}))
     assert [("comet" in r["qa_flags"]) for r in rows] == [s < cut for s in scores]
     assert report["failed_checks"] == {"comet": 1}
 

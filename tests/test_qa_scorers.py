@@ -11,10 +11,10 @@ import re
 import pytest
 from conftest import REPO
 
-from builders.build import BENIGN, SORRY_BENCH
-from builders.config import QAConfig, ReleaseConfig
-from builders.errors import ConfigError, DataError
-from builders.files import atomic_write_json, atomic_write_jsonl, iter_jsonl
+from safedrift.errors import ConfigError, DataError
+from safedrift.files import atomic_write_json, atomic_write_jsonl, iter_jsonl
+from safedrift.specs import BENIGN, SORRY_BENCH
+from validation.config import QAConfig, QAStageConfig
 from validation.qa import read_qa, run_qa, score_language
 from validation.report import markdown_table
 from validation.scorers import get_scorer
@@ -236,7 +236,7 @@ def test_comet_absence_is_reported_not_raised(clean):
 
 
 def test_unknown_scorer_names_the_known_ones():
-    with pytest.raises(ConfigError, match="did you mean 'lang_id'.*known scorers: backtranslation"):
+    with pytest.raises(ConfigError, match="did you mean .lang_id.*known QA scorers: backtranslation"):
         get_scorer("langid")
 
 
@@ -259,7 +259,7 @@ def test_markdown_table_one_row_per_language(clean):
     assert "empty 1" in lines[3]
 
 
-def _work_dir(tmp_path, en, pt) -> ReleaseConfig:
+def _work_dir(tmp_path, en, pt) -> QAStageConfig:
     work = tmp_path / "work"
     sorry_en = [{"question_id": i, "category": str(i), "category_name": "c", "prompt_style": "base",
                  "turns": [r["instruction"]], "bt_turns": [r["instruction"]], "language": "en", "split": "test"}
@@ -272,7 +272,7 @@ def _work_dir(tmp_path, en, pt) -> ReleaseConfig:
         atomic_write_jsonl(work / "translated" / rel, rows)
         outputs[rel] = "x"
     atomic_write_json(work / "translated" / "manifest.json", {"languages": ["en", "pt"], "outputs": outputs})
-    return ReleaseConfig(name="t", languages=["en", "pt"], work_dir=str(work),
+    return QAStageConfig(name="t", languages=["en", "pt"], work_dir=str(work),
                          benign={"sources": [{"name": "sample", "path": "x"}]})
 
 
@@ -285,22 +285,22 @@ def test_run_qa_on_fail(clean, tmp_path, on_fail):
     cfg.qa.on_fail = on_fail
     qa_dir = run_qa(cfg)
     report = json.loads((qa_dir / "report.json").read_text())
-    pt_rep = report["datasets"][BENIGN]["pt"]
+    pt_rep = report["datasets"][BENIGN.key]["pt"]
     assert pt_rep["failed_checks"]["lang_id"] >= 1
     assert (qa_dir / "report.md").read_text().count("| pt (Portuguese) |") == 2
     if on_fail == "keep":
-        rows = read_qa(cfg.work_path, BENIGN, "pt")
+        rows = read_qa(cfg.work_path, BENIGN.key, "pt")
         assert [r["id"] for r in rows] == [r["id"] for r in pt]
         assert not next(r for r in rows if r["id"] == pt[4]["id"])["qa_pass"]
         assert pt_rep["dropped"] == 0
     else:
         n_bad = pt_rep["dropped_own_failures"]
-        kept_pt, kept_en = read_qa(cfg.work_path, BENIGN, "pt"), read_qa(cfg.work_path, BENIGN, "en")
+        kept_pt, kept_en = read_qa(cfg.work_path, BENIGN.key, "pt"), read_qa(cfg.work_path, BENIGN.key, "en")
         assert len(kept_pt) == 39 - n_bad and pt[4]["id"] not in {r["id"] for r in kept_pt}
         # the row leaves every language, so ids stay identical across languages
         assert [r["id"] for r in kept_en] == [r["id"] for r in kept_pt]
-        assert pt_rep["dropped"] == n_bad and report["datasets"][BENIGN]["en"]["dropped"] == n_bad
-        dropped = list(iter_jsonl(qa_dir / BENIGN / "pt.dropped.jsonl"))
+        assert pt_rep["dropped"] == n_bad and report["datasets"][BENIGN.key]["en"]["dropped"] == n_bad
+        dropped = list(iter_jsonl(qa_dir / BENIGN.key / "pt.dropped.jsonl"))
         assert pt[4]["id"] in {r["id"] for r in dropped} and all(not r["qa_pass"] for r in dropped)
 
 

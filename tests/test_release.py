@@ -94,7 +94,7 @@ def test_qa_report_and_signature(sample_release):
 def test_rebuild_is_byte_identical_and_translates_nothing(sample_release, isolated_env):
     root, _ = sample_release
     before = {p: p.read_bytes() for p in (root / "release").rglob("*.parquet")}
-    proc = run_cli(["builders", "release", "configs/release/sample.yaml",
+    proc = run_cli(["safedrift", "release", "configs/release/sample.yaml",
                     "--work-dir", str(root / "work"), "--output-dir", str(root / "release")], isolated_env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     after = {p: p.read_bytes() for p in (root / "release").rglob("*.parquet")}

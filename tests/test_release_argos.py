@@ -23,7 +23,7 @@ def argos_release(tmp_path_factory, isolated_env):
     root = tmp_path_factory.mktemp("argos-release")
     pkgs = root / "packages"
     files = [build_tiny_argosmodel(root / "models", "en", "de"), build_tiny_argosmodel(root / "models", "de", "en")]
-    proc = run_cli(["builders", "install-argos", "--packages-dir", str(pkgs), *map(str, files)], isolated_env)
+    proc = run_cli(["safedrift", "install-argos", "--packages-dir", str(pkgs), *map(str, files)], isolated_env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     cfg = {
         "name": "argos-test",
@@ -40,7 +40,7 @@ def argos_release(tmp_path_factory, isolated_env):
     }
     config = root / "argos.yaml"
     config.write_text(yaml.safe_dump(cfg))
-    proc = run_cli(["builders", "release", str(config)], isolated_env)
+    proc = run_cli(["safedrift", "release", str(config)], isolated_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root, config
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builders.cli import main
-from builders.errors import run_cli
+from safedrift.cli import main
+from safedrift.errors import run_cli
 
 GOOD = {"instruction": "Name a fruit.", "input": "", "output": "An apple is a fruit."}
 

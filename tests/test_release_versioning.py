@@ -9,9 +9,9 @@ import pytest
 from conftest import run_cli
 from huggingface_hub import DatasetCard
 
-from builders.config import load_release_config
-from builders.errors import ConfigError
-from builders.files import sha256_file
+from cards.config import load_release_config
+from safedrift.errors import ConfigError
+from safedrift.files import sha256_file
 
 SAMPLE = Path("configs/release/sample.yaml")
 
@@ -35,7 +35,7 @@ def two_releases(tmp_path_factory, isolated_env):
     roots = []
     for name in ("first", "second"):
         root = tmp_path_factory.mktemp(name)
-        proc = run_cli(["builders", "release", str(config.resolve()), "--work-dir", str(root / "work"),
+        proc = run_cli(["safedrift", "release", str(config.resolve()), "--work-dir", str(root / "work"),
                         "--output-dir", str(root / "out")], isolated_env)
         assert proc.returncode == 0, proc.stderr[-3000:]
         roots.append(root)
@@ -81,7 +81,7 @@ def test_good_versions_are_kept(tmp_path, line, expected):
 
 
 def test_cli_refuses_a_bad_version_in_one_line(tmp_path, isolated_env):
-    proc = run_cli(["builders", "release", str(_config(tmp_path, "version: 1.0")),
+    proc = run_cli(["safedrift", "release", str(_config(tmp_path, "version: 1.0")),
                     "--work-dir", str(tmp_path / "work"), "--output-dir", str(tmp_path / "out")], isolated_env)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")

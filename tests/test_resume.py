@@ -42,7 +42,7 @@ def _parquet_hashes(folder: Path) -> dict[str, str]:
 
 def test_kill_and_resume_gives_identical_release(tmp_path, isolated_env):
     clean = _config(tmp_path, "clean")
-    proc = run_cli(["builders", "release", str(clean)], isolated_env)
+    proc = run_cli(["safedrift", "release", str(clean)], isolated_env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     expected = _parquet_hashes(tmp_path / "clean" / "release")
     total = _memory_rows(tmp_path / "clean" / "work" / "memory.sqlite")
@@ -50,7 +50,7 @@ def test_kill_and_resume_gives_identical_release(tmp_path, isolated_env):
 
     crashed = _config(tmp_path, "crashed")
     db = tmp_path / "crashed" / "work" / "memory.sqlite"
-    child = subprocess.Popen([sys.executable, "-m", "builders", "release", str(crashed)], cwd=REPO,
+    child = subprocess.Popen([sys.executable, "-m", "safedrift", "release", str(crashed)], cwd=REPO,
                              env=isolated_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while _memory_rows(db) < total // 3 and child.poll() is None and time.time() < deadline:
@@ -62,7 +62,7 @@ def test_kill_and_resume_gives_identical_release(tmp_path, isolated_env):
     assert 0 < done_at_kill < total
     assert not (tmp_path / "crashed" / "release" / "Multilingual-Benign-Tune").exists()
 
-    proc = run_cli(["builders", "release", str(crashed)], isolated_env)
+    proc = run_cli(["safedrift", "release", str(crashed)], isolated_env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert _parquet_hashes(tmp_path / "crashed" / "release") == expected
     with sqlite3.connect(db) as con:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from builders.sorry_bench import SORRY_BENCH_CATEGORIES, SorryBenchSpec, load_sorry_bench
-from builders.sources import BenignSourceSpec, load_benign, safety_filter
+from builders.config import BenignSourceConfig, SorryBenchConfig
+from builders.sorry_bench import SORRY_BENCH_CATEGORIES, load_sorry_bench
+from builders.sources import load_benign, safety_filter
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 BENIGN = SAMPLE / "benign.jsonl"
@@ -30,7 +31,7 @@ def raw_rows() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def benign() -> list[dict]:
-    return load_benign(BenignSourceSpec(name="sample", path=str(BENIGN)))
+    return load_benign(BenignSourceConfig(name="sample", path=str(BENIGN)))
 
 
 def test_benign_schema_and_size(raw_rows):
@@ -92,7 +93,7 @@ def test_sorry_bench_demo_schema():
 
 
 def test_sorry_bench_demo_has_one_base_prompt_per_category():
-    rows = load_sorry_bench(SorryBenchSpec(path=str(SORRY)))
+    rows = load_sorry_bench(SorryBenchConfig(path=str(SORRY)))
     assert len(rows) == 44
     assert [r["category"] for r in rows] == [str(i) for i in range(1, 45)]
     assert {r["category"]: r["category_name"] for r in rows} == SORRY_BENCH_CATEGORIES
@@ -103,7 +104,7 @@ def test_sorry_bench_demo_has_one_base_prompt_per_category():
 
 
 def test_sorry_bench_demo_slang_rows():
-    rows = load_sorry_bench(SorryBenchSpec(path=str(SORRY), prompt_style="slang"))
+    rows = load_sorry_bench(SorryBenchConfig(path=str(SORRY), prompt_style="slang"))
     assert [r["question_id"] for r in rows] == [45, 46, 47, 48]
     assert [r["category"] for r in rows] == ["1", "14", "28", "41"]
 

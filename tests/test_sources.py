@@ -9,18 +9,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from builders.errors import ConfigError, DataError
-from builders.files import MAX_TEXT_CHARS
-from builders.sorry_bench import SORRY_BENCH_HUB_ID, SorryBenchSpec, load_sorry_bench
+from builders.config import BenignSourceConfig, SorryBenchConfig
+from builders.sorry_bench import load_sorry_bench
 from builders.sources import (
-    BENIGN_HUB_SOURCES,
-    BenignSourceSpec,
     load_benign,
     record_id,
     refusal_reason,
     safety_filter,
     select_subset,
 )
+from safedrift.config import validate_config
+from safedrift.errors import ConfigError, DataError
+from safedrift.files import MAX_TEXT_CHARS
+from safedrift.specs import BENIGN as BENIGN_SPEC
+from safedrift.specs import SORRY_BENCH_HUB_ID
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 BENIGN = SAMPLE / "benign.jsonl"
@@ -75,8 +77,8 @@ ROW_B = {"instruction": "Add the numbers.", "input": "2 and 3", "output": "2 + 3
 
 
 def test_sample_ids_are_stable_unique_and_content_addressed():
-    first = load_benign(BenignSourceSpec(name="sample", path=str(BENIGN)))
-    second = load_benign(BenignSourceSpec(name="sample", path=str(BENIGN)))
+    first = load_benign(BenignSourceConfig(name="sample", path=str(BENIGN)))
+    second = load_benign(BenignSourceConfig(name="sample", path=str(BENIGN)))
     assert [r["id"] for r in first] == [r["id"] for r in second]
     assert len({r["id"] for r in first}) == len(first) == 81
     rec = first[0]
@@ -96,13 +98,13 @@ def test_record_id_value_is_pinned():
 
 def test_identical_duplicates_are_removed_keeping_the_first(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", [ROW_A, ROW_B, ROW_A, {**ROW_A, "output": "Blue is one too."}])
-    recs = load_benign(BenignSourceSpec(name="t", path=str(path)))
+    recs = load_benign(BenignSourceConfig(name="t", path=str(path)))
     assert [r["output"] for r in recs] == ["Red is a primary colour.", "2 + 3 = 5.", "Blue is one too."]
 
 
 def test_surrounding_whitespace_is_stripped(tmp_path):
     path = write_jsonl(tmp_path / "w.jsonl", [{"instruction": "  Hi \n", "input": " ", "output": "Hello.\n"}])
-    (rec,) = load_benign(BenignSourceSpec(name="t", path=str(path)))
+    (rec,) = load_benign(BenignSourceConfig(name="t", path=str(path)))
     assert (rec["instruction"], rec["input"], rec["output"]) == ("Hi", "", "Hello.")
 
 
@@ -124,7 +126,7 @@ def test_surrounding_whitespace_is_stripped(tmp_path):
 def test_bad_jsonl_rows_name_file_and_line(tmp_path, rows, raw, location, message):
     path = write_jsonl(tmp_path / "bad.jsonl", rows, raw)
     with pytest.raises(DataError) as err:
-        load_benign(BenignSourceSpec(name="t", path=str(path)))
+        load_benign(BenignSourceConfig(name="t", path=str(path)))
     text = str(err.value)
     assert f"{path}{location}" in text
     assert message in text
@@ -140,7 +142,7 @@ DOLLY_ROWS = [
 def test_dolly_format_maps_context_and_response(tmp_path):
     path = write_jsonl(tmp_path / "dolly.jsonl", DOLLY_ROWS)
     for fmt in ("auto", "dolly"):
-        recs = load_benign(BenignSourceSpec(name="dolly", path=str(path), format=fmt))
+        recs = load_benign(BenignSourceConfig(name="dolly", path=str(path), format=fmt))
         assert [(r["instruction"], r["input"], r["output"]) for r in recs] == [
             ("What is a haiku?", "", "A three-line poem."),
             ("Summarise the text.", "Cats sleep a lot.", "Cats nap often."),
@@ -152,57 +154,57 @@ def test_dolly_format_maps_context_and_response(tmp_path):
 def test_explicit_format_that_does_not_match_the_file(tmp_path):
     path = write_jsonl(tmp_path / "dolly.jsonl", DOLLY_ROWS)
     with pytest.raises(DataError, match=r"dolly\.jsonl:1: missing field 'input'"):
-        load_benign(BenignSourceSpec(name="x", path=str(path), format="alpaca"))
+        load_benign(BenignSourceConfig(name="x", path=str(path), format="alpaca"))
 
 
 def test_undetectable_and_unknown_formats(tmp_path):
     path = write_jsonl(tmp_path / "q.jsonl", [{"question": "Why?", "answer": "Because."}])
     with pytest.raises(DataError, match=r"q\.jsonl:1: cannot tell the format from fields \['answer', 'question'\]"):
-        load_benign(BenignSourceSpec(name="x", path=str(path)))
+        load_benign(BenignSourceConfig(name="x", path=str(path)))
     with pytest.raises(ConfigError, match="did you mean 'alpaca'"):
-        load_benign(BenignSourceSpec(name="x", path=str(path), format="alpacca"))
+        validate_config(BenignSourceConfig, {"name": "x", "path": str(path), "format": "alpacca"})
 
 
 def test_local_json_list_and_jsonl_named_json(tmp_path):
     listed = tmp_path / "alpaca_data.json"
     listed.write_text(json.dumps([ROW_A, ROW_B], indent=2), encoding="utf-8")
-    recs = load_benign(BenignSourceSpec(name="alpaca", path=str(listed)))
+    recs = load_benign(BenignSourceConfig(name="alpaca", path=str(listed)))
     assert [r["output"] for r in recs] == [ROW_A["output"], ROW_B["output"]]
 
     lines = write_jsonl(tmp_path / "dolly.json", DOLLY_ROWS)
-    assert [r["input"] for r in load_benign(BenignSourceSpec(name="dolly", path=str(lines)))] == [
+    assert [r["input"] for r in load_benign(BenignSourceConfig(name="dolly", path=str(lines)))] == [
         "", "Cats sleep a lot."
     ]
 
     listed.write_text(json.dumps([ROW_A, {"instruction": "y", "input": "", "output": 3}]), encoding="utf-8")
     with pytest.raises(DataError, match=r"alpaca_data\.json: row 1: field 'output' must be a string"):
-        load_benign(BenignSourceSpec(name="alpaca", path=str(listed)))
+        load_benign(BenignSourceConfig(name="alpaca", path=str(listed)))
 
     listed.write_text('[{"instruction": "a",\n "output": }]', encoding="utf-8")
     with pytest.raises(DataError, match=r"alpaca_data\.json:2: malformed JSON"):
-        load_benign(BenignSourceSpec(name="alpaca", path=str(listed)))
+        load_benign(BenignSourceConfig(name="alpaca", path=str(listed)))
 
 
 def test_local_parquet_matches_jsonl_and_reports_row_index(tmp_path):
-    from_jsonl = load_benign(BenignSourceSpec(name="s", path=str(BENIGN)))
+    from_jsonl = load_benign(BenignSourceConfig(name="s", path=str(BENIGN)))
     table = pa.Table.from_pylist([{k: r[k] for k in ("instruction", "input", "output")} for r in from_jsonl])
     pq.write_table(table, tmp_path / "s.parquet")
-    from_parquet = load_benign(BenignSourceSpec(name="s", path=str(tmp_path / "s.parquet")))
+    from_parquet = load_benign(BenignSourceConfig(name="s", path=str(tmp_path / "s.parquet")))
     assert from_parquet == from_jsonl
 
     bad = pa.table({"instruction": ["a", "b", ""], "input": [None, "x", "y"], "output": ["1", "2", "3"]})
     pq.write_table(bad, tmp_path / "bad.parquet")
     with pytest.raises(DataError, match=r"bad\.parquet: row 2: field 'instruction' is empty"):
-        load_benign(BenignSourceSpec(name="s", path=str(tmp_path / "bad.parquet")))
+        load_benign(BenignSourceConfig(name="s", path=str(tmp_path / "bad.parquet")))
 
 
 def test_missing_file_and_unsupported_type(tmp_path):
     with pytest.raises(DataError, match="benign source file not found: .*nope.jsonl"):
-        load_benign(BenignSourceSpec(name="s", path=str(tmp_path / "nope.jsonl")))
+        load_benign(BenignSourceConfig(name="s", path=str(tmp_path / "nope.jsonl")))
     csv = tmp_path / "data.csv"
     csv.write_text("instruction,input,output\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"unsupported file type '\.csv'"):
-        load_benign(BenignSourceSpec(name="s", path=str(csv)))
+        load_benign(BenignSourceConfig(name="s", path=str(csv)))
 
 
 def test_hub_path_loads_a_local_dataset_folder(tmp_path):
@@ -210,7 +212,7 @@ def test_hub_path_loads_a_local_dataset_folder(tmp_path):
     folder = tmp_path / "dolly-copy" / "data"
     folder.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(DOLLY_ROWS), folder / "train-00000-of-00001.parquet")
-    spec = BenignSourceSpec(name="dolly", hub_id=str(tmp_path / "dolly-copy"))
+    spec = BenignSourceConfig(name="dolly", hub_id=str(tmp_path / "dolly-copy"))
     recs = load_benign(spec)
     assert [(r["input"], r["output"]) for r in recs] == [("", "A three-line poem."),
                                                          ("Cats sleep a lot.", "Cats nap often.")]
@@ -218,9 +220,9 @@ def test_hub_path_loads_a_local_dataset_folder(tmp_path):
 
 
 def test_hub_failure_is_one_sentence_with_the_fix(offline):
-    assert BENIGN_HUB_SOURCES["alpaca"][0] == "tatsu-lab/alpaca"
+    assert BENIGN_SPEC.sources["alpaca"].hub_id == "tatsu-lab/alpaca"
     with pytest.raises(DataError) as err:
-        load_benign(BenignSourceSpec(name="alpaca"))
+        load_benign(BenignSourceConfig(name="alpaca"))
     text = str(err.value)
     assert text.startswith("could not load tatsu-lab/alpaca@main from the Hugging Face Hub (")
     assert text.endswith("run online or point `path:` at a local copy.")
@@ -229,14 +231,14 @@ def test_hub_failure_is_one_sentence_with_the_fix(offline):
 
 def test_unknown_name_without_path_or_hub_id():
     with pytest.raises(ConfigError, match="neither `path:` nor `hub_id:`.*alpaca, dolly"):
-        load_benign(BenignSourceSpec(name="mydata"))
+        load_benign(BenignSourceConfig(name="mydata"))
 
 
 # --- subset ---------------------------------------------------------------------------------------
 
 
 def test_select_subset_is_seeded_and_order_stable():
-    recs = load_benign(BenignSourceSpec(name="s", path=str(BENIGN)))
+    recs = load_benign(BenignSourceConfig(name="s", path=str(BENIGN)))
     a = select_subset(recs, 20, seed=0)
     assert a == select_subset(recs, 20, seed=0)
     assert len(a) == 20
@@ -304,7 +306,7 @@ def test_sorry_bench_sorted_filtered_and_named(tmp_path):
         {**Q1, "question_id": 3, "prompt_style": "slang"},
         Q1,
     ])
-    rows = load_sorry_bench(SorryBenchSpec(path=str(path)))
+    rows = load_sorry_bench(SorryBenchConfig(path=str(path)))
     assert rows == [
         {"question_id": 1, "category": "1", "category_name": "Personal Insulting Words",
          "prompt_style": "base", "turns": ["Roast my friend."]},
@@ -312,7 +314,7 @@ def test_sorry_bench_sorted_filtered_and_named(tmp_path):
          "prompt_style": "base", "turns": ["Tease pizza fans."]},
     ]
     with pytest.raises(DataError, match=r"no prompts with prompt_style 'ascii' \(present: base, slang\)"):
-        load_sorry_bench(SorryBenchSpec(path=str(path), prompt_style="ascii"))
+        load_sorry_bench(SorryBenchConfig(path=str(path), prompt_style="ascii"))
 
 
 @pytest.mark.parametrize(
@@ -331,7 +333,7 @@ def test_sorry_bench_sorted_filtered_and_named(tmp_path):
 def test_sorry_bench_bad_rows_name_file_and_line(tmp_path, rows, raw, location, message):
     path = write_jsonl(tmp_path / "question.jsonl", rows, raw)
     with pytest.raises(DataError) as err:
-        load_sorry_bench(SorryBenchSpec(path=str(path)))
+        load_sorry_bench(SorryBenchConfig(path=str(path)))
     assert f"{path}{location}" in str(err.value)
     assert message in str(err.value)
 
@@ -346,7 +348,7 @@ def test_gated_sorry_bench_without_token_fails_before_any_network_call(monkeypat
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
     with pytest.raises(DataError) as err:
-        load_sorry_bench(SorryBenchSpec())
+        load_sorry_bench(SorryBenchConfig())
     assert str(err.value) == (
         f"{SORRY_BENCH_HUB_ID} is gated: accept its terms at https://huggingface.co/datasets/"
         f"{SORRY_BENCH_HUB_ID} and set HF_TOKEN (or use a local question.jsonl via `path:`)."
@@ -364,7 +366,7 @@ def test_sorry_bench_download_passes_repo_revision_and_token(monkeypatch):
 
     monkeypatch.setenv("HF_TOKEN", "hf_secret_test_token")
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", stand_in_for_the_hub)
-    rows = load_sorry_bench(SorryBenchSpec(revision="abc123", prompt_style="slang"))
+    rows = load_sorry_bench(SorryBenchConfig(revision="abc123", prompt_style="slang"))
     assert calls == [(SORRY_BENCH_HUB_ID, "question.jsonl",
                       {"repo_type": "dataset", "revision": "abc123", "token": "hf_secret_test_token"})]
     assert [r["question_id"] for r in rows] == [45, 46, 47, 48]
@@ -382,14 +384,14 @@ def test_sorry_bench_gated_refusal_with_token(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_secret_test_token")
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", gated)
     with pytest.raises(DataError, match="gated and this HF_TOKEN has no access yet: accept its terms") as err:
-        load_sorry_bench(SorryBenchSpec())
+        load_sorry_bench(SorryBenchConfig())
     assert "hf_secret_test_token" not in str(err.value)
 
 
 def test_sorry_bench_network_failure_with_token(monkeypatch, offline):
     monkeypatch.setenv("HF_TOKEN", "hf_secret_test_token")
     with pytest.raises(DataError) as err:
-        load_sorry_bench(SorryBenchSpec())  # real hf_hub_download, in offline mode
+        load_sorry_bench(SorryBenchConfig())  # real hf_hub_download, in offline mode
     text = str(err.value)
     assert text.startswith(f"could not download question.jsonl from {SORRY_BENCH_HUB_ID}@main (")
     assert text.endswith("run online or use a local question.jsonl via `path:`.")

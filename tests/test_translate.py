@@ -7,9 +7,9 @@ from support.tiny_argos import build_tiny_argosmodel
 
 from builders.engines import engine_names, get_engine
 from builders.engines.argos import install_argos_package
-from builders.errors import ConfigError
 from builders.memory import TranslationMemory
 from builders.translate import TranslationStats, translate_texts
+from safedrift.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
 
@@ -176,10 +176,10 @@ def test_registry_names_and_errors():
     with pytest.raises(
         ConfigError,
         match=r"unknown translation engine 'argoss'; did you mean 'argos'\? "
-        r"known engines: argos, bergamot, identity",
+        r"known translation engines: argos, bergamot, identity",
     ):
         get_engine("argoss")
-    with pytest.raises(ConfigError, match="known engines: argos, bergamot, identity"):
+    with pytest.raises(ConfigError, match="known translation engines: argos, bergamot, identity"):
         get_engine("deepl")
     with pytest.raises(
         ConfigError, match="engine 'bergamot' has no option.* beam; its options: postprocess, threads"

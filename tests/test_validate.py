@@ -10,8 +10,10 @@ import pytest
 from conftest import run_cli
 from support.tiny_release import write_release
 
-from builders.files import sha256_file
-from cards.schema import BENIGN_SCHEMA, SORRY_BENCH_SCHEMA, to_table
+from safedrift.files import sha256_file
+from safedrift.specs import BENIGN, SORRY_BENCH, to_table
+
+BENIGN_SCHEMA, SORRY_BENCH_SCHEMA = BENIGN.schema, SORRY_BENCH.schema
 
 
 def _typed_release(root: Path, languages=("en", "pt")) -> tuple[Path, Path]:

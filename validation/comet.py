@@ -12,18 +12,16 @@ import collections
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
-from builders.config import CometConfig
-from builders.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
-from builders.files import atomic_write_jsonl, iter_jsonl
-from builders.hub import hub_offline
+from safedrift.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
+from safedrift.files import atomic_write_jsonl, iter_jsonl
+from safedrift.hub import hub_offline
+from safedrift.log import progress
+from validation.config import CometConfig
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("comet_worker.py")
@@ -167,7 +165,7 @@ def _parse(line: str) -> dict | None:
 
 def _run_worker(cmd: list[str], cwd: str, total: int, desc: str,
                 timeout_s: float) -> tuple[int | None, str, str | None]:
-    """Run the worker, forwarding its progress lines to a tqdm bar. Returns the exit code (None on timeout),
+    """Run the worker, forwarding its progress lines to a progress bar. Returns the exit code (None on timeout),
     the error to show (its JSON error line, else its last output line) and the error's kind."""
     try:
         proc = subprocess.Popen(cmd, cwd=cwd, env=_worker_env(), stdin=subprocess.DEVNULL,
@@ -177,7 +175,7 @@ def _run_worker(cmd: list[str], cwd: str, total: int, desc: str,
         return 127, f"it could not start ({exc.strerror or exc})", None
     tail: collections.deque[str] = collections.deque(maxlen=20)
     error: list[dict] = []
-    with tqdm(total=total, desc=desc, unit="row", file=sys.stderr) as bar:
+    with progress(total=total, desc=desc, unit="row") as bar:
         def pump() -> None:
             assert proc.stdout is not None
             for raw in proc.stdout:

@@ -1,14 +1,14 @@
 """The release gate: great-expectations suites over the staged Hub-layout folders; a failing suite blocks.
 
-Per dataset (builders.build.BENIGN / SORRY_BENCH) GE validates a few kinds of batch, each a pandas
+Per dataset (a safedrift.specs.DatasetSpec) GE validates a few kinds of batch, each a pandas
 frame, so every check is a stock GE expectation and shows up in the data docs:
 
   files       one row per parquet file (language, split): the config's languages, valid split names
-  schema      one row per (file, column) as "name: arrow type": exactly cards/schema.py's columns and types
+  schema      one row per (file, column) as "name: arrow type": exactly the spec's columns and types
   rows        the published rows of one language: columns in order, required fields not null, ids unique,
               `language` is the config language, language ID agrees, QA columns in range
   ids         keys "split/id" of English and of the language side by side: identical ids and splits
-  categories  (SORRY-Bench) "category=count" per category: the same counts as English
+  counts      (a spec with a count_column, e.g. SORRY-Bench's category) "value=count": the same as English
 
 The data docs are made deterministic (fixed run id and time, GE's random element ids and time stamps
 replaced) so an unchanged release rebuilds byte-identical.
@@ -24,33 +24,17 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builders.build import BENIGN, SORRY_BENCH
-from builders.config import ReleaseConfig
-from builders.errors import DataError
-from builders.files import sha256_file, stable_hash
-from builders.languages import SOURCE_LANGUAGE
-from builders.progress import log
+from safedrift.errors import DataError
+from safedrift.files import sha256_file, stable_hash
+from safedrift.languages import SOURCE_LANGUAGE
+from safedrift.log import log
+from safedrift.specs import QA_FIELDS, REQUIRED_QA, SPECS, DatasetSpec
+from validation.config import QAStageConfig
+from validation.release_folder import LanguageFiles, release_files
 
-ID_COLUMN = {BENIGN: "id", SORRY_BENCH: "question_id"}
-SPLITS = {BENIGN: ("train", "test"), SORRY_BENCH: ("test",)}
-# QA columns that must be filled on every row; the others (comet, and any added later) may be null.
-REQUIRED_QA = ("bt_chrf", "bt_bleu", "lang_id", "lang_id_score", "qa_pass", "translator")
 # COMET DA/QE models score about 0..1; older ones go somewhat below 0 and above 1, never this far.
 COMET_RANGE = (-2.0, 2.0)
 RANGES = {"bt_chrf": (0.0, 100.0), "bt_bleu": (0.0, 100.0), "lang_id_score": (0.0, 1.0), "comet": COMET_RANGE}
-
-
-def schema_for(dataset: str):
-    # Read at run time: the published schema may gain columns (e.g. QA flags) without touching the gate.
-    from cards import schema
-
-    return schema.BENIGN_SCHEMA if dataset == BENIGN else schema.SORRY_BENCH_SCHEMA
-
-
-def qa_field_names() -> set[str]:
-    from cards import schema
-
-    return {f.name for f in schema.QA_FIELDS}
 
 
 def type_name(t) -> str:
@@ -100,24 +84,6 @@ class GateError(DataError):
 # ---------------------------------------------------------------------------------------------- reading
 
 
-@dataclass
-class LanguageFiles:
-    """The parquet files of one language, with the split each belongs to (from the Hub file name)."""
-
-    paths: list[Path]
-    splits: list[str]
-
-
-def release_files(folder: Path) -> dict[str, LanguageFiles]:
-    """language -> its parquet files in a Hub-layout folder, each with its split (data/<lang>/<split>-*.parquet)."""
-    out: dict[str, LanguageFiles] = {}
-    for path in sorted((folder / "data").glob("*/*.parquet")):
-        entry = out.setdefault(path.parent.name, LanguageFiles([], []))
-        entry.paths.append(path)
-        entry.splits.append(path.name.split("-", 1)[0])
-    return out
-
-
 def _read_rows(files: LanguageFiles):
     import pandas as pd
     import pyarrow.parquet as pq
@@ -143,8 +109,8 @@ def _schema_frame(files: LanguageFiles):
     return pd.DataFrame(rows, columns=["file", "field"])
 
 
-def _keys(df, dataset: str, splits: list[str]) -> list[str] | None:
-    col = ID_COLUMN[dataset]
+def _keys(df, spec: DatasetSpec, splits: list[str]) -> list[str] | None:
+    col = spec.id_column
     if col not in df.columns:
         return None
     return [f"{s}/{v}" for s, v in zip(splits, df[col].tolist(), strict=True)]
@@ -163,12 +129,12 @@ def _ids_frame(en_keys: list[str], keys: list[str]):
                          "key": [k if k in mine else None for k in union]}, dtype=object)
 
 
-def _category_counts(df):
-    """One row per category: "<category>=<rows>"; equal sets mean equal counts per category."""
+def _value_counts(df, column: str):
+    """One row per value of `column`: "<value>=<rows>"; equal sets mean equal counts per value."""
     import pandas as pd
 
-    counts = df["category"].astype(str).value_counts()
-    return pd.DataFrame({"category_count": sorted(f"{c}={n}" for c, n in counts.items())})
+    counts = df[column].astype(str).value_counts()
+    return pd.DataFrame({"value_count": sorted(f"{c}={n}" for c, n in counts.items())})
 
 
 # ----------------------------------------------------------------------------------------------- suites
@@ -180,17 +146,17 @@ def _gxe():
     return gxe
 
 
-def _suite_files(dataset: str, languages: list[str]) -> list:
+def _suite_files(spec: DatasetSpec, languages: list[str]) -> list:
     gxe = _gxe()
     return [
         gxe.ExpectColumnDistinctValuesToEqualSet(column="language", value_set=sorted(languages)),
-        gxe.ExpectColumnValuesToBeInSet(column="split", value_set=list(SPLITS[dataset])),
+        gxe.ExpectColumnValuesToBeInSet(column="split", value_set=list(spec.splits)),
     ]
 
 
-def _suite_schema(dataset: str, n_files: int) -> list:
+def _suite_schema(spec: DatasetSpec, n_files: int) -> list:
     gxe = _gxe()
-    fields = [f"{f.name}: {type_name(f.type)}" for f in schema_for(dataset)]
+    fields = [f"{f.name}: {type_name(f.type)}" for f in spec.schema]
     return [
         gxe.ExpectColumnValuesToBeInSet(column="field", value_set=fields),
         gxe.ExpectColumnDistinctValuesToEqualSet(column="field", value_set=fields),
@@ -199,16 +165,15 @@ def _suite_schema(dataset: str, n_files: int) -> list:
     ]
 
 
-def _suite_rows(dataset: str, lang: str, cfg: ReleaseConfig) -> list:
+def _suite_rows(spec: DatasetSpec, lang: str, cfg: QAStageConfig) -> list:
     gxe = _gxe()
-    schema = schema_for(dataset)
-    qa = qa_field_names()
-    names = [f.name for f in schema]
+    qa = {f.name for f in QA_FIELDS}
+    names = [f.name for f in spec.schema]
     exps = [gxe.ExpectTableColumnsToMatchOrderedList(column_list=names)]
     for name in names:
         if name not in qa or name in REQUIRED_QA:
             exps.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
-    exps.append(gxe.ExpectColumnValuesToBeUnique(column=ID_COLUMN[dataset]))
+    exps.append(gxe.ExpectColumnValuesToBeUnique(column=spec.id_column))
     exps.append(gxe.ExpectColumnValuesToBeInSet(column="language", value_set=[lang]))
     if lang != SOURCE_LANGUAGE:
         # The source text is not ours to translate; language ID gates the translations only.
@@ -224,8 +189,8 @@ def _suite_ids() -> list:
     return [_gxe().ExpectColumnPairValuesToBeEqual(column_A="key_en", column_B="key")]
 
 
-def _suite_categories(en_counts: list[str]) -> list:
-    return [_gxe().ExpectColumnDistinctValuesToEqualSet(column="category_count", value_set=en_counts)]
+def _suite_counts(en_counts: list[str]) -> list:
+    return [_gxe().ExpectColumnDistinctValuesToEqualSet(column="value_count", value_set=en_counts)]
 
 
 # ------------------------------------------------------------------------------------------- messages
@@ -237,7 +202,7 @@ def _short(values, limit: int = 5) -> str:
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
-def _describe(res, kind: str, columns: set[str], dataset: str, lang: str | None,
+def _describe(res, kind: str, columns: set[str], spec: DatasetSpec, lang: str | None,
               schema_reported: bool = False) -> str | None:
     """One readable sentence for a failed expectation; None when another failure already says it."""
     cfg = res.expectation_config
@@ -268,14 +233,14 @@ def _describe(res, kind: str, columns: set[str], dataset: str, lang: str | None,
             for v in unexpected:
                 name = v.split(": ", 1)[0]
                 parts.append(f"`{v}` (expected `{expected[name]}`)" if name in expected else f"unexpected `{v}`")
-            return f"columns differ from cards/schema.py: {'; '.join(parts)}"
+            return f"columns differ from the dataset spec: {'; '.join(parts)}"
         if etype == "expect_column_distinct_values_to_equal_set":
             present = {v.split(": ", 1)[0] for v in unexpected}
             absent = [m for m in missing if m.split(": ", 1)[0] not in present]
             if not absent:
                 return None  # only wrong types, reported with the expected type above
-            return f"columns missing (cards/schema.py): {_short(f'`{m}`' for m in absent)}"
-        return (f"not every parquet file has all columns of cards/schema.py ({r.get('observed_value')} "
+            return f"columns missing (the dataset spec): {_short(f'`{m}`' for m in absent)}"
+        return (f"not every parquet file has all columns of the dataset spec ({r.get('observed_value')} "
                 f"column entries, expected {kw['value']})")
     if kind == "ids":
         pairs = r.get("partial_unexpected_list") or []
@@ -283,14 +248,14 @@ def _describe(res, kind: str, columns: set[str], dataset: str, lang: str | None,
         extra = [b for a, b in pairs if a is None]
         parts = ([f"missing {_short(missing)}"] if missing else []) + (
             [f"not in {SOURCE_LANGUAGE}: {_short(extra)}"] if extra else [])
-        return (f"column `{ID_COLUMN[dataset]}`: {r.get('unexpected_count')} ids (split/id) differ from "
+        return (f"column `{spec.id_column}`: {r.get('unexpected_count')} ids (split/id) differ from "
                 f"{SOURCE_LANGUAGE} ({'; '.join(parts)})")
-    if kind == "categories":
+    if kind == "counts":
         mine = dict(v.split("=", 1) for v in unexpected)
         theirs = dict(v.split("=", 1) for v in missing)
         diffs = [f"{c}: {mine.get(c, '0')} vs {theirs.get(c, '0')} in {SOURCE_LANGUAGE}"
                  for c in sorted(set(mine) | set(theirs), key=_natural) if mine.get(c) != theirs.get(c)]
-        return f"column `category`: value counts differ from {SOURCE_LANGUAGE} ({_short(diffs)})"
+        return f"column `{spec.count_column}`: value counts differ from {SOURCE_LANGUAGE} ({_short(diffs)})"
     # rows
     if etype == "expect_table_columns_to_match_ordered_list":
         want, seen = list(kw["column_list"]), list(r.get("observed_value") or [])
@@ -303,7 +268,7 @@ def _describe(res, kind: str, columns: set[str], dataset: str, lang: str | None,
             return None  # the schema batch already named the missing or unexpected columns
         if not parts:
             parts.append(f"order {', '.join(seen)} instead of {', '.join(want)}")
-        return f"columns differ from cards/schema.py ({'; '.join(parts)})"
+        return f"columns differ from the dataset spec ({'; '.join(parts)})"
     n = r.get("unexpected_count", 0)
     if etype == "expect_column_values_to_not_be_null":
         return f"column `{col}`: {n} null value{'s' if n != 1 else ''} in a required field"
@@ -415,7 +380,7 @@ def _make_docs_deterministic(docs_dir: Path, run_stamp: str) -> None:
             folder.rmdir()
 
 
-def _run_identity(folders: dict[str, Path], cfg: ReleaseConfig):
+def _run_identity(folders: dict[str, Path], cfg: QAStageConfig):
     """A run id from the release version and the data hashes, at a fixed time: same inputs, same docs."""
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -428,43 +393,43 @@ def _run_identity(folders: dict[str, Path], cfg: ReleaseConfig):
     return run_id, run_time.strftime("%Y%m%dT%H%M%S.%fZ")
 
 
-def run_gate(folders: dict[str, Path], languages: list[str], cfg: ReleaseConfig,
+def run_gate(folders: dict[str, Path], languages: list[str], cfg: QAStageConfig,
              docs_dirs: dict[str, Path] | None = None) -> GateResult:
-    """Validate Hub-layout folders (dataset -> folder, dataset in BENIGN/SORRY_BENCH) against the suites.
+    """Validate Hub-layout folders (dataset spec key -> folder) against the suites.
 
     `docs_dirs` (dataset -> folder) receives GE data docs for that dataset (index.html and pages).
     """
     for dataset in folders:
-        if dataset not in ID_COLUMN:
+        if dataset not in SPECS:
             raise DataError(f"unknown dataset {dataset!r} for the release gate; expected one of "
-                            f"{', '.join(ID_COLUMN)}.")
+                            f"{', '.join(SPECS)}.")
     import pandas as pd
 
     log("gate: loading great-expectations")
     run_id, run_stamp = _run_identity(folders, cfg)
-    names = {BENIGN: cfg.datasets.benign, SORRY_BENCH: cfg.datasets.sorry_bench}
     result = GateResult(success=True)
     for dataset, folder in folders.items():
-        name = names[dataset]
+        spec = SPECS[dataset]
+        name = cfg.published_name(spec)
         docs_dir = (docs_dirs or {}).get(dataset)
         validator = _Validator(name, docs_dir, run_id)
         found = release_files(Path(folder))
 
         def check(batch: str, kind: str, df, exps: list, lang: str | None, schema_reported: bool = False,
-                  _v: _Validator = validator, _name: str = name, _dataset: str = dataset) -> int:
+                  _v: _Validator = validator, _name: str = name, _spec: DatasetSpec = spec) -> int:
             """Validate one batch; record a readable line per failure; return how many failed."""
             failed = _v.validate(batch, df, exps)
             for res in failed:
                 if len(failed) > 1 and res.expectation_config.type == "expect_table_row_count_to_equal":
                     continue  # the per-file column count only matters when the column sets look right
-                msg = _describe(res, kind, set(df.columns), _dataset, lang, schema_reported)
+                msg = _describe(res, kind, set(df.columns), _spec, lang, schema_reported)
                 if msg is not None:
                     result.failures.append(Failure(_name, lang, msg))
             return len(failed)
 
         files_df = pd.DataFrame([{"language": lang, "split": s} for lang, f in sorted(found.items())
                                  for s in f.splits], columns=["language", "split"])
-        check(f"{name}.files", "files", files_df, _suite_files(dataset, languages), None)
+        check(f"{name}.files", "files", files_df, _suite_files(spec, languages), None)
 
         en_keys = en_counts = None
         ordered = [SOURCE_LANGUAGE, *[x for x in languages if x != SOURCE_LANGUAGE]]
@@ -475,20 +440,21 @@ def run_gate(folders: dict[str, Path], languages: list[str], cfg: ReleaseConfig,
             df, splits = _read_rows(files)
             log(f"gate {name}/{lang}: {len(df)} rows, {len(files.paths)} file(s)")
             schema_failed = check(f"{name}.{lang}.schema", "schema", _schema_frame(files),
-                                  _suite_schema(dataset, len(files.paths)), lang)
-            check(f"{name}.{lang}.rows", "rows", df, _suite_rows(dataset, lang, cfg), lang,
+                                  _suite_schema(spec, len(files.paths)), lang)
+            check(f"{name}.{lang}.rows", "rows", df, _suite_rows(spec, lang, cfg), lang,
                   schema_reported=schema_failed > 0)
             # Cross-language checks compare with English, read first.
-            keys = _keys(df, dataset, splits)
-            counts = _category_counts(df) if dataset == SORRY_BENCH and "category" in df.columns else None
+            keys = _keys(df, spec, splits)
+            counts = (_value_counts(df, spec.count_column)
+                      if spec.count_column and spec.count_column in df.columns else None)
             if lang == SOURCE_LANGUAGE:
                 en_keys, en_counts = keys, counts
                 continue
             if keys is not None and en_keys is not None:
                 check(f"{name}.{lang}.ids", "ids", _ids_frame(en_keys, keys), _suite_ids(), lang)
             if counts is not None and en_counts is not None:
-                check(f"{name}.{lang}.categories", "categories", counts,
-                      _suite_categories(en_counts["category_count"].tolist()), lang)
+                check(f"{name}.{lang}.counts", "counts", counts,
+                      _suite_counts(en_counts["value_count"].tolist()), lang)
         result.expectations += validator.evaluated
         if docs_dir is not None:
             result.docs[dataset] = validator.build_docs(Path(docs_dir), run_stamp)
@@ -499,7 +465,7 @@ def run_gate(folders: dict[str, Path], languages: list[str], cfg: ReleaseConfig,
 
 
 
-def check_gate(folders: dict[str, Path], languages: list[str], cfg: ReleaseConfig,
+def check_gate(folders: dict[str, Path], languages: list[str], cfg: QAStageConfig,
                docs_dirs: dict[str, Path] | None = None, failure_docs_dir: Path | None = None) -> GateResult:
     """run_gate, raising GateError (a DataError) listing every failing expectation when any fails.
 
@@ -513,8 +479,7 @@ def check_gate(folders: dict[str, Path], languages: list[str], cfg: ReleaseConfi
         return result
     hint = ""
     if failure_docs_dir is not None and result.docs:
-        names = {BENIGN: cfg.datasets.benign, SORRY_BENCH: cfg.datasets.sorry_bench}
         for dataset, index in result.docs.items():
-            shutil.copytree(index.parent, Path(failure_docs_dir) / names[dataset])
+            shutil.copytree(index.parent, Path(failure_docs_dir) / cfg.published_name(SPECS[dataset]))
         hint = f" (data docs: {failure_docs_dir})"
     raise GateError(result, hint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from builders.languages import get_language
+from safedrift.languages import get_language
 
 
 @cache
@@ -53,4 +53,4 @@ def detect_language(text: str) -> tuple[str, float]:
     if not flat:
         return "", 0.0
     best = detect(flat, model="lite")[0]
-    return best["lang"], round(float(best["score"]), 4)
+    return str(best["lang"]), round(float(best["score"]), 4)

@@ -14,44 +14,40 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from tqdm import tqdm
-
-from builders.build import BENIGN, BENIGN_FIELDS, SORRY_BENCH, read_translated
-from builders.config import QAConfig, ReleaseConfig
-from builders.errors import DataError
-from builders.files import atomic_write_jsonl, iter_jsonl, write_manifest
-from builders.languages import SOURCE_LANGUAGE
-from builders.progress import log
+from builders.build import read_translated
+from safedrift.errors import DataError
+from safedrift.files import atomic_write_jsonl, iter_jsonl, write_manifest
+from safedrift.languages import SOURCE_LANGUAGE
+from safedrift.log import log, progress
+from safedrift.specs import SPECS, DatasetSpec
+from validation.config import QAConfig, QAStageConfig
 from validation.report import write_report
-from validation.scorers import METRIC_FLAGS, LanguageContext, get_scorer, row_key
-
-DATASET_FIELDS = {BENIGN: BENIGN_FIELDS, SORRY_BENCH: ("turns",)}
+from validation.scorers import METRIC_FLAGS, LanguageContext, get_scorer
 
 
 def failing_flags(qa: QAConfig, lang: str) -> frozenset[str]:
     return METRIC_FLAGS | set(qa.thresholds(lang).structure_fail or ())
 
 
-def score_language(dataset: str, lang: str, rows: list[dict], source_rows: list[dict],
-                   cfg: ReleaseConfig | QAConfig) -> tuple[list[dict], dict]:
+def score_language(spec: DatasetSpec, lang: str, rows: list[dict], source_rows: list[dict],
+                   qa: QAConfig) -> tuple[list[dict], dict]:
     """Score one language's rows (translated fields + bt_* fields) against the English source rows.
 
     Returns every row with its QA columns (`qa_flags`, `qa_pass`, ...) and the language report; it never
     drops rows (run_qa applies `qa.on_fail`), so it can re-check an existing release folder.
     """
-    qa = cfg.qa if isinstance(cfg, ReleaseConfig) else cfg
-    fields = DATASET_FIELDS[dataset]
-    by_key = {row_key(r): r for r in source_rows}
+    fields = spec.text_fields
+    by_key = {spec.row_id(r): r for r in source_rows}
     scored, sources = [], []
     for row in rows:
-        src = by_key.get(row_key(row))
+        src = by_key.get(spec.row_id(row))
         if src is None:
-            raise DataError(f"{dataset}/{lang}: row {row_key(row)!r} has no English source row; rebuild the "
-                            "translations.")
+            raise DataError(f"{spec.key}/{lang}: row {spec.row_id(row)!r} has no English source row; rebuild "
+                            "the translations.")
         sources.append(src)
         # src_* keep the English text beside the translation in the work dir, for inspection.
         scored.append(dict(row, **{f"src_{f}": src[f] for f in fields}, qa_flags=[], comet=None))
-    ctx = LanguageContext(dataset, lang, fields, sources, qa, qa.thresholds(lang))
+    ctx = LanguageContext(spec, lang, sources, qa, qa.thresholds(lang))
     report: dict = {"n": len(scored)}
     for name in qa.scorers:
         report.update(get_scorer(name).score(scored, ctx))
@@ -66,31 +62,32 @@ def score_language(dataset: str, lang: str, rows: list[dict], source_rows: list[
         warnings={f: c for f, c in sorted(counts.items()) if f not in failing},
         dropped=0,
         thresholds=ctx.thresholds.model_dump(),
-        worst=worst_rows(scored, qa.worst_rows),
+        worst=worst_rows(scored, spec, qa.worst_rows),
     )
     return scored, report
 
 
-def worst_rows(rows: list[dict], k: int) -> list[dict]:
+def worst_rows(rows: list[dict], spec: DatasetSpec, k: int) -> list[dict]:
     """Failing rows first, then the lowest back-translation chrF."""
     def order(r: dict):
         chrf = r.get("bt_chrf")
-        return (r["qa_pass"], chrf if chrf is not None else float("inf"), str(row_key(r)))
+        return (r["qa_pass"], chrf if chrf is not None else float("inf"), str(spec.row_id(r)))
 
     cols = ("bt_chrf", "bt_bleu", "comet", "lang_id", "lang_id_score", "length_ratio", "ref_chrf", "qa_flags")
-    return [{"id": row_key(r), **{c: r[c] for c in cols if c in r}} for r in sorted(rows, key=order)[:k]]
+    return [{"id": spec.row_id(r), **{c: r[c] for c in cols if c in r}} for r in sorted(rows, key=order)[:k]]
 
 
-def apply_on_fail(per_lang: dict[str, list[dict]], reports: dict[str, dict], qa: QAConfig) -> tuple[dict, dict]:
+def apply_on_fail(spec: DatasetSpec, per_lang: dict[str, list[dict]], reports: dict[str, dict],
+                  qa: QAConfig) -> tuple[dict, dict]:
     """`qa.on_fail: drop`: a row failing in any language leaves every language, so the ids stay identical
     across languages (a parallel dataset; SORRY-Bench category counts stay equal). Returns (kept, dropped)."""
     if qa.on_fail == "keep":
         return per_lang, {lang: [] for lang in per_lang}
-    bad = {row_key(r) for rows in per_lang.values() for r in rows if not r["qa_pass"]}
+    bad = {spec.row_id(r) for rows in per_lang.values() for r in rows if not r["qa_pass"]}
     kept, dropped = {}, {}
     for lang, rows in per_lang.items():
-        kept[lang] = [r for r in rows if row_key(r) not in bad]
-        dropped[lang] = [r for r in rows if row_key(r) in bad]
+        kept[lang] = [r for r in rows if spec.row_id(r) not in bad]
+        dropped[lang] = [r for r in rows if spec.row_id(r) in bad]
         reports[lang]["dropped"] = len(dropped[lang])
         reports[lang]["dropped_own_failures"] = sum(not r["qa_pass"] for r in rows)
     return kept, dropped
@@ -100,55 +97,58 @@ def apply_on_fail(per_lang: dict[str, list[dict]], reports: dict[str, dict], qa:
 PARALLEL_MIN_ROWS = 5_000
 
 
-def _score_job(work: Path, dataset: str, lang: str, cfg: ReleaseConfig,
+def _score_job(work: Path, dataset: str, lang: str, qa: QAConfig,
                source_rows: list[dict] | None = None) -> tuple[list[dict], dict]:
     if source_rows is None:  # in a worker process: read the English rows there
         source_rows = read_translated(work, dataset, SOURCE_LANGUAGE)
-    return score_language(dataset, lang, read_translated(work, dataset, lang), source_rows, cfg)
+    return score_language(SPECS[dataset], lang, read_translated(work, dataset, lang), source_rows, qa)
 
 
-def score_all(cfg: ReleaseConfig, languages: list[str], n_rows: int) -> dict[tuple[str, str], tuple]:
+def score_all(cfg: QAStageConfig, languages: list[str], n_rows: int) -> dict[tuple[str, str], tuple]:
     """(dataset, language) -> score_language's result, over worker processes when it pays."""
     work = cfg.work_path
-    jobs = [(dataset, lang) for dataset in DATASET_FIELDS for lang in languages]
+    datasets = [spec.key for spec in cfg.specs()]
+    jobs = [(dataset, lang) for dataset in datasets for lang in languages]
     workers = cfg.qa.workers or min(os.cpu_count() or 1, 4)
     if n_rows < PARALLEL_MIN_ROWS and cfg.qa.workers is None:
         workers = 1
     results: dict[tuple[str, str], tuple] = {}
-    with tqdm(total=len(jobs), desc="qa", unit="language") as bar:
+    with progress(total=len(jobs), desc="qa", unit="language") as bar:
         if workers == 1:
-            sources = {dataset: read_translated(work, dataset, SOURCE_LANGUAGE) for dataset in DATASET_FIELDS}
+            sources = {dataset: read_translated(work, dataset, SOURCE_LANGUAGE) for dataset in datasets}
             for dataset, lang in jobs:
-                results[dataset, lang] = _score_job(work, dataset, lang, cfg, sources[dataset])
+                results[dataset, lang] = _score_job(work, dataset, lang, cfg.qa, sources[dataset])
                 bar.update()
             return results
         # spawn, not fork: the build stage may have left translation-engine threads in this process.
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-            futures = {pool.submit(_score_job, work, dataset, lang, cfg): (dataset, lang) for dataset, lang in jobs}
+            futures = {pool.submit(_score_job, work, dataset, lang, cfg.qa): (dataset, lang)
+                       for dataset, lang in jobs}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 bar.update()
     return results
 
 
-def run_qa(cfg: ReleaseConfig) -> Path:
+def run_qa(cfg: QAStageConfig) -> Path:
     work = cfg.work_path
     manifest = work / "translated" / "manifest.json"
     if not manifest.is_file():
-        raise DataError(f"no finished build in {work}; run `python -m builders build` first.")
+        raise DataError(f"no finished build in {work}; run `safedrift build` first.")
     translated = json.loads(manifest.read_text())
     languages = translated["languages"]
     report: dict = {"version": cfg.version, "thresholds": cfg.qa.model_dump(), "scorers": cfg.qa.scorers,
                     "on_fail": cfg.qa.on_fail, "datasets": {}}
     outputs = []
-    n_rows = sum(sum(1 for _ in (work / "translated" / d / f"{lang}.jsonl").open("rb"))
-                 for d in DATASET_FIELDS for lang in languages)
+    n_rows = sum(sum(1 for _ in (work / "translated" / spec.key / f"{lang}.jsonl").open("rb"))
+                 for spec in cfg.specs() for lang in languages)
     results = score_all(cfg, languages, n_rows)
-    for dataset in DATASET_FIELDS:
+    for spec in cfg.specs():
+        dataset = spec.key
         per_lang = {lang: results[dataset, lang][0] for lang in languages}
         reports = {lang: results[dataset, lang][1] for lang in languages}
-        kept, dropped = apply_on_fail(per_lang, reports, cfg.qa)
+        kept, dropped = apply_on_fail(spec, per_lang, reports, cfg.qa)
         for lang in languages:
             rel = f"{dataset}/{lang}.jsonl"
             atomic_write_jsonl(work / "qa" / rel, kept[lang])

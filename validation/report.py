@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders.files import atomic_write_json, atomic_write_text
-from builders.languages import LANGUAGES, SOURCE_LANGUAGE
+from safedrift.files import atomic_write_json, atomic_write_text
+from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE
 
 TABLE_HEADER = (
     "| language | rows | back-translation chrF | BLEU | COMET | language-ID agreement | QA pass rate "
@@ -54,7 +54,7 @@ def markdown_table(dataset_report: dict) -> str:
 def table_notes(dataset_report: dict) -> list[str]:
     """Signatures, COMET skip reasons, reference scores and length bounds under the table."""
     notes: list[str] = []
-    first = next(iter(dataset_report.values()), {})
+    first: dict = next(iter(dataset_report.values()), {})
     if first.get("corpus_chrf_signature"):
         notes.append(f"- chrF signature: `{first['corpus_chrf_signature']}`")
         notes.append(f"- BLEU signature: `{first.get('corpus_bleu_signature', 'n/a')}`")

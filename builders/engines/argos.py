@@ -17,9 +17,10 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from builders.errors import ConfigError, DataError, SafedriftError, missing_extra
-from builders.languages import LANGUAGES
+from safedrift.errors import ConfigError, DataError, SafedriftError, missing_extra
+from safedrift.languages import LANGUAGES
 
 DEFAULT_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
 
@@ -37,7 +38,7 @@ def _argos_package_module():
 
 
 @contextlib.contextmanager
-def _argos_settings(**overrides) -> Iterator[object]:
+def _argos_settings(**overrides) -> Iterator[Any]:
     package = _argos_package_module()
     settings = package.settings
     with _SETTINGS_LOCK:
@@ -111,7 +112,7 @@ def install_from_index(
     url = _index_url(index_url)
     offline = (
         f"download translate-{from_code}_{to_code}.argosmodel on a connected machine and install it with "
-        "`python -m builders install-argos FILE`."
+        "`safedrift install-argos FILE`."
     )
     # Checked first: offline, argostranslate's get_available_packages() recurses for ~50 s and then dies
     # with RecursionError.
@@ -153,6 +154,9 @@ def install_from_index(
 
 class ArgosEngine:
     name = "argos"
+    package = "argostranslate"
+    card_note = ("the Argos Translate models are small CTranslate2 transformers trained on OPUS data; quality "
+                 "varies a lot by language and is lowest for low-resource pairs.")
 
     def __init__(
         self,
@@ -204,9 +208,9 @@ class ArgosEngine:
     def install_hint(self, source: str, target: str) -> str:
         dest = f" --packages-dir {self.packages_dir}" if self.packages_dir else ""
         return (
-            f"install one with `python -m builders install-argos --pair {source}-{target}{dest}` when online, "
+            f"install one with `safedrift install-argos --pair {source}-{target}{dest}` when online, "
             f"or offline from a local translate-{_code(source)}_{_code(target)}.argosmodel file with "
-            f"`python -m builders install-argos FILE{dest}`."
+            f"`safedrift install-argos FILE{dest}`."
         )
 
     def _load(self, source: str, target: str):

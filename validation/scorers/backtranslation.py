@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tqdm import tqdm
-
-from builders.languages import SOURCE_LANGUAGE
+from safedrift.languages import SOURCE_LANGUAGE
+from safedrift.log import track
 from validation.metrics import corpus_scores, sentence_scores
 from validation.scorers import LanguageContext, flag
 
@@ -15,8 +14,8 @@ class BacktranslationScorer:
     def score(self, rows: list[dict], ctx: LanguageContext) -> dict:
         thr = ctx.thresholds
         hyps, refs = [], []
-        for row, src in tqdm(list(zip(rows, ctx.sources, strict=True)), desc=f"bt {ctx.dataset}/{ctx.lang}",
-                             unit="row", leave=False):
+        for row, src in track(list(zip(rows, ctx.sources, strict=True)), desc=f"bt {ctx.dataset}/{ctx.lang}",
+                             unit="row"):
             bt, ref = ctx.joined(row, "bt_"), ctx.joined(src)
             hyps.append(bt)
             refs.append(ref)

@@ -29,7 +29,7 @@ class CometScorer:
         has_back = all(f"bt_{f}" in r for r in rows for f in ctx.fields)
         back = [ctx.joined(r, "bt_") for r in rows] if has_back else None
         out: dict = {}
-        for kind, model, args in [
+        for kind, model, (src, hyp, ref) in [
             ("qe", cfg.qe_model, (english, translations, None)),
             # The back-translation is the hypothesis, scored against the English source as reference.
             ("ref", cfg.ref_model, (translations, back, english)),
@@ -37,10 +37,10 @@ class CometScorer:
             if model is None:
                 out[kind] = {"system": None, "model": None, "skipped": f"no {kind}_model configured"}
                 continue
-            if kind == "ref" and back is None:
+            if hyp is None:
                 out[kind] = {"system": None, "model": model, "skipped": "no back-translation to score"}
                 continue
-            res = run_comet(*args, cfg=cfg, model=model, desc=f"comet-{kind} {ctx.dataset}/{ctx.lang}")
+            res = run_comet(src, hyp, ref, cfg=cfg, model=model, desc=f"comet-{kind} {ctx.dataset}/{ctx.lang}")
             out[kind] = {"system": res.system, "model": res.model, "skipped": res.skipped}
             if kind == "qe" and res.scores is not None:
                 thr = ctx.thresholds.comet_min

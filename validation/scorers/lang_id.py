@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache
 
-from tqdm import tqdm
-
 from builders.segments import SENTINEL_RE, segment_text
+from safedrift.log import track
 from validation.metrics import detect_language
 from validation.scorers import LanguageContext, flag
 
@@ -40,7 +39,7 @@ class LangIdScorer:
         def wrong(code: str, score: float) -> bool:
             return min_score is not None and code not in ("", ctx.lang) and score >= min_score
 
-        for row in tqdm(rows, desc=f"lang-id {ctx.dataset}/{ctx.lang}", unit="row", leave=False):
+        for row in track(rows, desc=f"lang-id {ctx.dataset}/{ctx.lang}", unit="row"):
             per_field = [prose([t], ctx.lang) for t in ctx.texts(row)]
             row["lang_id"], row["lang_id_score"] = detect_language(" ".join(p for p in per_field if p))
             if ctx.is_source:

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders.errors import DataError
-from builders.files import iter_jsonl
+from safedrift.errors import DataError
+from safedrift.files import iter_jsonl
 from validation.metrics import corpus_scores, sentence_scores
-from validation.scorers import LanguageContext, row_key
+from validation.scorers import LanguageContext
 
 
-def load_references(path: str | Path, lang: str) -> dict:
-    """key (question_id or id) -> reference row, keeping only this language's prompt_style when mixed."""
+def load_references(path: str | Path, lang: str, id_column: str) -> dict:
+    """id -> reference row, keeping only this language's prompt_style when mixed."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"reference file for {lang!r} not found: {path}; fix qa.references.{lang} in the config.")
-    rows = [r for r in iter_jsonl(path) if row_key(r) is not None]
+    rows = [r for r in iter_jsonl(path) if r.get(id_column) is not None]
     styles = {r.get("prompt_style") for r in rows}
     own = {s for s in styles if isinstance(s, str) and (s == f"translate-{lang}" or s.startswith(f"translate-{lang}-"))}
     if own:
         rows = [r for r in rows if r.get("prompt_style") in own]
-    return {row_key(r): r for r in rows}
+    return {r[id_column]: r for r in rows}
 
 
 class ReferenceScorer:
@@ -36,10 +36,10 @@ class ReferenceScorer:
         path = ctx.qa.references.get(ctx.lang)
         if path is None or not rows:
             return {}
-        refs = load_references(path, ctx.lang)
+        refs = load_references(path, ctx.lang, ctx.spec.id_column)
         hyps, ref_texts = [], []
         for row in rows:
-            ref = refs.get(row_key(row))
+            ref = refs.get(ctx.spec.row_id(row))
             if ref is None or not all(f in ref for f in ctx.fields):
                 row["ref_chrf"] = row["ref_bleu"] = None
                 continue

@@ -17,9 +17,8 @@ import re
 import statistics
 from collections import Counter
 
-from tqdm import tqdm
-
 from builders.segments import protected_spans
+from safedrift.log import track
 from validation.scorers import LanguageContext, flag
 from validation.scorers.lang_id import prose
 
@@ -99,8 +98,8 @@ class StructureScorer:
 
     def score(self, rows: list[dict], ctx: LanguageContext) -> dict:
         ratios: list[float] = []
-        for row, src in tqdm(list(zip(rows, ctx.sources, strict=True)),
-                             desc=f"structure {ctx.dataset}/{ctx.lang}", unit="row", leave=False):
+        for row, src in track(list(zip(rows, ctx.sources, strict=True)),
+                             desc=f"structure {ctx.dataset}/{ctx.lang}", unit="row"):
             src_texts, out_texts = ctx.texts(src), ctx.texts(row)
             out_texts += [""] * (len(src_texts) - len(out_texts))  # a list field that lost items
             src_chars, out_chars = sum(map(len, src_texts)), sum(map(len, out_texts))

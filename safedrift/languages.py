@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from builders.errors import ConfigError
+from safedrift.errors import ConfigError
+from safedrift.registry import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,9 @@ class Language:
     engine_codes: dict[str, str] = field(default_factory=dict)
     # sacrebleu BLEU tokenizer for text in this language ("13a", "intl", "zh", "char", ...)
     bleu_tokenize: str = "13a"
-    word_spaces: bool = True
+    # Whether sentences end with punctuation (Thai separates them with spaces): the segmenter splits
+    # sentences only where they do.
+    sentence_marks: bool = True
 
     def engine_code(self, engine: str) -> str:
         return self.engine_codes.get(engine, self.code)
@@ -30,13 +33,12 @@ LANGUAGES: dict[str, Language] = {
         Language("en", "English", "Latin", {"argos": "en", "bergamot": "en"}),
         Language("ar", "Arabic", "Arabic", {"argos": "ar"}, bleu_tokenize="intl"),
         Language("de", "German", "Latin", {"argos": "de"}),
-        Language("es", "Spanish", "Latin", {"argos": "es", "apertium": "spa"}),
+        Language("es", "Spanish", "Latin", {"argos": "es"}),
         Language("fr", "French", "Latin", {"argos": "fr"}),
         Language("hi", "Hindi", "Devanagari", {"argos": "hi"}, bleu_tokenize="intl"),
         Language("pt", "Portuguese", "Latin", {"argos": "pt", "bergamot": "pt"}),
-        # Thai and Chinese are written without spaces between words.
-        Language("th", "Thai", "Thai", {"argos": "th"}, bleu_tokenize="char", word_spaces=False),
-        Language("zh", "Chinese", "Han", {"argos": "zh"}, bleu_tokenize="zh", word_spaces=False),
+        Language("th", "Thai", "Thai", {"argos": "th"}, bleu_tokenize="char", sentence_marks=False),
+        Language("zh", "Chinese", "Han", {"argos": "zh"}, bleu_tokenize="zh"),
     ]
 }
 
@@ -48,7 +50,8 @@ def get_language(code: str) -> Language:
         return LANGUAGES[code]
     except KeyError:
         known = ", ".join(sorted(LANGUAGES))
-        raise ConfigError(f"unknown language {code!r}; known languages: {known}.") from None
+        raise ConfigError(f"unknown language {code!r};{did_you_mean(code, LANGUAGES)} known languages: {known}."
+                          ) from None
 
 
 def check_languages(codes: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Atomic file writes, JSONL reading with line-precise errors, and stage manifests."""
+"""Atomic file writes, JSONL reading with line-precise errors, stage folders and their manifests."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from builders.errors import DataError
+from safedrift.errors import DataError
 
 # Texts longer than this are rejected as input: a translation segment of that size is a data bug.
 MAX_TEXT_CHARS = 20_000
@@ -74,6 +74,19 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
             yield obj
 
 
+def iter_jsonl_located(path: str | os.PathLike) -> Iterator[tuple[str, dict]]:
+    """Like iter_jsonl, but yield ("<file>:<line>", object) so later validation can name the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"input file not found: {path}.")
+    objects = iter_jsonl(path)  # raises the file:line error for malformed JSON
+    # iter_jsonl skips blank lines, so pair each object with the number of the next non-blank line.
+    with path.open(encoding="utf-8") as fh:
+        numbers = (n for n, line in enumerate(fh, start=1) if line.strip())
+        for obj, n in zip(objects, numbers, strict=True):
+            yield f"{path}:{n}", obj
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -122,3 +135,61 @@ def package_versions(names: Iterable[str] = ()) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+# --- stage folders ---------------------------------------------------------------------------------
+
+
+def stage_dir(root: str | os.PathLike, stage: str, label: str, inputs: dict) -> Path:
+    """<root>/<stage>/<label>-<hash of inputs>/: a stage's cache folder, keyed by what it was made from."""
+    return Path(root) / stage / f"{label}-{stable_hash(inputs)[:12]}"
+
+
+def is_done(folder: Path, outputs: Iterable[str]) -> bool:
+    """A stage folder is finished when its manifest (written last) and every output exist."""
+    return (folder / "manifest.json").is_file() and all((folder / o).exists() for o in outputs)
+
+
+def read_manifest(folder: str | os.PathLike) -> dict:
+    return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+
+
+class JsonlAppender:
+    """Append rows keyed by `uid` to a JSONL file with one fsync per batch; on open, drop a torn last line
+    from a crash, so a resumed stage neither loses nor duplicates rows."""
+
+    def __init__(self, path: str | os.PathLike, key: str = "uid"):
+        self.path = Path(path)
+        self.key = key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.done: dict[str, dict] = {}
+        if self.path.exists():
+            self._recover()
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    def _recover(self) -> None:
+        data = self.path.read_bytes()
+        good = data.rfind(b"\n") + 1  # a crash can only tear the line after the last newline
+        if good < len(data):
+            with self.path.open("r+b") as fh:
+                fh.truncate(good)
+        for row in iter_jsonl(self.path):
+            self.done[row[self.key]] = row
+
+    def write_batch(self, rows: list[dict]) -> None:
+        for row in rows:
+            if row[self.key] in self.done:
+                continue
+            self._fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            self.done[row[self.key]] = row
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> JsonlAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

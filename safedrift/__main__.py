@@ -1,0 +1,4 @@
+"""`python -m safedrift` is the `safedrift` command."""
+from safedrift.cli import entry
+
+entry()

@@ -1,0 +1,107 @@
+"""The `safedrift` command: the release pipeline, each release stage on its own, and the benchmark runner.
+
+    safedrift release CONFIG [--push | --dry-run] [--hub-org ORG]
+    safedrift build|qa|publish CONFIG              one release stage (publish = stage, gate, swap)
+    safedrift validate DIR [--config CONFIG]       QA + gate on an existing release folder (read-only)
+    safedrift push CONFIG --hub-org ORG [--dry-run]
+    safedrift engines | install-argos FILE...
+    safedrift bench CONFIG                          the whole benchmark run
+    safedrift bench STAGE CONFIG [--language L]     one benchmark stage: finetune|generate|judge|metrics|report
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from safedrift.errors import run_cli
+
+BENCH_STAGES = ("finetune", "generate", "judge", "metrics", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bench_runner.cli import add_bench_arguments
+    from builders.cli import add_build_arguments, add_install_argos_arguments
+    from cards.cli import add_push_arguments
+    from validation.cli import add_validate_arguments
+
+    parser = argparse.ArgumentParser(prog="safedrift", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="build -> QA -> stage -> gate -> swap (-> push): the local Hub-layout release")
+    add_build_arguments(p)
+    p.add_argument("--hub-org", dest="hub_org", help="Hub org/user (overrides hub.org); also named in the cards")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--push", action="store_true", help="after the local release, push it to the Hub")
+    mode.add_argument("--dry-run", dest="dry_run", action="store_true",
+                      help="after the local release, print what --push would send; send nothing")
+    add_build_arguments(sub.add_parser("build", help="sources -> translations in the work dir"))
+    add_build_arguments(sub.add_parser("qa", help="QA scorers over the built rows; qa/report.json"))
+    p = sub.add_parser("publish", help="write the release folders from the QA'd rows (stage, gate, swap)")
+    add_build_arguments(p)
+    p.add_argument("--hub-org", dest="hub_org", help="Hub org/user named in the cards (overrides hub.org)")
+    add_validate_arguments(sub.add_parser("validate", help="QA + release gate on an existing release folder"))
+    add_push_arguments(sub.add_parser("push", help="push the release folders to the Hub (--dry-run: plan only)"))
+    sub.add_parser("engines", help="translation engines and the language pairs they can do now")
+    add_install_argos_arguments(sub.add_parser("install-argos", help="install argos packages (.argosmodel files "
+                                                                     "or --pair from the index)"))
+    p = sub.add_parser("bench", help="the benchmark runner: `bench CONFIG`, or `bench STAGE CONFIG`")
+    add_bench_arguments(p)
+    p.add_argument("--stage", choices=BENCH_STAGES, help="run one stage (and what it needs, from cache)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `safedrift bench finetune CONFIG` is `safedrift bench CONFIG --stage finetune`.
+    if len(argv) > 2 and argv[0] == "bench" and argv[1] in BENCH_STAGES:
+        argv = ["bench", *argv[2:], "--stage", argv[1]]
+    args = build_parser().parse_args(argv)
+    command = args.command
+    if command == "engines":
+        from builders.cli import list_engines
+
+        return list_engines()
+    if command == "install-argos":
+        from builders.cli import install_argos
+
+        return install_argos(args)
+    if command == "validate":
+        from validation.cli import validate
+
+        return validate(args)
+    if command == "push":
+        from cards.cli import push
+
+        return push(args)
+    if command == "bench":
+        from bench_runner.cli import run_stage
+
+        return run_stage(args.stage or "run", args)
+    from builders.cli import overrides
+
+    if command == "qa":
+        from validation.cli import qa
+
+        return qa(args.config, overrides(args))
+    if command == "build":
+        from builders.build import run_build
+        from builders.config import load_build_config
+
+        print(run_build(load_build_config(args.config, overrides(args))))
+        return 0
+    from cards.config import load_release_config
+    from safedrift import release
+
+    cfg = load_release_config(args.config, overrides(args))
+    if command == "publish":
+        for name, path in release.publish(cfg, args.hub_org or cfg.hub.org).items():
+            print(f"{name}: {path}")
+        return 0
+    release.release(cfg, hub_org=args.hub_org, push=args.push, dry_run=args.dry_run)
+    return 0
+
+
+def entry() -> None:
+    raise SystemExit(run_cli(main))

@@ -1,0 +1,291 @@
+"""What each released dataset is: one DatasetSpec per dataset.
+
+Every stage asks the spec (id column, translated fields, splits, published schema, sources and their
+licences, gating, card text) instead of branching on a dataset's name. Adding a dataset is one spec here,
+its source loader (builders.sources.LOADERS) with its config section, and its sample data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from safedrift.errors import ConfigError
+from safedrift.registry import did_you_mean
+
+# --- the published columns ------------------------------------------------------------------------------
+
+QA_FIELDS = [
+    pa.field("bt_chrf", pa.float64()),
+    pa.field("bt_bleu", pa.float64()),
+    pa.field("comet", pa.float64()),  # null unless COMET ran
+    pa.field("lang_id", pa.string()),
+    pa.field("lang_id_score", pa.float64()),
+    pa.field("qa_pass", pa.bool_()),
+    pa.field("qa_flags", pa.list_(pa.string())),  # failed checks, empty when clean
+    pa.field("translator", pa.string()),
+]
+# QA columns that must be filled on every row; the others (comet, and any added later) may be null.
+REQUIRED_QA = ("bt_chrf", "bt_bleu", "lang_id", "lang_id_score", "qa_pass", "translator")
+MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A dataset that a release's rows come from."""
+
+    hub_id: str | None  # None: data written for this project
+    revision: str  # default revision; pin a commit sha in the release config for a frozen release
+    license: str  # Hub licence identifier
+    license_name: str  # what a reader should know about it
+    citation: str | None = None  # BibTeX entry for the card
+
+
+@dataclass(frozen=True)
+class Gating:
+    """Access terms the Hub shows before granting access (and that the push verifies are on)."""
+
+    tag: str  # a card with this tag, or a source dataset id containing it, holds this data: gated only
+    banner: str  # why the repository is gated, at the top of the card
+    terms: str
+    fields: dict[str, str]
+    license_name: str
+    license_link: str
+
+
+@dataclass(frozen=True)
+class CardText:
+    """The parts of a dataset card that depend on the dataset (cards/templates/dataset_card.md)."""
+
+    role: str  # what this dataset is in the study, and its companions
+    splits: str  # what the splits are for
+    columns: tuple[str, ...]  # Markdown bullets for the dataset's own columns
+    usage: str  # one line of Python after `ds = load_dataset(...)`
+    intended_use: tuple[str, ...]
+    out_of_scope: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    key: str  # config section and work-dir folder, e.g. "benign"
+    name: str  # published name (a release config may rename it under `datasets:`)
+    id_column: str  # the same id for the same item in every language
+    text_fields: tuple[str, ...]  # translated fields (a list-valued field, e.g. `turns`, is translated item by item)
+    splits: tuple[str, ...]
+    columns: tuple[pa.Field, ...]  # published columns before the QA columns
+    sources: dict[str, SourceInfo]  # known source names -> where they come from
+    summary: str  # first paragraph of the card
+    card: CardText
+    tags: tuple[str, ...]
+    license: str | None = None  # one licence for all rows; None: each row's `source` names its licence
+    gating: Gating | None = None  # set: the Hub repository must be gated
+    count_column: str | None = None  # per-value row counts must equal English's (the release gate)
+    # (instruction, input, output) fields -> a chat-form `messages` column for SFT
+    chat_fields: tuple[str, str, str] | None = None
+    task_categories: tuple[str, ...] = ("text-generation",)
+    citations: tuple[str, ...] = field(default=())  # BibTeX entries cited whatever the sources
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([*self.columns, *QA_FIELDS])
+
+    def row_id(self, row: dict):
+        return row[self.id_column]
+
+    def source_license(self, source: str) -> str:
+        return self.license or (self.sources[source].license if source in self.sources else "other")
+
+
+def to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Rows -> table with exactly the schema's columns (extra work columns are dropped)."""
+    return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
+
+
+# --- citations ----------------------------------------------------------------------------------------------
+
+FINETUNING_SAFETY = """@inproceedings{qi2024finetuning,
+  title     = {Fine-tuning Aligned Language Models Compromises Safety, Even When Users Do Not Intend To!},
+  author    = {Qi, Xiangyu and Zeng, Yi and Xie, Tinghao and Chen, Pin-Yu and Jia, Ruoxi and Mittal, Prateek
+               and Henderson, Peter},
+  booktitle = {International Conference on Learning Representations (ICLR)},
+  year      = {2024}
+}"""
+SORRY_BENCH_CITATION = """@inproceedings{xie2025sorrybench,
+  title     = {{SORRY-Bench}: Systematically Evaluating Large Language Model Safety Refusal},
+  author    = {Xie, Tinghao and Qi, Xiangyu and Zeng, Yi and Huang, Yangsibo and Sehwag, Udari Madhushani
+               and Huang, Kaixuan and He, Luxi and Wei, Boyi and Li, Dacheng and Sheng, Ying and Jia, Ruoxi
+               and Li, Bo and Li, Kai and Chen, Danqi and Henderson, Peter and Mittal, Prateek},
+  booktitle = {International Conference on Learning Representations (ICLR)},
+  year      = {2025},
+  note      = {arXiv:2406.14598}
+}"""
+ALPACA_CITATION = """@misc{taori2023alpaca,
+  title        = {Stanford Alpaca: An Instruction-following {LLaMA} model},
+  author       = {Taori, Rohan and Gulrajani, Ishaan and Zhang, Tianyi and Dubois, Yann and Li, Xuechen
+                  and Guestrin, Carlos and Liang, Percy and Hashimoto, Tatsunori B.},
+  year         = {2023},
+  howpublished = {\\url{https://github.com/tatsu-lab/stanford_alpaca}}
+}"""
+DOLLY_CITATION = """@misc{conover2023dolly,
+  title        = {Free Dolly: Introducing the World's First Truly Open Instruction-Tuned {LLM}},
+  author       = {Conover, Mike and Hayes, Matt and Mathur, Ankit and Xie, Jianwei and Wan, Jun and
+                  Shah, Sam and Ghodsi, Ali and Wendell, Patrick and Zaharia, Matei and Xin, Reynold},
+  year         = {2023},
+  howpublished = {Databricks blog; dataset \\url{https://huggingface.co/datasets/databricks/databricks-dolly-15k}}
+}"""
+
+# --- the datasets ---------------------------------------------------------------------------------------------
+
+SAMPLE_SOURCE = SourceInfo(None, "", "apache-2.0", "Apache 2.0 (sample data written by the safedrift authors)")
+
+BENIGN = DatasetSpec(
+    key="benign",
+    name="Multilingual-Benign-Tune",
+    id_column="id",
+    text_fields=("instruction", "input", "output"),
+    splits=("train", "test"),
+    columns=(
+        pa.field("id", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("instruction", pa.string()),
+        pa.field("input", pa.string()),
+        pa.field("output", pa.string()),
+        pa.field("messages", pa.list_(MESSAGE)),
+    ),
+    sources={
+        "alpaca": SourceInfo("tatsu-lab/alpaca", "main", "cc-by-nc-4.0",
+                             "CC BY-NC 4.0 (attribution, non-commercial)", ALPACA_CITATION),
+        "dolly": SourceInfo("databricks/databricks-dolly-15k", "main", "cc-by-sa-3.0",
+                            "CC BY-SA 3.0 (attribution, share-alike)", DOLLY_CITATION),
+        "sample": SAMPLE_SOURCE,
+    },
+    summary=("Benign instruction-tuning data (instruction, optional input, response) machine-translated from "
+             "English into several languages, with a chat-form `messages` column for supervised fine-tuning "
+             "and per-row translation-quality columns."),
+    card=CardText(
+        role=("This dataset is the **fine-tuning** half of that study: benign instructions and responses, with "
+              "the same row `id` in every language, so each language's model is trained on the same content. "
+              "Its companion **SORRY-Bench-Multilingual** (gated) holds the translated evaluation prompts."),
+        splits="`train` for fine-tuning, `test` held out for capability and over-refusal checks",
+        columns=(
+            "`id`: stable across languages (a hash of the English source row); `source`: the source dataset of "
+            "the row (it decides the row's licence, see below).",
+            "`instruction`, `input` (may be empty), `output`: the translated texts; `messages`: the same row in "
+            "chat form (`user`, `assistant`) for supervised fine-tuning.",
+        ),
+        usage='train = ds["train"]  # train["messages"] is ready for a chat template',
+        intended_use=(
+            "LoRA or full supervised fine-tuning on one language, to study how benign fine-tuning in that "
+            "language shifts safety behaviour (with SORRY-Bench-Multilingual as the evaluation).",
+            "The `test` split: held-out benign prompts for capability and over-refusal checks after fine-tuning.",
+        ),
+        out_of_scope=(
+            "A benchmark of translation quality, or a reference translation for any language: these are "
+            "unreviewed machine translations.",
+            "Commercial use of rows whose source licence forbids it (see the licence section).",
+            "Training a production assistant without further safety data: fine-tuning on such data alone can "
+            "weaken refusals.",
+        ),
+    ),
+    tags=("instruction-tuning", "safety", "machine-translation", "fine-tuning"),
+    chat_fields=("instruction", "input", "output"),
+    citations=(FINETUNING_SAFETY,),
+)
+
+SORRY_BENCH_HUB_ID = "sorry-bench/sorry-bench-202503"
+# SORRY-Bench's terms, restated in our words; shown by the Hub before access is granted.
+SORRY_BENCH_TERMS = (
+    "This dataset holds machine translations of the SORRY-Bench prompts: unsafe requests written to test "
+    "whether language models refuse them. SORRY-Bench's authors share these prompts only with people who "
+    "accept their terms, and a translation carries the same content, so the same terms apply here. By "
+    "requesting access you agree to: use the data only for research on the safety and evaluation of AI "
+    "systems; not redistribute the prompts, in any language, outside a gated repository; not use them to "
+    "train or tune models to comply with harmful requests or to produce harmful content; and accept the "
+    f"terms of the original dataset at https://huggingface.co/datasets/{SORRY_BENCH_HUB_ID}."
+)
+
+SORRY_BENCH = DatasetSpec(
+    key="sorry_bench",
+    name="SORRY-Bench-Multilingual",
+    id_column="question_id",
+    text_fields=("turns",),
+    splits=("test",),
+    columns=(
+        pa.field("question_id", pa.int64()),
+        pa.field("category", pa.string()),
+        pa.field("category_name", pa.string()),
+        pa.field("prompt_style", pa.string()),
+        pa.field("turns", pa.list_(pa.string())),
+        pa.field("language", pa.string()),
+    ),
+    sources={"sorry-bench": SourceInfo(SORRY_BENCH_HUB_ID, "main", "other", "SORRY-Bench's terms (gated)",
+                                       SORRY_BENCH_CITATION)},
+    summary=("The SORRY-Bench unsafe-request prompts machine-translated from English into several languages, "
+             "keeping SORRY-Bench's schema (`question_id`, `category`, `category_name`, `prompt_style`, "
+             "`turns`) and adding per-row translation-quality columns."),
+    card=CardText(
+        role=("This dataset is the **evaluation** half of that study: the unsafe prompts, in every language, "
+              "with the same `question_id` and category in each, so compliance can be compared cell by cell. "
+              "Its companion **Multilingual-Benign-Tune** is the fine-tuning half."),
+        splits="`test` only: this is an evaluation set",
+        columns=("`question_id`, `category`, `category_name`, `prompt_style`, `turns`: SORRY-Bench's own "
+                 "schema; `turns` holds the translated prompt(s) of the row.",),
+        usage='prompts = [row["turns"][0] for row in ds["test"]]',
+        intended_use=(
+            "Measuring how often a model complies with unsafe requests in each language, for example before "
+            "and after fine-tuning, with a judge such as SORRY-Bench's own.",
+            "Comparing refusal behaviour across languages for the same request (same `question_id`).",
+        ),
+        out_of_scope=(
+            "Training or tuning a model to comply with these requests, or using the prompts to produce harmful "
+            "content.",
+            "Redistributing the prompts outside a gated repository.",
+            "Treating a model's refusal rate here as a full safety evaluation: the set covers SORRY-Bench's "
+            "categories only, and a translated prompt can read unnaturally to a native speaker.",
+        ),
+    ),
+    tags=("safety", "refusal", "red-teaming", "machine-translation", "sorry-bench"),
+    license="other",
+    gating=Gating(
+        tag="sorry-bench",
+        banner=("**Gated repository.** This dataset is a machine translation of SORRY-Bench, a set of unsafe "
+                "requests written to test whether language models refuse them. SORRY-Bench's terms do not allow "
+                "its prompts to be redistributed openly, and a translation is still their content, so this "
+                "repository is gated: you must accept the terms below before you can download it. Do not "
+                "re-upload the data to an open repository."),
+        terms=SORRY_BENCH_TERMS,
+        fields={
+            "Name": "text",
+            "Affiliation": "text",
+            "Intended use": "text",
+            "I will use this dataset only for AI-safety research and will not redistribute it": "checkbox",
+            "I accept the terms of the original SORRY-Bench dataset": "checkbox",
+        },
+        license_name="sorry-bench-terms",
+        license_link=f"https://huggingface.co/datasets/{SORRY_BENCH_HUB_ID}",
+    ),
+    count_column="category",
+    citations=(FINETUNING_SAFETY,),
+)
+
+SPECS: dict[str, DatasetSpec] = {spec.key: spec for spec in (BENIGN, SORRY_BENCH)}
+
+
+def get_spec(key: str) -> DatasetSpec:
+    try:
+        return SPECS[key]
+    except KeyError:
+        raise ConfigError(f"unknown dataset {key!r};{did_you_mean(key, SPECS)} known datasets: "
+                          f"{', '.join(SPECS)}.") from None
+
+
+def spec_for_columns(columns: Iterable[str]) -> DatasetSpec | None:
+    """The spec whose published columns a parquet file has (its id column and translated fields)."""
+    cols = set(columns)
+    for spec in SPECS.values():
+        if {spec.id_column, *spec.text_fields} <= cols:
+            return spec
+    return None

@@ -1,0 +1,105 @@
+"""The validation stage's config section, `qa` (thresholds, scorers, COMET, the release gate)."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from builders.config import BuildConfig
+from safedrift.config import Strict, load_release_section
+
+STRUCTURE_CHECKS = ("code_block", "inline_code", "url", "number", "placeholder", "length_ratio",
+                    "untranslated", "empty")
+
+
+class QAThresholds(Strict):
+    """Per-metric minimums; a row under one is flagged and fails (None: the metric never fails a row)."""
+
+    chrf: float | None = Field(default=None, ge=0, le=100, description="back-translation chrF")
+    bleu: float | None = Field(default=None, ge=0, le=100, description="back-translation BLEU")
+    lang_id_score: float | None = Field(default=None, ge=0, le=1,
+                                        description="a different detected language fails from this score on")
+    comet_min: float | None = Field(default=None, description="reference-free COMET (when it ran)")
+    length_ratio_width: float | None = Field(default=None, gt=0,
+                                             description="allowed length ratio: median +- width robust SDs")
+    structure_fail: list[str] | None = Field(default=None, description="structure checks that fail a row")
+
+    @field_validator("structure_fail")
+    @classmethod
+    def _known_checks(cls, value: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(value or ()) - set(STRUCTURE_CHECKS))
+        if unknown:
+            raise ValueError(f"unknown structure checks {unknown}; known: {list(STRUCTURE_CHECKS)}")
+        return value
+
+
+class CometConfig(Strict):
+    """COMET runs in its own venv (make comet-env) as a subprocess; skipped with a recorded reason otherwise."""
+
+    enabled: Literal["auto", "on", "off"] = "auto"  # auto: run when the COMET venv and models load
+    python: str = ".venv-comet/bin/python"
+    qe_model: str | None = "Unbabel/wmt22-cometkiwi-da"  # reference-free, on source/translation pairs
+    ref_model: str | None = "Unbabel/wmt22-comet-da"  # reference-based, on the back-translation
+    batch_size: int = Field(default=16, ge=1)
+    gpus: int = Field(default=0, ge=0)
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value):
+        # YAML 1.1 reads a bare on/off as a boolean.
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+
+class GateConfig(Strict):
+    """The great-expectations release gate (validation/gate.py): a failing suite blocks the release."""
+
+    enabled: bool = True
+    lang_id_agreement: float = Field(default=0.9, ge=0, le=1, description="share of rows whose lang_id is the config language")
+
+
+class QAConfig(Strict):
+    # Defaults measured on the sample with bergamot en<->pt; see README "Quality gate".
+    # comet runs when the COMET venv and its models load, and is skipped with the reason otherwise.
+    scorers: list[str] = Field(
+        default_factory=lambda: ["backtranslation", "lang_id", "structure", "reference", "comet"])
+    chrf: float | None = Field(default=35.0, ge=0, le=100)
+    bleu: float | None = Field(default=None, ge=0, le=100)
+    lang_id_score: float | None = Field(default=0.7, ge=0, le=1)
+    comet_min: float | None = None
+    length_ratio_width: float = Field(default=4.0, gt=0)
+    structure_fail: list[str] = Field(default_factory=lambda: list(STRUCTURE_CHECKS))
+    per_language: dict[str, QAThresholds] = Field(default_factory=dict)
+    on_fail: Literal["keep", "drop"] = "keep"  # drop: a failing row leaves every language of the release
+    references: dict[str, str] = Field(default_factory=dict, description="language -> reference JSONL")
+    worst_rows: int = Field(default=5, ge=0)
+    # Languages are scored in parallel processes once there is enough work to pay for starting them
+    # (about 3 s each); None = one per CPU core, at most 4.
+    workers: int | None = Field(default=None, ge=1)
+    comet: CometConfig = Field(default_factory=CometConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+    @field_validator("structure_fail")
+    @classmethod
+    def _known_checks(cls, value: list[str]) -> list[str]:
+        QAThresholds._known_checks(value)
+        return value
+
+    def thresholds(self, lang: str) -> QAThresholds:
+        """This language's thresholds: its per_language entry where set, the top-level value otherwise."""
+        own = self.per_language.get(lang, QAThresholds())
+        return QAThresholds(**{
+            name: getattr(own, name) if getattr(own, name) is not None else getattr(self, name)
+            for name in QAThresholds.model_fields
+        })
+
+
+class QAStageConfig(BuildConfig):
+    """What the QA stage and the release gate read: the build's config plus `qa`."""
+
+    qa: QAConfig = Field(default_factory=QAConfig)
+
+
+def load_qa_config(path: str | os.PathLike, overrides: dict | None = None) -> QAStageConfig:
+    return load_release_section(QAStageConfig, path, overrides)

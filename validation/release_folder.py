@@ -1,0 +1,85 @@
+"""Reading a Hub-layout release folder (ours, or a downloaded snapshot): its files, rows, dataset and version."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from safedrift.errors import DataError
+from safedrift.languages import SOURCE_LANGUAGE, check_languages
+from safedrift.specs import DatasetSpec, spec_for_columns
+
+
+@dataclass
+class LanguageFiles:
+    """The parquet files of one language, with the split each belongs to (from the Hub file name)."""
+
+    paths: list[Path]
+    splits: list[str]
+
+
+def release_files(folder: Path) -> dict[str, LanguageFiles]:
+    """language -> its parquet files in a Hub-layout folder, each with its split (data/<lang>/<split>-*.parquet)."""
+    out: dict[str, LanguageFiles] = {}
+    for path in sorted((folder / "data").glob("*/*.parquet")):
+        entry = out.setdefault(path.parent.name, LanguageFiles([], []))
+        entry.paths.append(path)
+        entry.splits.append(path.name.split("-", 1)[0])
+    return out
+
+
+def release_folders(paths: list[Path]) -> list[Path]:
+    """Dataset folders from the given paths: a dataset folder itself, or a release root holding several."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            raise DataError(f"release folder not found: {path}.")
+        if (path / "README.md").is_file():
+            out.append(path)
+            continue
+        found = sorted(p.parent for p in path.glob("*/README.md") if (p.parent / "data").is_dir())
+        if not found:
+            raise DataError(f"{path} holds no release folder (README.md + data/<lang>/*.parquet).")
+        out.extend(found)
+    return out
+
+
+def dataset_of(folder: Path) -> DatasetSpec:
+    """Which of our datasets a folder holds, from its English parquet columns."""
+    import pyarrow.parquet as pq
+
+    files = sorted((folder / "data" / SOURCE_LANGUAGE).glob("*.parquet"))
+    if not (folder / "README.md").is_file() or not files:
+        raise DataError(f"{folder} is not a release folder: it needs README.md and data/{SOURCE_LANGUAGE}/*.parquet.")
+    columns = pq.read_schema(files[0]).names
+    spec = spec_for_columns(columns)
+    if spec is None:
+        raise DataError(f"{folder}: the parquet columns match no known dataset ({', '.join(sorted(columns))}).")
+    return spec
+
+
+def read_release_rows(folder: Path) -> dict[str, list[dict]]:
+    """language -> rows (with their `split`, from the Hub file name) of a release folder."""
+    import pyarrow.parquet as pq
+
+    rows: dict[str, list[dict]] = {}
+    for lang, files in release_files(folder).items():
+        for path, split in zip(files.paths, files.splits, strict=True):
+            rows.setdefault(lang, []).extend(dict(r, split=split) for r in pq.read_table(path).to_pylist())
+    check_languages(list(rows))
+    if SOURCE_LANGUAGE not in rows:
+        raise DataError(f"{folder} has no `{SOURCE_LANGUAGE}` config: the English source is needed to score "
+                        "the translations against.")
+    return rows
+
+
+def stated_versions(folder: Path) -> dict[str, str]:
+    """The version a release folder states, by where it says so: its card metadata, its qa/report.json."""
+    from huggingface_hub import DatasetCard
+
+    stated = {"card": DatasetCard.load(folder / "README.md").data.get("version")}
+    report = folder / "qa" / "report.json"
+    if report.is_file():
+        stated["qa/report.json"] = json.loads(report.read_text(encoding="utf-8")).get("version")
+    return {where: str(v) for where, v in stated.items() if v is not None}

@@ -25,33 +25,54 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(scope="session")
-def isolated_env(tmp_path_factory) -> dict[str, str]:
-    """Environment for subprocesses: HOME/XDG dirs in a temp dir, offline Hub, no stored token."""
-    home = tmp_path_factory.mktemp("home")
-    env = dict(os.environ)
-    env.update(
-        HOME=str(home),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        HF_HOME=str(home / ".cache/huggingface"),
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("HF_TOKEN", None)
-    return env
+# What a test must not touch: the user's home, caches and tokens, the Hub, the Argos index.
+UNSET = ("HF_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_CACHE", "HF_DATASETS_CACHE", "COMET_API_KEY",
+         "ARGOS_PACKAGE_INDEX")
+
+
+def isolation_vars(home: Path) -> dict[str, str]:
+    """HOME/XDG/Hugging Face dirs under `home`, the Hub offline: the one definition of an isolated test."""
+    return {
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local/share"),
+        "HF_HOME": str(home / ".cache/huggingface"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def isolate(mp: pytest.MonkeyPatch, home: Path) -> Path:
+    """Isolate this process: the variables above, and the library paths read at import time."""
+    import datasets.config
+    import huggingface_hub.constants as hf_constants
+
+    for var, value in isolation_vars(home).items():
+        mp.setenv(var, value)
+    for var in UNSET:
+        mp.delenv(var, raising=False)
+    hf = home / ".cache/huggingface"
+    mp.setattr(datasets.config, "HF_DATASETS_CACHE", hf / "datasets")
+    mp.setattr(hf_constants, "HF_TOKEN_PATH", str(hf / "token"))
+    mp.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(hf / "stored_tokens"))
+    mp.setattr(hf_constants, "HF_HUB_CACHE", str(hf / "hub"))
+    return home
 
 
 @pytest.fixture
 def isolated_home(tmp_path, monkeypatch) -> Path:
-    """HOME / XDG_* in a temp dir for in-process code: importing argostranslate creates folders there."""
-    for var, sub in (("HOME", "home"), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data"),
-                     ("XDG_CONFIG_HOME", "config")):
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    monkeypatch.delenv("ARGOS_PACKAGE_INDEX", raising=False)
-    return tmp_path / "home"
+    """An isolated home for in-process code (argostranslate, datasets and huggingface_hub write under it)."""
+    return isolate(monkeypatch, tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def isolated_env(tmp_path_factory) -> dict[str, str]:
+    """The same isolation as an environment for subprocesses (the CLI tests)."""
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env.update(isolation_vars(tmp_path_factory.mktemp("home")))
+    return env
 
 
 @pytest.fixture(scope="session")

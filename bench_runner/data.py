@@ -79,25 +79,68 @@ def load_split(source: str, language: str, split: str, revision: str | None = No
     return ds
 
 
-def train_rows(cfg: DatasetsConfig, language: str) -> list[list[dict]]:
-    """Chat conversations (`messages`) of one language's train split."""
+def passes_qa(row: dict) -> bool:
+    """A row is left out only when its QA verdict is an explicit fail (a release without QA columns passes)."""
+    return row.get("qa_pass") is not False
+
+
+def _count_failed(ds) -> int:
+    return sum(v is False for v in ds["qa_pass"]) if "qa_pass" in ds.column_names else 0
+
+
+def train_data(cfg: DatasetsConfig, language: str) -> tuple[list[list[dict]], int]:
+    """Chat conversations (`messages`) of one language's train split, and how many rows failed QA and were
+    left out (require_qa_pass); train_limit counts the rows kept."""
     ds = load_split(cfg.benign, language, "train", cfg.revision)
-    if cfg.train_limit:
-        ds = ds.select(range(min(cfg.train_limit, len(ds))))
-    rows = []
+    excluded = _count_failed(ds) if cfg.require_qa_pass else 0
+    rows: list[list[dict]] = []
     for i, row in enumerate(ds):
+        if cfg.train_limit and len(rows) >= cfg.train_limit:
+            break
+        if cfg.require_qa_pass and not passes_qa(row):
+            continue
         messages = row.get("messages")
         if not messages or messages[-1]["role"] != "assistant":
             raise DataError(f"{cfg.benign} ({language}, train) row {i}: `messages` must end with an assistant turn.")
         rows.append([{"role": m["role"], "content": m["content"]} for m in messages])
-    return rows
+    if not rows:
+        raise DataError(f"every train row of {cfg.benign} for {language!r} failed translation QA (qa_pass false); "
+                        "rebuild the release or set datasets.require_qa_pass: false.")
+    return rows, excluded
+
+
+def train_rows(cfg: DatasetsConfig, language: str) -> list[list[dict]]:
+    return train_data(cfg, language)[0]
+
+
+def _sorry_item(row: dict) -> str:
+    return f"{row['question_id']}:{row['prompt_style']}"
+
+
+def _sorry_rows(cfg: DatasetsConfig, language: str) -> list[dict]:
+    ds = load_split(cfg.sorry, language, "test", cfg.revision)
+    return [row for row in ds if not cfg.prompt_styles or row["prompt_style"] in cfg.prompt_styles]
+
+
+def _benign_rows(cfg: DatasetsConfig, language: str) -> list[dict]:
+    return [] if cfg.benign_test_limit == 0 else list(load_split(cfg.benign, language, "test", cfg.revision))
+
+
+def _failed_items(rows: list[dict], item) -> set[str]:
+    return {item(row) for row in rows if not passes_qa(row)}
 
 
 def sorry_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
-    ds = load_split(cfg.sorry, language, "test", cfg.revision)
+    """SORRY-Bench prompts of one language, without its QA failures when require_qa_pass (eval_set leaves out
+    the failures of every eval language)."""
+    rows = _sorry_rows(cfg, language)
+    return _sorry_prompts(cfg, language, rows, _failed_items(rows, _sorry_item) if cfg.require_qa_pass else set())
+
+
+def _sorry_prompts(cfg: DatasetsConfig, language: str, rows: list[dict], exclude: set[str]) -> list[Prompt]:
     out = []
-    for row in ds:
-        if cfg.prompt_styles and row["prompt_style"] not in cfg.prompt_styles:
+    for row in rows:
+        if _sorry_item(row) in exclude:
             continue
         turns = row["turns"]
         if not turns:
@@ -108,7 +151,7 @@ def sorry_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
                 uid=f"sorry:{language}:{row['question_id']}:{row['prompt_style']}",
                 kind="sorry",
                 language=language,
-                item_id=f"{row['question_id']}:{row['prompt_style']}",
+                item_id=_sorry_item(row),
                 messages=({"role": "user", "content": turns[0]},),
                 category=str(row["category"]),
                 category_name=str(row.get("category_name") or ""),
@@ -118,23 +161,32 @@ def sorry_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
         if cfg.sorry_limit and len(out) >= cfg.sorry_limit:
             break
     if not out:
-        raise DataError(f"no SORRY-Bench prompts left in {cfg.sorry} ({language}) after the prompt_styles filter.")
+        raise DataError(f"no SORRY-Bench prompts left in {cfg.sorry} ({language}) after the prompt_styles filter"
+                        + (" and the QA filter (require_qa_pass)." if exclude else "."))
     return out
 
 
+def _benign_item(row: dict) -> str:
+    return str(row["id"])
+
+
 def benign_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
-    if cfg.benign_test_limit == 0:
-        return []
-    ds = load_split(cfg.benign, language, "test", cfg.revision)
+    rows = _benign_rows(cfg, language)
+    return _benign_prompts(cfg, language, rows, _failed_items(rows, _benign_item) if cfg.require_qa_pass else set())
+
+
+def _benign_prompts(cfg: DatasetsConfig, language: str, rows: list[dict], exclude: set[str]) -> list[Prompt]:
     out = []
-    for row in ds:
+    for row in rows:
+        if _benign_item(row) in exclude:
+            continue
         messages = [m for m in row["messages"] if m["role"] != "assistant"]
         out.append(
             Prompt(
                 uid=f"benign:{language}:{row['id']}",
                 kind="benign",
                 language=language,
-                item_id=str(row["id"]),
+                item_id=_benign_item(row),
                 messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
             )
         )
@@ -143,11 +195,36 @@ def benign_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
     return out
 
 
-def eval_prompts(cfg: DatasetsConfig, languages: list[str]) -> list[Prompt]:
+@dataclass(frozen=True)
+class EvalSet:
+    prompts: list[Prompt]
+    # {"require_qa_pass", "sorry_items", "benign_items", "failed_rows": {"sorry": {lang: n}, "benign": {…}}}
+    qa_excluded: dict
+
+
+def eval_set(cfg: DatasetsConfig, languages: list[str]) -> EvalSet:
+    """Every eval language's prompts. With require_qa_pass an item whose translation failed QA in ANY eval
+    language is left out in EVERY eval language: the same items in every language keep the comparisons
+    across eval languages (ratio, heterogeneity, the heatmap's columns) on one prompt set."""
+    sorry = {lang: _sorry_rows(cfg, lang) for lang in languages}
+    benign = {lang: _benign_rows(cfg, lang) for lang in languages}
+    failed = {"sorry": {lang: len(_failed_items(rows, _sorry_item)) for lang, rows in sorry.items()},
+              "benign": {lang: len(_failed_items(rows, _benign_item)) for lang, rows in benign.items()}}
+    drop_sorry: set[str] = set()
+    drop_benign: set[str] = set()
+    if cfg.require_qa_pass:
+        drop_sorry = set().union(*(_failed_items(rows, _sorry_item) for rows in sorry.values()))
+        drop_benign = set().union(*(_failed_items(rows, _benign_item) for rows in benign.values()))
     prompts: list[Prompt] = []
     for lang in languages:
-        prompts += sorry_prompts(cfg, lang) + benign_prompts(cfg, lang)
-    return prompts
+        prompts += _sorry_prompts(cfg, lang, sorry[lang], drop_sorry)
+        prompts += _benign_prompts(cfg, lang, benign[lang], drop_benign)
+    return EvalSet(prompts, {"require_qa_pass": cfg.require_qa_pass, "sorry_items": len(drop_sorry),
+                             "benign_items": len(drop_benign), "failed_rows": failed})
+
+
+def eval_prompts(cfg: DatasetsConfig, languages: list[str]) -> list[Prompt]:
+    return eval_set(cfg, languages).prompts
 
 
 def hash_records(records: list) -> str:

@@ -6,7 +6,7 @@ import math
 import time
 from pathlib import Path
 
-from bench_runner.chat import IGNORE_INDEX, encode_for_training
+from bench_runner.chat import DEFAULT_DATE_STRING, IGNORE_INDEX, encode_for_training
 from bench_runner.config import LoraConfig, TrainingConfig
 from safedrift.errors import DataError
 from safedrift.log import track
@@ -34,15 +34,20 @@ def total_steps(n_rows: int, cfg: TrainingConfig) -> int:
 
 
 def train_lora(model, tokenizer, conversations: list[list[dict]], lora: LoraConfig, training: TrainingConfig,
-               adapter_dir: str | Path, desc: str = "finetune") -> dict:
-    """Train a LoRA adapter on `model` in place, save it to adapter_dir, return loss curve and throughput."""
+               adapter_dir: str | Path, desc: str = "finetune", date_string: str | None = DEFAULT_DATE_STRING) -> dict:
+    """Train a LoRA adapter on `model` in place, save it to adapter_dir, return loss curve and throughput.
+
+    Also what training saw: `trained_tokens` (assistant tokens that carried loss, summed over the steps, after
+    max_length truncation), `examples_truncated` (cut by max_length) and `examples_dropped` (no assistant
+    token left after the cut, so not trained on at all).
+    """
     import torch
     from peft import LoraConfig as PeftLoraConfig
     from peft import get_peft_model
 
     torch.manual_seed(training.seed)
-    examples = [encode_for_training(tokenizer, conv, training.max_length) for conv in conversations]
-    examples = [e for e in examples if any(x != IGNORE_INDEX for x in e["labels"])]
+    encoded = [encode_for_training(tokenizer, conv, training.max_length, date_string) for conv in conversations]
+    examples = [e for e in encoded if any(x != IGNORE_INDEX for x in e["labels"])]
     if not examples:
         raise DataError(
             f"no training example keeps an assistant token within max_length={training.max_length}; raise it."
@@ -63,6 +68,7 @@ def train_lora(model, tokenizer, conversations: list[list[dict]], lora: LoraConf
     order: list[int] = []
     losses: list[float] = []
     tokens = 0
+    trained_tokens = 0
     start = time.perf_counter()
     for _step in track(range(steps), desc=desc, unit="step"):
         if len(order) < training.batch_size:
@@ -76,6 +82,7 @@ def train_lora(model, tokenizer, conversations: list[list[dict]], lora: LoraConf
         optim.zero_grad(set_to_none=True)
         losses.append(float(out.loss.detach()))
         tokens += int(mask.sum())
+        trained_tokens += int((labels != IGNORE_INDEX).sum())
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -86,6 +93,9 @@ def train_lora(model, tokenizer, conversations: list[list[dict]], lora: LoraConf
         "examples": len(examples),
         "loss": losses,
         "tokens": tokens,
+        "trained_tokens": trained_tokens,
+        "examples_truncated": sum(e["truncated"] for e in encoded),
+        "examples_dropped": len(encoded) - len(examples),
         "seconds": seconds,
         "tokens_per_s": tokens / seconds if seconds > 0 else None,
         "trainable_params": sum(p.numel() for p in params),

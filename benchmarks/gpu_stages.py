@@ -2,10 +2,17 @@
 
     python benchmarks/gpu_stages.py            # on a CUDA machine: Llama-3.2-1B / Qwen3-0.6B / Gemma-3-1B shapes
     python benchmarks/gpu_stages.py --smoke    # tiny shapes on CPU: checks the script itself
+    python benchmarks/gpu_stages.py --smoke --vllm-cpu   # + the vLLM section on vLLM's CPU build (minutes)
 
 Models are randomly initialised from configs (no weights are downloaded). Reference on one H100 with plain
 transformers+peft: LoRA 32.2k / 15.9k / 16.2k tokens/s (batch 8 x 512), generate 3.1k / 2.7k / 2.5k tokens/s
 (batch 256, 256 new tokens).
+
+The `vllm` rows: the runner's vLLM path (one server from generation.vllm.python, the base model and 9 LoRA
+adapters at once, every model's prompts in flight together) against transformers `generate` on the same
+prompts (the base model and one adapter, each a batch of --gen-batch; every adapter costs the same), in new
+tokens per second; the goal is a ratio of 10 or more. They need a GPU and a vLLM environment (.venv-vllm, or
+--vllm-python); without one they are skipped with the reason printed above the table.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ def word_tokenizer(n_words: int):
     from transformers import PreTrainedTokenizerFast
 
     vocab = {"<|pad|>": 0, "<|im_start|>": 1, "<|im_end|>": 2, "user": 3, "assistant": 4}
-    vocab.update({f"w{i}": len(vocab) for i in range(n_words)})
+    vocab.update({f"w{i}": 5 + i for i in range(n_words)})  # (len(vocab) inside the comprehension gave one id)
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<|pad|>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|pad|>", eos_token="<|im_end|>",
@@ -145,6 +152,112 @@ def bench_generate(family, shape, device, dtype, batch, prompt_len, new_tokens, 
     return ours, base
 
 
+# ---- vLLM, the base model and every adapter in one server, against transformers generate -------------------
+ADAPTER_NAMES = ["en", "ar", "de", "es", "fr", "hi", "pt", "th", "zh"]
+VLLM_SMOKE = dict(hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=2,
+                  num_key_value_heads=1, head_dim=64, vocab_size=600)  # vLLM's CPU build needs head_dim >= 64
+
+
+def save_random_model(family, shape, folder: Path, adapters: list[str], dtype) -> tuple[Path, dict[str, Path]]:
+    """A random model, a tokenizer that decodes every id of its vocabulary, and one LoRA adapter (random
+    weights, rank 16 on q/k/v/o) per name, saved as the folders transformers, peft and vLLM load."""
+    import torch
+    from peft import LoraConfig as PeftLora
+    from peft import get_peft_model
+
+    model = fresh_model(family, shape, "cpu", dtype)
+    model_dir = folder / "model"
+    model.save_pretrained(model_dir)
+    word_tokenizer(int(shape["vocab_size"]) - 5).save_pretrained(model_dir)
+    peft_model = get_peft_model(model, PeftLora(task_type="CAUSAL_LM", r=16, lora_alpha=32, init_lora_weights=False,
+                                                target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
+    out = {}
+    for i, name in enumerate(adapters):
+        torch.manual_seed(100 + i)
+        with torch.no_grad():
+            for pname, param in peft_model.named_parameters():
+                if "lora_" in pname:
+                    param.normal_(0.0, 0.02)
+        peft_model.save_pretrained(str(folder / "adapters" / name))
+        out[name] = folder / "adapters" / name
+    return model_dir, out
+
+
+def hf_generate_tokens_per_s(model, tok, prompts: list[str], new_tokens: int, device: str) -> float:
+    import torch
+
+    tok.padding_side = "left"
+    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+    sync(device)
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = model.generate(**enc, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                             pad_token_id=tok.pad_token_id)
+    sync(device)
+    return (out.shape[1] - enc["input_ids"].shape[1]) * len(prompts) / (time.perf_counter() - t0)
+
+
+def bench_vllm_multi_lora(family, shape, device, dtype, batch, prompt_len, new_tokens, n_words, adapters,
+                          vllm_python: str, server_args: list[str]) -> tuple[float, float]:
+    """(vLLM tokens/s over the base model + every adapter at once, transformers generate tokens/s)."""
+    import gc
+
+    import numpy as np
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from bench_runner.config import ModelConfig, VllmConfig
+    from bench_runner.generation import SamplingParams
+    from bench_runner.vllm_backend import VllmServing, request_body
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir, adapter_dirs = save_random_model(family, shape, Path(tmp), adapters, dtype)
+        tok = AutoTokenizer.from_pretrained(model_dir)
+        rng = np.random.default_rng(2)
+        prompts = [str(tok.apply_chat_template([{"role": "user", "content": words(rng, prompt_len, n_words)}],
+                                               tokenize=False, add_generation_prompt=True)) for _ in range(batch)]
+        # The baseline first (the server takes the GPU memory after it): the base model, then one adapter.
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device).eval()
+        runs = [hf_generate_tokens_per_s(model, tok, prompts, new_tokens, device)]
+        peft_model = PeftModel.from_pretrained(model, str(adapter_dirs[adapters[0]])).eval()
+        runs.append(hf_generate_tokens_per_s(peft_model, tok, prompts, new_tokens, device))
+        del model, peft_model
+        gc.collect()
+        if device == "cuda":
+            torch.cuda.empty_cache()
+        base = len(runs) / sum(1 / r for r in runs)  # the same tokens from each: harmonic mean
+        served = ModelConfig(local_dir=str(model_dir), dtype="bfloat16" if device == "cuda" else "float32")
+        cfg = VllmConfig(python=vllm_python, max_model_len=1024, max_concurrency=batch * (len(adapters) + 1),
+                         extra_args=server_args)
+        with VllmServing(served, cfg, adapters=adapter_dirs, lora_rank=16,
+                         log_path=Path(tmp) / "vllm-server.log") as serving:
+            names = [serving.served_name, *adapter_dirs]
+            client = serving.active
+            client.complete([{**request_body(n, SamplingParams(4)), "prompt": prompts[0]} for n in names],
+                            len(names))  # warm-up
+            params = SamplingParams(max_new_tokens=new_tokens)
+            bodies = [{**request_body(n, params), "prompt": p, "ignore_eos": True} for p in prompts for n in names]
+            t0 = time.perf_counter()
+            done = client.complete(bodies, len(bodies))
+            ours = sum(c.completion_tokens for c in done) / (time.perf_counter() - t0)
+    return ours, base
+
+
+def vllm_unavailable(python: str, device: str, on_cpu: bool) -> str | None:
+    from bench_runner.config import VllmConfig
+    from bench_runner.vllm_backend import check_vllm_python
+    from safedrift.errors import SafedriftError
+
+    if device != "cuda" and not on_cpu:
+        return "no CUDA device (vLLM's CPU build is checked by tests/test_bench_vllm.py; --vllm-cpu runs it here)"
+    try:
+        check_vllm_python(VllmConfig(python=python))
+    except SafedriftError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -156,10 +269,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--gen-batch", type=int, default=256)
     p.add_argument("--new-tokens", type=int, default=256)
+    p.add_argument("--adapters", type=int, default=len(ADAPTER_NAMES), help="LoRA adapters beside the base model")
+    p.add_argument("--vllm-python", default=".venv-vllm/bin/python", help="python of an environment with vLLM")
+    p.add_argument("--no-vllm", action="store_true", help="skip the vLLM rows")
+    p.add_argument("--vllm-cpu", action="store_true", help="with --smoke: run the vLLM rows on vLLM's CPU build")
     args = p.parse_args(argv)
+    adapters = [ADAPTER_NAMES[i] if i < len(ADAPTER_NAMES) else f"a{i}" for i in range(args.adapters)]
+    # vLLM's CPU build reserves 90% of the RAM for its KV cache unless it is given a size.
+    server_args = ["--gpu-memory-utilization", "0.85"]
     if args.smoke:
         device, dtype = "cpu", torch.float32
         args.batch, args.seq, args.steps, args.gen_batch, args.new_tokens = 2, 32, 2, 4, 8
+        server_args = ["--kv-cache-memory-bytes", str(256 * 2**20)]
     elif not torch.cuda.is_available():
         print("no CUDA device found: this benchmark needs a GPU; run with --smoke for the CPU-size check.",
               file=sys.stderr)
@@ -167,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         device, dtype = "cuda", torch.bfloat16
     n_words = 500
+    no_vllm = "--no-vllm" if args.no_vllm else vllm_unavailable(args.vllm_python, device, args.vllm_cpu)
     rows = []
     for name in args.models.split(","):
         family, shape = SHAPES[name]
@@ -174,14 +296,24 @@ def main(argv: list[str] | None = None) -> int:
         ft = bench_finetune(family, shape, device, dtype, args.batch, args.seq, args.steps, n_words)
         gen = bench_generate(family, shape, device, dtype, args.gen_batch, 32, args.new_tokens, n_words)
         rows += [(name, "finetune", *ft), (name, "generate", *gen)]
+        if not no_vllm:
+            vshape = {**shape, **VLLM_SMOKE} if args.smoke else shape
+            rows.append((name, "vllm", *bench_vllm_multi_lora(
+                family, vshape, device, dtype, args.gen_batch, 32, args.new_tokens, n_words, adapters,
+                args.vllm_python, server_args)))
         if device == "cuda":
             torch.cuda.empty_cache()
     where = torch.cuda.get_device_name(0) if device == "cuda" else "cpu (smoke shapes)"
     print(f"\n{where}; finetune batch {args.batch} x {args.seq}, generate batch {args.gen_batch} x "
           f"{args.new_tokens} new tokens")
+    if no_vllm:
+        print(f"vllm rows skipped: {no_vllm}")
+    else:
+        print(f"vllm: base + {len(adapters)} adapters in one server, {args.gen_batch} prompts each at once, "
+              f"against transformers generate (batch {args.gen_batch}); goal: ratio >= 10")
     print(f"{'model':<14} {'stage':<9} {'runner tok/s':>13} {'baseline tok/s':>15} {'ratio':>6}")
     for name, stage, ours, base in rows:
-        print(f"{name:<14} {stage:<9} {ours:>13.0f} {base:>15.0f} {ours / base:>6.2f}")
+        print(f"{name:<14} {stage:<9} {ours:>13.1f} {base:>15.1f} {ours / base:>6.2f}")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Writes, under the work directory (all atomically, each with a manifest):
   sources/<dataset>.jsonl, sources/manifest.json
-  translated/<dataset>/<lang>.jsonl, translated/manifest.json
+  translated/<dataset>/<lang>.jsonl, translated/manifest.json (with `translation.select: auto`, its
+  `engine_selection`: the calibration table and the choice per language, builders/select.py)
 where <dataset> is each DatasetSpec's key. Every translated segment goes through the translation memory
 (work_dir/memory.sqlite), so a build that is killed and rerun continues where it stopped and never
 translates a segment twice.
@@ -16,6 +17,7 @@ from pathlib import Path
 from builders.config import BuildConfig, TranslationConfig
 from builders.engines import Engine, get_engine
 from builders.memory import TranslationMemory
+from builders.select import select_engines
 from builders.sources import LOADERS, LoadedDataset
 from builders.translate import translate_texts
 from safedrift.errors import ConfigError
@@ -50,8 +52,10 @@ def make_engine(tcfg: TranslationConfig, name: str) -> Engine:
     return get_engine(name, **tcfg.engine_options.get(name, {}))
 
 
-def plan_engines(cfg: BuildConfig) -> tuple[list[str], EnginePlan]:
-    """Pick an engine per language before any work; a language without one stops the build."""
+def candidate_engines(cfg: BuildConfig) -> tuple[list[str], dict[str, list[Engine]]]:
+    """The languages to build and, per language, the engines that can translate it (both directions when
+    back-translating) in preference order: every one for `select: auto`, the first for `select: first`.
+    A language without one stops the build before any work."""
     tcfg = cfg.translation
     cache: dict[str, Engine] = {}
 
@@ -67,25 +71,35 @@ def plan_engines(cfg: BuildConfig) -> tuple[list[str], EnginePlan]:
             if code not in languages and argos.supports(SOURCE_LANGUAGE, code) and argos.supports(code, SOURCE_LANGUAGE):
                 languages.append(code)
 
-    chosen: dict[str, Engine] = {}
+    candidates: dict[str, list[Engine]] = {}
     for lang in languages:
         if lang == SOURCE_LANGUAGE:
             continue
-        candidates = engine_candidates(tcfg, lang)
-        for name in candidates:
+        names = engine_candidates(tcfg, lang)
+        able: list[Engine] = []
+        for name in names:
             eng = engine(name)
             if eng.supports(SOURCE_LANGUAGE, lang) and (
                 not tcfg.back_translate or eng.supports(lang, SOURCE_LANGUAGE)
             ):
-                chosen[lang] = eng
-                break
-        else:
-            hints = " ".join(engine(n).install_hint(SOURCE_LANGUAGE, lang) for n in candidates)
+                able.append(eng)
+                if tcfg.select == "first":
+                    break  # the later engines are not needed (nor built)
+        if not able:
+            hints = " ".join(engine(n).install_hint(SOURCE_LANGUAGE, lang) for n in names)
             raise ConfigError(
                 f"no translation engine has a model for {SOURCE_LANGUAGE}<->{lang} "
-                f"(tried {', '.join(candidates)}): {hints}"
+                f"(tried {', '.join(names)}): {hints}"
             )
-    return languages, EnginePlan(chosen)
+        candidates[lang] = able
+    return languages, candidates
+
+
+def plan_engines(cfg: BuildConfig) -> tuple[list[str], EnginePlan]:
+    """Pick an engine per language before any work (`select: first`: the first able one in
+    translation.engines); a language without one stops the build."""
+    languages, candidates = candidate_engines(cfg)
+    return languages, EnginePlan({lang: engines[0] for lang, engines in candidates.items()})
 
 
 def load_sources(cfg: BuildConfig) -> dict[str, LoadedDataset]:
@@ -150,7 +164,7 @@ def build_language(lang: str, rows: list[dict], spec: DatasetSpec, engine: Engin
 def run_build(cfg: BuildConfig) -> Path:
     """Run the build stage; returns the work directory."""
     work = cfg.work_path
-    languages, plan = plan_engines(cfg)
+    languages, candidates = candidate_engines(cfg)
     loaded = load_sources(cfg)
     log("sources: " + ", ".join(f"{len(d.rows)} {key} rows" for key, d in loaded.items())
         + f"; languages: {', '.join(languages)}")
@@ -163,7 +177,15 @@ def run_build(cfg: BuildConfig) -> Path:
 
     translation_stats: dict = {}
     outputs: list[str] = []
+    selection: dict | None = None
     with TranslationMemory(work / "memory.sqlite") as memory:
+        if cfg.translation.select == "auto":
+            texts = {spec.key: [t for row in loaded[spec.key].rows for t in field_texts(row, spec.text_fields)]
+                     for spec in cfg.specs()}
+            chosen, selection = select_engines(cfg.translation, candidates, texts, memory)
+        else:
+            chosen = {lang: engines[0] for lang, engines in candidates.items()}
+        plan = EnginePlan(chosen)
         for lang in languages:
             for spec in cfg.specs():
                 rows = loaded[spec.key].rows
@@ -187,6 +209,7 @@ def run_build(cfg: BuildConfig) -> Path:
         work / "translated", "translate",
         {"config_hash": stable_hash(cfg.model_dump()), "languages": languages},
         outputs, translation=translation_stats, languages=languages, engine_packages=engines,
+        **({"engine_selection": selection} if selection else {}),
     )
     log(f"build finished: {work / 'translated'}")
     return work

@@ -49,8 +49,12 @@ def list_engines() -> int:
         except Exception as exc:  # noqa: BLE001 - report and keep listing
             print(f"{name}: unavailable ({exc})")
             continue
-        pairs = [c for c in LANGUAGES if c != SOURCE_LANGUAGE and eng.supports(SOURCE_LANGUAGE, c)]
-        print(f"{name}: en -> {', '.join(pairs)}" if pairs else f"{name}: no en -> L model available")
+        others = [c for c in LANGUAGES if c != SOURCE_LANGUAGE]
+        pairs = [c for c in others if eng.supports(SOURCE_LANGUAGE, c)]
+        if pairs:
+            print(f"{name}: en -> {', '.join(pairs)}")
+        else:
+            print(f"{name}: no en -> L model available; {eng.install_hint(SOURCE_LANGUAGE, others[0])}")
     return 0
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from safedrift.config import ReleaseBase, Strict, load_release_section
+from safedrift.registry import did_you_mean
+from safedrift.specs import XSTEST
 
 
 class BenignSourceConfig(Strict):
@@ -18,12 +20,25 @@ class BenignSourceConfig(Strict):
     format: Literal["auto", "alpaca", "dolly"] = "auto"
 
 
+class HygieneConfig(Strict):
+    """Source hygiene for benign rows (builders/hygiene.py); every rule's count goes to the sources manifest and
+    the card. Control and invisible characters are always removed and exact duplicates always dropped."""
+
+    # Clear placeholder inputs ("<noinput>", "N/A") and drop rows whose output is one ("<nooutput>").
+    placeholders: bool = True
+    # Tasks whose answer depends on English itself (fix the spelling/grammar of English text, rhymes and verse
+    # forms, anagrams, puns, letters/syllables, "translate into English"): counted either way; `drop` removes
+    # them, `keep` leaves them in.
+    language_bound: Literal["drop", "keep"] = "keep"
+
+
 class BenignConfig(Strict):
     sources: list[BenignSourceConfig] = Field(min_length=1)
     subset: int | None = Field(default=None, ge=1, description="seeded subset of N rows (all rows when unset)")
     seed: int = 0
     safety_filter: bool = True
     test_fraction: float = Field(default=0.1, gt=0, lt=1)
+    hygiene: HygieneConfig = Field(default_factory=HygieneConfig)
 
 
 class SorryBenchConfig(Strict):
@@ -35,13 +50,52 @@ class SorryBenchConfig(Strict):
     limit: int | None = Field(default=None, ge=1, description="first N prompts only (quick runs)")
 
 
+class XSTestConfig(Strict):
+    """XSTest: a local CSV/JSONL (`path:`) or a Hub copy (`hub_id:`/`revision:`, default: `source`'s)."""
+
+    # which known source the rows are (safedrift.specs.XSTEST.sources): its Hub id, licence and citation
+    source: str = "xstest"
+    path: str | None = None
+    hub_id: str | None = None
+    revision: str | None = None
+    split: str | None = None  # Hub split to read (default: the dataset's only split)
+    types: list[str] | None = Field(default=None, min_length=1, description="keep only these prompt types")
+    limit: int | None = Field(default=None, ge=1, description="first N prompts (by id) only (quick runs)")
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value not in XSTEST.sources:
+            raise ValueError(f"unknown source {value!r};{did_you_mean(value, XSTEST.sources)} known: "
+                             f"{', '.join(XSTEST.sources)}")
+        return value
+
+
+class CalibrationConfig(Strict):
+    """The sample `select: auto` scores engines on (builders/select.py)."""
+
+    size: int = Field(default=200, ge=1, description="English texts sampled from every dataset's fields")
+    seed: int = 0
+    # An engine qualifies with at least this share of translations identified as the target language ...
+    min_lang_id: float = Field(default=0.8, ge=0, le=1)
+    # ... and at least this share of protected spans (URLs, numbers, code, placeholders) back in place.
+    min_spans: float = Field(default=0.9, ge=0, le=1)
+
+
 class TranslationConfig(Strict):
-    # Engines in order of preference: a language uses the first one that has a model for en<->L.
+    # Engines in order of preference: with `select: first` a language uses the first one that has a model
+    # for en<->L; with `select: auto` every one that has translates a calibration sample and the best by
+    # measured quality is used (the rule and the table go to translated/manifest.json).
     engines: list[str] = Field(default_factory=lambda: ["argos"], min_length=1)
+    select: Literal["first", "auto"] = "first"
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    # language -> engine: a fixed choice, never calibrated
     per_language: dict[str, str] = Field(default_factory=dict, description="language -> engine override")
     engine_options: dict[str, dict] = Field(default_factory=dict)
     include_installed_argos: bool = False
-    batch_segments: int = Field(default=64, ge=1)
+    # Segments per engine call and per memory commit: a CTranslate2 engine splits one call into token
+    # batches run in parallel, so a call needs a few thousand tokens; a killed build loses one chunk.
+    batch_segments: int = Field(default=512, ge=1)
     back_translate: bool = True
 
 
@@ -50,6 +104,7 @@ class BuildConfig(ReleaseBase):
 
     benign: BenignConfig
     sorry_bench: SorryBenchConfig = Field(default_factory=SorryBenchConfig)
+    xstest: XSTestConfig = Field(default_factory=XSTestConfig)  # default: walledai/XSTest from the Hub
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
 
 

@@ -1,10 +1,10 @@
 """Cut a text into translatable segments and a template, so a translation can be put back together.
 
 Code blocks, inline code, URLs, e-mail addresses, numbers, template placeholders and code identifiers are
-protected: fenced code blocks and whole lines/sentences with nothing to translate stay in the template; a
-protected span inside a sentence is replaced by a sentinel that the engine copies through, and restored on
-assembly. All whitespace between pieces lives in the template, so an identity translation reassembles the
-input byte for byte.
+protected: fenced code blocks, unfenced code (lines shaped like a statement, with the lines indented under
+them) and whole lines/sentences with nothing to translate stay in the template; a protected span inside a
+sentence is replaced by a sentinel that the engine copies through, and restored on assembly. All whitespace
+between pieces lives in the template, so an identity translation reassembles the input byte for byte.
 """
 
 from __future__ import annotations
@@ -44,6 +44,41 @@ _PROTECT_PATTERNS = [
     r"(?<![\w])\d+(?:[.,:/-]\d+)*(?![\w])",  # numbers: 42, 3.14, 1,000, 12:30, 2024-01-05
 ]
 _PROTECT_RE = re.compile("|".join(f"(?:{p})" for p in _PROTECT_PATTERNS))
+_NUMBER_RE = re.compile(_PROTECT_PATTERNS[-1])
+
+# Unfenced code: a line (stripped) with the shape of a whole statement. Each pattern is anchored at both
+# ends, so prose that merely mentions code ("without using max().", "x = makes energy for cell") is not
+# matched; Python keywords are lowercase, where a sentence would start with a capital.
+_COMMENT = r"(?:\s*#.*)?"
+_CALL = r"[A-Za-z_][\w.]*\(.*\)"  # f(x), obj.method(a, b): no space before the bracket
+_CODE_LINE_RE = re.compile("|".join(f"(?:{p})" for p in (
+    rf"(?:async\s+)?def\s+\w+\s*\(.*\)\s*(?:->\s*[^:]+)?:{_COMMENT}",
+    rf"class\s+\w+\s*(?:\(.*\))?\s*:{_COMMENT}",
+    rf"import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*;?{_COMMENT}",
+    rf"from\s+[\w.]+\s+import\s+(?:\*|\(?\w+(?:\s+as\s+\w+)?(?:\s*,\s*\w+(?:\s+as\s+\w+)?)*\)?){_COMMENT}",
+    rf"for\s+\(?\w+(?:\s*,\s*\w+)*\)?\s+in\s+\S.*:{_COMMENT}",
+    rf"(?:if|elif|while)\s+(?:not\s+)?[\w.]+(?:\[.*\]|\(.*\))?(?:\s*(?:[=!<>]=|[<>]|\bin\b|\bis\b|\band\b|\bor\b)\s*\S+)*\s*:{_COMMENT}",
+    rf"(?:else|try|finally)\s*:{_COMMENT}",
+    rf"except(?:\s+\(?[\w., ]+\)?(?:\s+as\s+\w+)?)?\s*:{_COMMENT}",
+    rf"with\s+{_CALL}(?:\s+as\s+\w+)?\s*:{_COMMENT}",
+    r"(?:pass|break|continue|return)",
+    # return/yield/raise/assert/del + an expression with a bracket, an operator or a single token
+    rf"(?:return|yield|raise|assert|del|await)\s+(?:\S+|.*[()\[\]=+*/%<>].*){_COMMENT}",
+    r"@[\w.]+(?:\(.*\))?",  # decorator
+    # assignment: name(s) = a literal, a bracket, a call, attribute or subscript, a lambda or one token
+    (r"[A-Za-z_][\w.]*(?:\[[^\]]*\])?(?:\s*,\s*[A-Za-z_][\w.]*)*\s*(?:[-+*/%&|^]|//|\*\*)?=\s*"
+     rf"(?:[\"'\[({{\d-].*|(?:True|False|None|lambda)\b.*|[A-Za-z_][\w.]*[(\[.].*|[A-Za-z_]\w*\s*(?:[-+*/%]\s*\S.*)?){_COMMENT}"),
+    rf"{_CALL};?{_COMMENT}",  # a bare call: print(x), main(), console.log("hi");
+    r"(?:const|let|var)\s+\w+\s*=\s*\S.*",
+    r"function\s+\w*\s*\(.*\)\s*\{?",
+    (r"(?:(?:public|private|protected|static|final)\s+)*(?:void|int|long|float|double|char|bool|boolean|"
+     r"String|auto|[A-Z]\w*<[\w<>, ]*>)\s+\w+\s*\(.*\)\s*[{;]?"),
+    r"#include\s*[<\"].*",
+    r"[{}()\[\];,]+",  # closing brackets
+    r"SELECT\s.+\sFROM\s.+|INSERT\s+INTO\s.+|UPDATE\s+\w+\s+SET\s.+|DELETE\s+FROM\s.+|CREATE\s+TABLE\s.+",
+)))
+# Lines ending in sentence punctuation are prose, whatever their shape ("Return to step 2.").
+_PROSE_END_RE = re.compile(r"[.!?…。！？]$")
 
 # List markers, headings and block quotes stay outside the segment.
 _MARKER_RE = re.compile(r"(?:[-*+•>]|#{1,6}|\d{1,3}[.)]|[A-Za-z][.)]|\(\d{1,3}\)|\([A-Za-z]\))[ \t]+")
@@ -53,6 +88,8 @@ _SENT_END_SPACED_RE = re.compile(r"[.!?…؟।॥]+[\"'”’)\]»]*(?=\s)")
 _SENT_END_CJK_RE = re.compile(r"[。！？]+[」』”’）)]*")
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e eg ie no fig approx inc ltd co dept est vol p pp cf al".split()
+    # the same in the target languages, so QA counts a translation's sentences as it counts the source's
+    + "sra srta dra sres exmo av pág pag núm nº n.º mme mlle bzw usw ca nr str ggf evtl z.b d.h".split()
 )
 
 
@@ -148,19 +185,62 @@ def protected_spans(text: str) -> Iterator[tuple[str, bool]]:
                 yield m.group(0), False
 
 
+def prose_only(text: str, keep_numbers: bool = False, blank: str = " ") -> str:
+    """The text a reader translates: code blocks (fenced or not) dropped and the other protected spans (URLs,
+    inline code, placeholders, identifiers and, unless keep_numbers, numbers) replaced by `blank`."""
+    out = []
+    for block, is_code in _split_code_blocks(text):
+        if is_code:
+            out.append("\n")
+            continue
+        out.append(_PROTECT_RE.sub(lambda m: m.group(0) if keep_numbers and _NUMBER_RE.fullmatch(m.group(0))
+                                   else blank, block))
+    return "".join(out)
+
+
 def _split_code_blocks(text: str) -> list[tuple[str, bool]]:
     """Split into (block, is_code); a fenced code block (from its opening fence to its closing one, or to
-    the end of the text when it is never closed) is code."""
+    the end of the text when it is never closed) is code, and so is a run of unfenced code lines."""
     blocks: list[tuple[str, bool]] = []
     cursor = 0
     for m in _FENCED_RE.finditer(text):
         if m.start() > cursor:
-            blocks.append((text[cursor : m.start()], False))
+            blocks += _split_unfenced_code(text[cursor : m.start()])
         blocks.append((m.group(0), True))
         cursor = m.end()
     if cursor < len(text):
-        blocks.append((text[cursor:], False))
+        blocks += _split_unfenced_code(text[cursor:])
     return blocks
+
+
+def is_code_line(line: str) -> bool:
+    """Whether one line (outside a fence) has the shape of a code statement."""
+    body = line.strip()
+    return bool(body) and not _PROSE_END_RE.search(body) and _CODE_LINE_RE.fullmatch(body) is not None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _split_unfenced_code(block: str) -> list[tuple[str, bool]]:
+    """Runs of code lines (is_code_line, or indented deeper than the code line that opens them, as the body
+    of `def f(x):` is) become code blocks, line endings included; everything else stays prose."""
+    out: list[tuple[str, bool]] = []
+    header: int | None = None  # indentation of the code line that opened the current run
+    for line in block.splitlines(keepends=True):
+        content = line.rstrip("\r\n")
+        code = is_code_line(content) or (header is not None and content.strip() != ""
+                                          and _indent(content) > header)
+        if code and header is None:
+            header = _indent(content)
+        elif not code:
+            header = None
+        if out and out[-1][1] == code:
+            out[-1] = (out[-1][0] + line, code)
+        else:
+            out.append((line, code))
+    return out
 
 
 def _segment_line(line: str, builder: _Builder, split_sentences: bool) -> None:

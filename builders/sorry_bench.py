@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from builders.config import SorryBenchConfig
-from builders.sources import LoadedDataset, where_from
+from builders.sources import LoadedDataset, read_jsonl, where_from
 from safedrift.errors import ConfigError, DataError, short_reason
-from safedrift.files import MAX_TEXT_CHARS, iter_jsonl_located
+from safedrift.files import MAX_TEXT_CHARS
 from safedrift.specs import SORRY_BENCH
 
 SORRY_BENCH_SOURCE = SORRY_BENCH.sources["sorry-bench"]
@@ -72,12 +72,10 @@ def load_sorry_bench(spec: SorryBenchConfig) -> list[dict]:
     """Rows {"question_id", "category", "category_name", "prompt_style", "turns"} of one prompt style,
     sorted by question_id."""
     path = Path(spec.path) if spec.path else download_questions(spec)
-    if not path.is_file():
-        raise DataError(f"SORRY-Bench question file not found: {path}; fix `path:` in the config.")
     rows: list[dict] = []
     styles: set[str] = set()
     first_seen: dict[int, str] = {}
-    for where, obj in iter_jsonl_located(path):
+    for where, obj in read_jsonl(path, "SORRY-Bench question"):
         row = _validate(where, obj)
         styles.add(row["prompt_style"])
         if row["prompt_style"] != spec.prompt_style:

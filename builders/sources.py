@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path, PurePosixPath
 
-from builders.config import BenignConfig, BenignSourceConfig
+from builders.config import BenignConfig, BenignSourceConfig, HygieneConfig
+from builders.hygiene import LANGUAGE_BOUND, clean_text, is_placeholder, language_bound_rule, model_limitation
 from safedrift.errors import ConfigError, DataError, short_reason
-from safedrift.files import MAX_TEXT_CHARS, iter_jsonl_located, sha256_text
+from safedrift.files import MAX_TEXT_CHARS, sha256_text
 from safedrift.registry import LazyRegistry
 from safedrift.specs import BENIGN
 
@@ -37,6 +38,7 @@ class LoadedDataset:
 LOADERS = LazyRegistry("dataset loader", {
     "benign": "builders.sources:load_benign_dataset",
     "sorry_bench": "builders.sorry_bench:load_sorry_dataset",
+    "xstest": "builders.xstest:load_xstest_dataset",
 })
 
 # format -> (instruction field, input field, output field) in the source's own schema.
@@ -53,26 +55,72 @@ def record_id(name: str, instruction: str, input: str, output: str) -> str:
     return f"{name}-{sha256_text(instruction + chr(0x1F) + input + chr(0x1F) + output)[:16]}"
 
 
-def load_benign(spec: BenignSourceConfig) -> list[dict]:
-    """Load one benign source as {"id", "source", "instruction", "input", "output"} records.
+@dataclass
+class SourceCounts:
+    """What loading one benign source did (builders.hygiene): rows read, cleaned, cleared, dropped."""
 
-    Identical duplicates are removed (the first is kept); any malformed record raises one DataError
-    naming the file and line (JSONL) or row index (JSON, parquet, Hub).
+    rows_read: int = 0
+    control_rows: int = 0  # rows with control characters removed
+    control_chars: int = 0
+    invisible_rows: int = 0  # rows with invisible format characters removed
+    invisible_chars: int = 0
+    input_placeholders: int = 0  # placeholder inputs cleared
+    placeholder_outputs: int = 0  # rows dropped: the output is a placeholder
+    duplicates: int = 0  # rows dropped: the same instruction, input and output as an earlier row
+
+
+def load_benign_counted(spec: BenignSourceConfig, hygiene: HygieneConfig | None = None,
+                        seen: set[str] | None = None) -> tuple[list[dict], SourceCounts]:
+    """Load one benign source as {"id", "source", "instruction", "input", "output"} records, with the hygiene
+    rules applied (control and invisible characters removed, placeholders cleared or dropped, exact
+    duplicates dropped, keeping the first) and counted.
+
+    `seen`: content keys of rows already loaded from earlier sources (updated), so a row repeated across
+    sources is a duplicate too. Any malformed record raises one DataError naming the file and line (JSONL) or
+    row index (JSON, parquet, Hub).
     """
-    rows = _local_rows(Path(spec.path)) if spec.path else _hub_rows(spec)
+    hygiene = hygiene or HygieneConfig()
+    seen = set() if seen is None else seen
+    counts = SourceCounts()
     records: list[dict] = []
-    seen: set[str] = set()
+    rows = _local_rows(Path(spec.path)) if spec.path else _hub_rows(spec)
     fmt: str | None = None if spec.format == "auto" else spec.format
     for where, row in rows:
+        counts.rows_read += 1
         fmt = fmt or _detect_format(where, row)
-        rec = _to_record(spec.name, fmt, where, row)
-        if rec["id"] not in seen:
-            seen.add(rec["id"])
-            records.append(rec)
-    if not records:
+        values, control, invisible = _clean_fields(fmt, where, row)
+        counts.control_rows += bool(control)
+        counts.control_chars += control
+        counts.invisible_rows += bool(invisible)
+        counts.invisible_chars += invisible
+        if hygiene.placeholders:
+            if values["input"] and is_placeholder(values["input"]):
+                values["input"] = ""
+                counts.input_placeholders += 1
+            if is_placeholder(values["output"]):
+                counts.placeholder_outputs += 1
+                continue
+        key = content_key(values["instruction"], values["input"], values["output"])
+        if key in seen:
+            counts.duplicates += 1
+            continue
+        seen.add(key)
+        records.append({"id": record_id(spec.name, values["instruction"], values["input"], values["output"]),
+                        "source": spec.name, **values})
+    if not counts.rows_read:
         source = spec.path or hub_ref(spec)[0]
         raise DataError(f"benign source {spec.name!r} ({source}) has no records.")
-    return records
+    return records, counts
+
+
+def load_benign(spec: BenignSourceConfig, hygiene: HygieneConfig | None = None) -> list[dict]:
+    """One benign source's records (load_benign_counted without the counts)."""
+    return load_benign_counted(spec, hygiene)[0]
+
+
+def content_key(instruction: str, input: str, output: str) -> str:
+    """What makes two rows exact duplicates, whatever source they come from."""
+    return sha256_text(instruction + chr(0x1F) + input + chr(0x1F) + output)
 
 
 def select_subset(records: list[dict], n: int | None, seed: int) -> list[dict]:
@@ -138,54 +186,146 @@ _FIRST_PERSON_REFUSAL = re.compile(
 
 def refusal_reason(text: str) -> str | None:
     """The phrase that makes `text` a refusal or safety lecture, or None for an ordinary answer."""
+    rule = refusal_rule(text)
+    return rule[1] if rule else None
+
+
+def refusal_rule(text: str) -> tuple[str, str] | None:
+    """(rule, phrase) when `text` is a refusal, a safety lecture or a "a GPT model cannot do this" non-answer:
+    rule `refusal_phrase` (a REFUSAL_PHRASES entry), `refusal_lecture` (a first-person refusal next to a
+    lecture word) or `model_limitation` (builders.hygiene.MODEL_LIMITATION: the "... cannot be done by a
+    GPT model" family of non-answers in Alpaca-style data); None for an ordinary answer."""
     low = text.lower().replace("\u2019", "'")
     for phrase in REFUSAL_PHRASES:
         if phrase in low:
-            return phrase
+            return "refusal_phrase", phrase
     word = _LECTURE_WORDS.search(low)
     refusal = _FIRST_PERSON_REFUSAL.search(low)
     if word and refusal:
-        return f"{refusal.group(0)} ... {word.group(0)}"
+        return "refusal_lecture", f"{refusal.group(0)} ... {word.group(0)}"
+    limitation = model_limitation(low)
+    if limitation:
+        return "model_limitation", limitation
     return None
 
 
+SAFETY_RULES = ("refusal_phrase", "refusal_lecture", "model_limitation")
+
+
 def safety_filter(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Split records into (kept, dropped): dropped rows have an output that is a refusal or lecture.
+    """Split records into (kept, dropped): dropped rows have an output that is a refusal, a lecture or a
+    "a GPT model cannot do this" non-answer (refusal_rule).
 
     Fine-tuning on such rows would teach refusals and blur the benign-data effect the study measures.
     """
     kept: list[dict] = []
     dropped: list[dict] = []
     for rec in records:
-        (dropped if refusal_reason(rec["output"]) else kept).append(rec)
+        rule = refusal_rule(rec["output"])
+        if rule:
+            dropped.append(rec)
+        else:
+            kept.append(rec)
     return kept, dropped
 
 
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _local_rows(path: Path) -> Iterator[tuple[str, dict]]:
+# Magic bytes of formats that are not the JSON text a .jsonl/.json source must be.
+_BINARY_MAGIC = {
+    b"\x1f\x8b": "gzip-compressed",
+    b"BZh": "bzip2-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"PK\x03\x04": "a zip archive",
+    b"PAR1": "a parquet file",
+}
+
+
+def read_source_text(path: Path, what: str = "source") -> str:
+    """The text of a local JSON/JSONL source file, or one DataError naming the file and what is wrong: missing,
+    a directory or other non-file, unreadable, compressed or binary, or not UTF-8 (with line, column and byte
+    offset). A UTF-8 byte-order mark is dropped."""
+    if path.is_dir():
+        raise DataError(f"{what} path {path} is a directory, not a file; point `path:` at the file inside it.")
+    if not path.exists():
+        raise DataError(f"{what} file not found: {path}; fix `path:` in the config.")
     if not path.is_file():
-        raise DataError(f"benign source file not found: {path}; fix `path:` in the config.")
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        yield from iter_jsonl_located(path)
-    elif suffix == ".json":
-        yield from _json_rows(path)
-    elif suffix == ".parquet":
-        yield from _parquet_rows(path)
-    else:
-        raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}.")
-
-
-def _json_rows(path: Path) -> Iterator[tuple[str, dict]]:
-    text = path.read_text(encoding="utf-8")
+        raise DataError(f"{what} path {path} is not a regular file (a pipe, socket or device); point `path:` "
+                        "at a file.")
     try:
-        data = json.loads(text)
+        data = path.read_bytes()
+    except PermissionError:
+        raise DataError(f"cannot read {what} file {path}: permission denied; make it readable "
+                        "(chmod u+r) or copy it somewhere readable.") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {what} file {path} ({exc.strerror or short_reason(exc)}); check the "
+                        "file and the disk it is on.") from None
+    for magic, kind in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            fix = (f"decompress it first (e.g. `gunzip -k {path}`)" if kind.endswith("compressed")
+                   else "point `path:` at a JSON Lines/JSON file, or give the file its real suffix")
+            raise DataError(f"{path} is {kind}, not JSON text; {fix}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}, byte offset "
+            f"{exc.start}); re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def iter_jsonl_text(path: Path, text: str) -> Iterator[tuple[str, dict]]:
+    """("<file>:<line>", object) for every non-blank line of JSON Lines text; a bad line is a DataError
+    naming it. Lines are split on "\n" only (a stray control character inside a line stays in it), and
+    control characters inside strings are accepted here and removed by the hygiene rules, with a count."""
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line, strict=False)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg}).") from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}.")
+        yield f"{path}:{lineno}", obj
+
+
+def read_jsonl(path: Path, what: str = "source") -> Iterator[tuple[str, dict]]:
+    """A local JSON Lines file's objects with their "<file>:<line>", every failure one DataError."""
+    yield from iter_jsonl_text(path, read_source_text(path, what))
+
+
+def _local_rows(path: Path) -> Iterator[tuple[str, dict]]:
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        raise DataError(f"{path} is gzip-compressed; decompress it first (`gunzip -k {path}`) and point `path:` "
+                        "at the result.")
+    if suffix not in LOCAL_SUFFIXES and not path.is_dir():
+        if not path.exists():
+            raise DataError(f"benign source file not found: {path}; fix `path:` in the config.")
+        raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}.")
+    if suffix == ".jsonl":
+        yield from read_jsonl(path, "benign source")
+    elif suffix == ".json":
+        yield from _json_rows(path, read_source_text(path, "benign source"))
+    else:
+        if path.is_dir() or not path.is_file():
+            read_source_text(path, "benign source")  # raises the directory / missing / not-a-file error
+        yield from _parquet_rows(path)
+
+
+def _json_rows(path: Path, text: str) -> Iterator[tuple[str, dict]]:
+    try:
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             # Several top-level objects: a JSON Lines file saved under a .json name (common for Dolly).
-            yield from iter_jsonl_located(path)
+            yield from iter_jsonl_text(path, text)
             return
         raise DataError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg}).") from None
     if isinstance(data, dict) and isinstance(data.get("data"), list):
@@ -254,9 +394,12 @@ def _detect_format(where: str, row: dict) -> str:
     )
 
 
-def _to_record(name: str, fmt: str, where: str, row: dict) -> dict:
+def _clean_fields(fmt: str, where: str, row: dict) -> tuple[dict[str, str], int, int]:
+    """{"instruction", "input", "output"} of a source row, validated, stripped and without control and
+    invisible characters; plus how many of each were removed."""
     instruction_key, input_key, output_key = BENIGN_FORMATS[fmt]
     values = {}
+    control = invisible = 0
     for key, field in ((instruction_key, "instruction"), (input_key, "input"), (output_key, "output")):
         if key not in row:
             raise DataError(f"{where}: missing field {key!r} ({fmt} format needs {list(BENIGN_FORMATS[fmt])}).")
@@ -265,6 +408,9 @@ def _to_record(name: str, fmt: str, where: str, row: dict) -> dict:
             value = ""  # parquet/Hub exports store an empty optional context as null
         if not isinstance(value, str):
             raise DataError(f"{where}: field {key!r} must be a string, got {type(value).__name__}.")
+        value, n_control, n_invisible = clean_text(value)
+        control += n_control
+        invisible += n_invisible
         value = value.strip()
         if len(value) > MAX_TEXT_CHARS:
             raise DataError(
@@ -273,11 +419,7 @@ def _to_record(name: str, fmt: str, where: str, row: dict) -> dict:
         if not value and field != "input":
             raise DataError(f"{where}: field {key!r} is empty.")
         values[field] = value
-    return {
-        "id": record_id(name, values["instruction"], values["input"], values["output"]),
-        "source": name,
-        **values,
-    }
+    return values, control, invisible
 
 
 # --- the dataset loader ------------------------------------------------------------------------------
@@ -305,25 +447,53 @@ def source_line(src: BenignSourceConfig, n_rows: int) -> str:
     """The card's line about one benign source: where it is, its format and licence, rows loaded."""
     hub_id, revision = (None, None) if src.path else hub_ref(src)
     return (f"`{src.name}`: {where_from(src.path, hub_id, revision)}, {src.format} format, licence "
-            f"`{BENIGN.source_license(src.name)}`; {n_rows} rows loaded (exact duplicates removed).")
+            f"`{BENIGN.source_license(src.name)}`; {n_rows} rows loaded (exact duplicates and placeholder rows "
+            "removed).")
+
+
+# Card wording of each counted rule.
+RULE_NAMES = {
+    "refusal_phrase": "a refusal phrase",
+    "refusal_lecture": "a first-person refusal next to a lecture word",
+    "model_limitation": "“a language model cannot do this”",
+    "grammar_spelling": "spelling/grammar of English text",
+    "rhyme_verse": "rhymes and verse forms",
+    "anagram_palindrome": "anagrams/palindromes",
+    "pun_wordplay": "puns and wordplay",
+    "letters_syllables": "letters/syllables",
+    "translation": "translation or a named language",
+}
+
+
+def _by_rule(counts: dict[str, int]) -> str:
+    return ", ".join(f"{RULE_NAMES[rule]} {n}" for rule, n in counts.items() if n) or "none"
 
 
 def load_benign_dataset(cfg: BenignConfig) -> LoadedDataset:
-    """Every benign source, de-duplicated, safety-filtered, subset and split."""
+    """Every benign source, cleaned and de-duplicated, safety-filtered, language-bound tasks counted (and
+    dropped on request), subset and split; every rule's count goes to the stats and the card."""
     benign: list[dict] = []
     seen: set[str] = set()
     per_source: dict[str, int] = {}
+    counts: dict[str, SourceCounts] = {}
     for src in cfg.sources:
-        records = load_benign(src)
+        records, counts[src.name] = load_benign_counted(src, cfg.hygiene, seen)
         per_source[src.name] = len(records)
-        for rec in records:
-            if rec["id"] not in seen:
-                seen.add(rec["id"])
-                benign.append(rec)
+        benign.extend(records)
     loaded = len(benign)
     dropped: list[dict] = []
     if cfg.safety_filter:
         benign, dropped = safety_filter(benign)
+    by_safety_rule = {rule: 0 for rule in SAFETY_RULES}
+    for rule_phrase in map(refusal_rule, (rec["output"] for rec in dropped)):
+        if rule_phrase:
+            by_safety_rule[rule_phrase[0]] += 1
+    bound = {rec["id"]: rule for rec in benign if (rule := language_bound_rule(rec["instruction"]))}
+    by_bound_rule = {rule: 0 for rule in LANGUAGE_BOUND}
+    for rule in bound.values():
+        by_bound_rule[rule] += 1
+    if cfg.hygiene.language_bound == "drop":
+        benign = [rec for rec in benign if rec["id"] not in bound]
     kept = len(benign)
     benign = select_subset(benign, cfg.subset, cfg.seed)
     if not benign:
@@ -332,13 +502,31 @@ def load_benign_dataset(cfg: BenignConfig) -> LoadedDataset:
     for row in benign:
         row["split"] = splits[row["id"]]
 
+    total = SourceCounts(**{k: sum(getattr(c, k) for c in counts.values()) for k in vars(SourceCounts())})
     source_lines = [source_line(src, per_source.get(src.name, 0)) for src in cfg.sources]
+    placeholders = (f"cleared **{total.input_placeholders}** placeholder inputs (`<noinput>`, `N/A`) and removed "
+                    f"**{total.placeholder_outputs}** rows whose response is a placeholder (`<nooutput>`, `N/A`)"
+                    if cfg.hygiene.placeholders else "placeholder check off")
+    filters = [
+        f"Source hygiene: removed control characters (NUL, ANSI escapes, other C0/C1 controls) from "
+        f"**{total.control_rows}** rows ({total.control_chars} characters) and invisible format characters "
+        f"(zero-width, bidi overrides) from **{total.invisible_rows}** rows ({total.invisible_chars} "
+        f"characters); {placeholders}; removed **{total.duplicates}** exact duplicates (same instruction, input "
+        f"and response) of {total.rows_read} rows read."
+    ]
     if cfg.safety_filter:
-        filters = [f"Safety filter: removed **{len(dropped)}** of {loaded} rows whose response is a refusal or "
-                   "a safety lecture (a phrase list in the style of the usual fine-tuning-data cleaning "
-                   "lists); training on them would teach refusals and blur the effect under study."]
+        filters.append(
+            f"Safety filter: removed **{len(dropped)}** of {loaded} rows whose response is a refusal, a safety "
+            "lecture or says a language model cannot do the task (phrase lists in the style of the usual "
+            f"fine-tuning-data cleaning lists; by rule: {_by_rule(by_safety_rule)}); training on them would "
+            "teach refusals and blur the effect under study.")
     else:
-        filters = ["Safety filter: off (no rows removed)."]
+        filters.append("Safety filter: off (no rows removed).")
+    action = ("removed" if cfg.hygiene.language_bound == "drop"
+              else "kept (`benign.hygiene.language_bound: keep`)")
+    filters.append(
+        f"Language-bound tasks (the answer depends on English itself and stops making sense in translation): "
+        f"**{len(bound)}** rows ({_by_rule(by_bound_rule)}); {action}.")
     if cfg.subset is not None and len(benign) < kept:
         filters.append(f"Subset: a random subset of {len(benign)} rows (seed {cfg.seed}) of the {kept} "
                        f"remaining; removed **{kept - len(benign)}**.")
@@ -351,5 +539,17 @@ def load_benign_dataset(cfg: BenignConfig) -> LoadedDataset:
         "rows": len(benign),
         "safety_filter_dropped": len(dropped),
         "safety_filter_dropped_ids": [r["id"] for r in dropped],
+        "safety_filter_by_rule": by_safety_rule,
+        "hygiene": {
+            "rows_read": total.rows_read,
+            "control_chars": {"rows": total.control_rows, "chars": total.control_chars},
+            "invisible_chars": {"rows": total.invisible_rows, "chars": total.invisible_chars},
+            "input_placeholders_cleared": total.input_placeholders,
+            "placeholder_outputs_dropped": total.placeholder_outputs,
+            "duplicates_dropped": total.duplicates,
+            "per_source": {name: vars(c) for name, c in counts.items()},
+            "language_bound": {"action": cfg.hygiene.language_bound, "rows": len(bound),
+                               "by_rule": by_bound_rule, "ids": sorted(bound)},
+        },
     }
     return LoadedDataset(benign, stats, source_lines, filters)

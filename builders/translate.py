@@ -27,7 +27,7 @@ def translate_texts(
     source: str,
     target: str,
     memory: TranslationMemory,
-    batch_segments: int = 64,
+    batch_segments: int = 512,
     progress: bool = True,
     desc: str | None = None,
 ) -> tuple[list[str], TranslationStats]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from builders.engines import ENGINES
+from builders.select import selection_table
 from safedrift.errors import DataError
 from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE, get_language
 from safedrift.specs import SPECS, DatasetSpec
@@ -52,6 +53,12 @@ def read_provenance(work: Path) -> dict:
             raise DataError(f"no {stage} manifest at {path}; run `python -m builders build` first.")
         out[stage] = json.loads(path.read_text(encoding="utf-8"))
     return out
+
+
+def recorded_sources(spec: DatasetSpec, prov: dict) -> list[str]:
+    """The source names the build's loader recorded for a dataset (its stats' `rows_per_source`), if any."""
+    stats = prov["sources"].get("stats", {}).get(spec.key, {})
+    return sorted(stats.get("rows_per_source") or {})
 
 
 def filter_lines(spec: DatasetSpec, prov: dict, qa_report: dict, cfg: QAStageConfig) -> list[str]:
@@ -223,6 +230,7 @@ def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict
         counts_table=counts_table(counts),
         source_lines=provenance["sources"]["card"][spec.key]["sources"],
         translator_table=translator_table(spec.key, labels, provenance),
+        selection_table=selection_table(provenance["translated"]),
         filter_lines=filter_lines(spec, provenance, qa_report, cfg),
         qa_table=qa_table(qa_report),
         data_docs=cfg.qa.gate.enabled,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from huggingface_hub import DatasetCard
 
-from cards.card import build_card, read_provenance, validate_card
+from cards.card import build_card, read_provenance, recorded_sources, validate_card
 from cards.config import ReleaseConfig
 from safedrift.errors import DataError
 from safedrift.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
@@ -56,13 +56,17 @@ def write_dataset_folder(folder: Path, spec: DatasetSpec, per_lang: dict[str, li
             files[lang][split] = f"data/{lang}/{split}-*.parquet"
             counts[lang][split] = len(split_rows)
 
-    # Rows per source (datasets whose rows name it), counted on the English config: the licence table.
+    # Rows per source, counted on the English config: the licence table. Rows that do not name their source
+    # all come from the one source the loader recorded, if it recorded one.
+    provenance = provenance or read_provenance(cfg.work_path)
+    english = per_lang.get(SOURCE_LANGUAGE) or next(iter(per_lang.values()))
     source_counts: dict[str, int] = {}
     if "source" in schema.names:
-        english = per_lang.get(SOURCE_LANGUAGE) or next(iter(per_lang.values()))
         source_counts = dict(Counter(r["source"] for r in english))
+    elif len(recorded := recorded_sources(spec, provenance)) == 1:
+        source_counts = {recorded[0]: len(english)}
     card = build_card(spec=spec, cfg=cfg, repo=repo, counts=counts, files=files, qa_report=qa_report,
-                      provenance=provenance or read_provenance(cfg.work_path), source_counts=source_counts)
+                      provenance=provenance, source_counts=source_counts)
     atomic_write_text(folder / "README.md", str(card))
     validate_card(card, folder)
     atomic_write_json(folder / "qa" / "report.json", {"version": cfg.version, "languages": qa_report,

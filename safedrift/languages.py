@@ -30,15 +30,16 @@ SOURCE_LANGUAGE = "en"
 LANGUAGES: dict[str, Language] = {
     lang.code: lang
     for lang in [
-        Language("en", "English", "Latin", {"argos": "en", "bergamot": "en"}),
-        Language("ar", "Arabic", "Arabic", {"argos": "ar"}, bleu_tokenize="intl"),
-        Language("de", "German", "Latin", {"argos": "de"}),
-        Language("es", "Spanish", "Latin", {"argos": "es"}),
-        Language("fr", "French", "Latin", {"argos": "fr"}),
-        Language("hi", "Hindi", "Devanagari", {"argos": "hi"}, bleu_tokenize="intl"),
-        Language("pt", "Portuguese", "Latin", {"argos": "pt", "bergamot": "pt"}),
-        Language("th", "Thai", "Thai", {"argos": "th"}, bleu_tokenize="char", sentence_marks=False),
-        Language("zh", "Chinese", "Han", {"argos": "zh"}, bleu_tokenize="zh"),
+        Language("en", "English", "Latin", {"argos": "en", "bergamot": "en", "nllb": "eng_Latn"}),
+        Language("ar", "Arabic", "Arabic", {"argos": "ar", "nllb": "arb_Arab"}, bleu_tokenize="intl"),
+        Language("de", "German", "Latin", {"argos": "de", "nllb": "deu_Latn"}),
+        Language("es", "Spanish", "Latin", {"argos": "es", "nllb": "spa_Latn"}),
+        Language("fr", "French", "Latin", {"argos": "fr", "nllb": "fra_Latn"}),
+        Language("hi", "Hindi", "Devanagari", {"argos": "hi", "nllb": "hin_Deva"}, bleu_tokenize="intl"),
+        Language("pt", "Portuguese", "Latin", {"argos": "pt", "bergamot": "pt", "nllb": "por_Latn"}),
+        Language("th", "Thai", "Thai", {"argos": "th", "nllb": "tha_Thai"}, bleu_tokenize="char",
+                 sentence_marks=False),
+        Language("zh", "Chinese", "Han", {"argos": "zh", "nllb": "zho_Hans"}, bleu_tokenize="zh"),
     ]
 }
 

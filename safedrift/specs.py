@@ -79,9 +79,12 @@ class DatasetSpec:
     summary: str  # first paragraph of the card
     card: CardText
     tags: tuple[str, ...]
-    license: str | None = None  # one licence for all rows; None: each row's `source` names its licence
+    # one licence for all rows; None: the licence of each row's source (its `source` column, or the one
+    # source the loader recorded in `rows_per_source`)
+    license: str | None = None
     gating: Gating | None = None  # set: the Hub repository must be gated
     count_column: str | None = None  # per-value row counts must equal English's (the release gate)
+    nullable: tuple[str, ...] = ()  # published columns that may be null; the gate requires every other one
     # (instruction, input, output) fields -> a chat-form `messages` column for SFT
     chat_fields: tuple[str, str, str] | None = None
     task_categories: tuple[str, ...] = ("text-generation",)
@@ -120,6 +123,15 @@ SORRY_BENCH_CITATION = """@inproceedings{xie2025sorrybench,
   booktitle = {International Conference on Learning Representations (ICLR)},
   year      = {2025},
   note      = {arXiv:2406.14598}
+}"""
+XSTEST_CITATION = """@inproceedings{rottger2024xstest,
+  title     = {{XSTest}: A Test Suite for Identifying Exaggerated Safety Behaviours in Large Language Models},
+  author    = {R{\\"o}ttger, Paul and Kirk, Hannah Rose and Vidgen, Bertie and Attanasio, Giuseppe and
+               Bianchi, Federico and Hovy, Dirk},
+  booktitle = {Proceedings of the 2024 Conference of the North American Chapter of the Association for
+               Computational Linguistics: Human Language Technologies (NAACL)},
+  year      = {2024},
+  note      = {arXiv:2308.01263}
 }"""
 ALPACA_CITATION = """@misc{taori2023alpaca,
   title        = {Stanford Alpaca: An Instruction-following {LLaMA} model},
@@ -271,7 +283,75 @@ SORRY_BENCH = DatasetSpec(
     citations=(FINETUNING_SAFETY,),
 )
 
-SPECS: dict[str, DatasetSpec] = {spec.key: spec for spec in (BENIGN, SORRY_BENCH)}
+XSTEST_LICENSE = "CC BY 4.0 (attribution)"
+
+XSTEST = DatasetSpec(
+    key="xstest",
+    name="XSTest-Multilingual",
+    id_column="id",
+    text_fields=("prompt",),
+    splits=("test",),
+    columns=(
+        pa.field("id", pa.int64()),
+        pa.field("prompt", pa.string()),
+        pa.field("type", pa.string()),
+        pa.field("label", pa.string()),
+        pa.field("focus", pa.string()),
+        pa.field("note", pa.string()),
+        pa.field("language", pa.string()),
+    ),
+    # Two Hub copies of XSTest v2 (450 prompts, CC BY 4.0); builders/xstest.py reads either layout.
+    sources={
+        "xstest": SourceInfo("walledai/XSTest", "main", "cc-by-4.0", XSTEST_LICENSE, XSTEST_CITATION),
+        "xstest-paul": SourceInfo("Paul/XSTest", "main", "cc-by-4.0", XSTEST_LICENSE, XSTEST_CITATION),
+        "sample": SAMPLE_SOURCE,
+    },
+    summary=("The XSTest prompts machine-translated from English into several languages: safe prompts that "
+             "only look unsafe (asking how to *kill* a frozen program) and unsafe contrast prompts, keeping "
+             "XSTest's schema (`id`, `prompt`, `type`, `label`, `focus`, `note`) and adding per-row "
+             "translation-quality columns."),
+    card=CardText(
+        role=("This dataset is the **over-refusal** half of the study's evaluation. After fine-tuning, a model "
+              "can drift toward exaggerated compliance *or* exaggerated refusal: XSTest's safe prompts (words "
+              "with a harmless second meaning, figurative language, safe targets and contexts, definitions, "
+              "historical events, privacy questions about public or fictional figures) measure how often a "
+              "model refuses what it should answer, and its unsafe contrast prompts measure how often it "
+              "complies with what it should refuse. Every language has the same `id`, `type` and `label`, so "
+              "the two rates can be compared cell by cell. Its companions are **Multilingual-Benign-Tune** "
+              "(the fine-tuning data) and **SORRY-Bench-Multilingual** (gated; unsafe requests by category)."),
+        splits="`test` only: this is an evaluation set",
+        columns=(
+            "`id`: XSTest's prompt id, the same in every language; `prompt`: the translated prompt.",
+            "`type`: XSTest's prompt type (`homonyms`, `figurative_language`, `safe_targets`, `safe_contexts`, "
+            "`definitions`, `real_group_nons_discr`, `nons_group_real_discr`, `historical_events`, "
+            "`privacy_public`, `privacy_fictional`; the unsafe contrasts are `contrast_*`); `label`: `safe` "
+            "(a well-calibrated model answers it) or `unsafe` (it should refuse).",
+            "`focus`: the word or phrase that makes the prompt look unsafe, in English (null when the source "
+            "has none); `note`: XSTest's annotation note, in English (null when the source has none).",
+        ),
+        usage='safe = ds["test"].filter(lambda r: r["label"] == "safe")  # refusing these is over-refusal',
+        intended_use=(
+            "Measuring exaggerated refusal (the share of `safe` prompts a model refuses) and compliance on the "
+            "`unsafe` contrasts in each language, for example before and after fine-tuning on one language.",
+            "Comparing over-refusal across languages and prompt types for the same prompt (same `id`).",
+        ),
+        out_of_scope=(
+            "Training or tuning a model on these prompts: they are a test set, and training on them "
+            "contaminates every later measurement.",
+            "Treating the results as a full safety evaluation: the unsafe contrasts are few and only mirror "
+            "the safe prompts; use SORRY-Bench-Multilingual for compliance with unsafe requests.",
+            "Assuming a translated prompt keeps its trap: a homonym or an idiom often does not survive "
+            "translation, so a safe prompt may read as plainly safe (or, rarely, as unsafe) in another "
+            "language; compare languages per `type` with that in mind.",
+        ),
+    ),
+    tags=("safety", "refusal", "over-refusal", "exaggerated-safety", "machine-translation", "xstest"),
+    count_column="type",
+    nullable=("focus", "note"),
+    citations=(XSTEST_CITATION, FINETUNING_SAFETY),
+)
+
+SPECS: dict[str, DatasetSpec] = {spec.key: spec for spec in (BENIGN, SORRY_BENCH, XSTEST)}
 
 
 def get_spec(key: str) -> DatasetSpec:

@@ -47,3 +47,35 @@ def test_qwen3_templates_render_with_thinking_disabled():
 )
 def test_strip_thinking(raw, answer):
     assert strip_thinking(raw) == answer
+
+
+# Shaped like Llama-3.2's template where it matters here: it prints a date, `date_string` or else today's.
+DATED = (
+    "{%- if not date_string is defined %}{%- if strftime_now is defined %}"
+    "{%- set date_string = strftime_now('%d %b %Y') %}{%- else %}{%- set date_string = '26 Jul 2024' %}"
+    "{%- endif %}{%- endif %}"
+    "<|im_start|>system\nToday Date: {{ date_string }}<|im_end|>\n"
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def test_templates_that_print_a_date_get_a_fixed_one():
+    import datetime as dt
+
+    tok = train_tokenizer(DATED)
+    assert "Today Date: 26 Jul 2024<|im_end|>" in render(tok, CONV[:1], add_generation_prompt=True)
+    assert "Today Date: 01 Jan 2000<|im_end|>" in render(tok, CONV[:1], True, date_string="01 Jan 2000")
+    # None leaves the template to itself: it prints today's date, so prompts would change from day to day.
+    today = dt.date.today().strftime("%d %b %Y")
+    assert f"Today Date: {today}" in render(tok, CONV[:1], True, date_string=None)
+    enc = encode_for_training(tok, CONV, max_length=256)
+    assert "Today Date: 26 Jul 2024" in tok.decode(enc["input_ids"]) and enc["truncated"] is False
+    # A template without a date ignores the variable.
+    plain = train_tokenizer()
+    assert render(plain, CONV[:1], True) == render(plain, CONV[:1], True, date_string="01 Jan 2000")
+
+
+def test_truncation_is_reported(tok):
+    assert encode_for_training(tok, CONV, max_length=10)["truncated"] is True
+    assert encode_for_training(tok, CONV, max_length=256)["truncated"] is False

@@ -8,7 +8,7 @@ from support.tiny_release import write_release
 
 from bench_runner.config import JudgeConfig, ModelConfig, parse_config
 from bench_runner.data import sorry_prompts, train_rows
-from bench_runner.generation import BACKENDS, create_backend
+from bench_runner.generation import BACKENDS
 from bench_runner.judges import create_judge
 from bench_runner.models import load_model
 from bench_runner.pipeline import BenchRun
@@ -73,16 +73,14 @@ def test_unknown_judge_and_backend():
         BACKENDS.get("tgi")
 
 
-def test_vllm_backend_names_its_extra(tiny_model):
-    pytest.importorskip("torch")
-    try:
-        import vllm  # noqa: F401
+def test_vllm_backend_names_its_extra(tiny_model, tmp_path):
+    # vLLM runs as a server from its own environment (generation.vllm.python); a missing one names the fixes.
+    from bench_runner.config import GenerationConfig
+    from bench_runner.vllm_backend import VllmBackend
 
-        pytest.skip("vllm is installed here")
-    except ImportError:
-        pass
-    with pytest.raises(MissingDependencyError, match=r"pip install 'safedrift\[vllm\]'"):
-        create_backend("vllm", ModelConfig(local_dir=str(tiny_model)), None, 4)
+    gen = GenerationConfig(backend="vllm", vllm={"python": str(tmp_path / "no-venv" / "bin" / "python")})
+    with pytest.raises(MissingDependencyError, match=r"pip install 'safedrift\[vllm\]'.*`make vllm-env`"):
+        VllmBackend(ModelConfig(local_dir=str(tiny_model)), None, 4, generation=gen)
 
 
 def test_two_release_folders_never_share_cached_rows(tmp_path, bench_home):

@@ -1,32 +1,67 @@
-"""Compliance rates with bootstrap CIs, degenerate samples, and paired differences against base."""
+"""The metrics stage's statistics on known values: Wilson CIs, paired differences against base with Holm
+control, the heterogeneity test, the max/min ratio, verdict counts, answer language, truncation, and the
+translation-QA filter."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import binomtest, norm
+from support.tiny_release import write_release
 
-from bench_runner.compliance import compute_metrics, paired_difference, rate_with_ci
+from bench_runner.compliance import (
+    compliance_ratio,
+    compute_metrics,
+    heterogeneity_test,
+    holm,
+    paired_difference,
+    rate_with_ci,
+    wilson_ci,
+)
+from bench_runner.config import DatasetsConfig
+from bench_runner.data import eval_set, sorry_prompts, train_data
+from bench_runner.generation import _count_until_eos, end_token_ids
+from bench_runner.response_language import detect_response_language, language_shares
 
 
-def test_rate_with_ci_values_and_seeding():
-    scores = [1, 0, 1, 1, 0, 1, 0, 1, 1, 1]
-    a = rate_with_ci(scores, n_resamples=1000, seed=3)
-    assert a["n"] == 10 and a["compliant"] == 7 and a["rate"] == pytest.approx(0.7)
-    assert 0.0 <= a["ci_low"] < 0.7 < a["ci_high"] <= 1.0
-    assert 0.3 < a["ci_low"] < 0.55 and 0.85 < a["ci_high"]
-    assert rate_with_ci(scores, n_resamples=1000, seed=3) == a
+def wilson_textbook(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    z = norm.ppf(1 - (1 - confidence) / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
 
 
-@pytest.mark.parametrize("scores, p", [([0] * 5, 0.0), ([1] * 8, 1.0), ([1], 1.0), ([0], 0.0)])
-def test_degenerate_samples_give_point_ci(scores, p):
-    r = rate_with_ci(scores)
-    assert (r["rate"], r["ci_low"], r["ci_high"]) == (p, p, p)
+# ---- single rates: Wilson ------------------------------------------------------------------------------
+def test_wilson_at_zero_successes_has_a_positive_upper_bound():
+    r = rate_with_ci([0] * 440)
+    z2 = norm.ppf(0.975) ** 2
+    assert (r["rate"], r["ci_low"]) == (0.0, 0.0)
+    assert r["ci_high"] == pytest.approx(z2 / (440 + z2), rel=1e-9) == pytest.approx(0.008655, abs=1e-6)
+    assert r["ci_method"] == "wilson"
+    full = rate_with_ci([1] * 440)
+    assert full["ci_high"] == 1.0 and full["ci_low"] == pytest.approx(1 - z2 / (440 + z2))
+
+
+@pytest.mark.parametrize("k, n, confidence", [(5, 10, 0.95), (7, 10, 0.95), (1, 3, 0.9), (30, 440, 0.99)])
+def test_wilson_matches_the_textbook_interval(k, n, confidence):
+    lo, hi = wilson_textbook(k, n, confidence)
+    r = rate_with_ci([1] * k + [0] * (n - k), confidence)
+    assert (r["n"], r["compliant"], r["rate"]) == (n, k, pytest.approx(k / n))
+    assert (r["ci_low"], r["ci_high"]) == (pytest.approx(lo, abs=1e-12), pytest.approx(hi, abs=1e-12))
+    assert wilson_ci(k, n, confidence) == (r["ci_low"], r["ci_high"])
+    if (k, n) == (5, 10):
+        assert (lo, hi) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
 
 
 def test_empty_sample():
-    assert rate_with_ci([])["rate"] is None
+    assert rate_with_ci([]) == {"n": 0, "compliant": 0, "rate": None, "ci_low": None, "ci_high": None,
+                                "ci_method": "wilson"}
 
 
+# ---- differences against base and multiplicity ---------------------------------------------------------
 def test_paired_difference_uses_mcnemar_on_discordant_pairs():
     base = {str(i): 0 for i in range(10)}
     ft = {str(i): (1 if i < 6 else 0) for i in range(10)}
@@ -37,28 +72,283 @@ def test_paired_difference_uses_mcnemar_on_discordant_pairs():
     assert d["diff"] == pytest.approx(0.4)
     assert d["p_value"] == pytest.approx(binomtest(5, 6, 0.5).pvalue)
     assert d["ci_low"] < 0.4 < d["ci_high"]
+    assert paired_difference(ft, base, n_resamples=1000) == d  # seeded
     same = paired_difference(base, base)
     assert (same["diff"], same["ci_low"], same["ci_high"], same["p_value"]) == (0.0, 0.0, 0.0, 1.0)
 
 
-def _row(model, lang, item, score, kind="sorry", cat="1"):
+def test_holm_on_a_known_list():
+    # Sorted p: 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> monotone: 0.06 for both.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert holm([]) == []
+
+
+def _row(model, lang, item, score, kind="sorry", cat="1", label=None, **extra):
+    if label is None:
+        label = "unparseable" if score is None else ("complied" if score else "refused")
     return {"model": model, "language": lang, "item_id": item, "score": score, "kind": kind, "category": cat,
-            "category_name": f"cat {cat}"}
+            "category_name": f"cat {cat}", "label": label, **extra}
 
 
-def test_compute_metrics_cells_categories_unparseable_and_over_refusal():
+def test_compute_metrics_cells_categories_counts_and_over_refusal():
     rows = [_row("base", "en", "1", 0), _row("base", "en", "2", 0), _row("base", "en", "3", 1, cat="2"),
             _row("pt", "en", "1", 1), _row("pt", "en", "2", 1), _row("pt", "en", "3", None, cat="2"),
+            _row("pt", "en", "4", None, label="empty"), _row("pt", "en", "5", 0, label="empty"),
             _row("base", "en", "b1", 0, kind="benign"), _row("pt", "en", "b1", 1, kind="benign")]
     m = compute_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)
     base, pt = m["cells"]
     assert (base["n"], base["rate"], base["over_refusal"]["rate"]) == (3, pytest.approx(1 / 3), 1.0)
-    assert (pt["n"], pt["rate"], pt["unparseable"], pt["over_refusal"]["rate"]) == (2, 1.0, 1, 0.0)
+    # Unscored answers are counted beside n, not hidden: one unparseable, two empty (one the judge scored 0).
+    assert (pt["n"], pt["n_answers"], pt["unparseable"], pt["empty"]) == (3, 5, 1, 2)
+    assert (pt["rate"], pt["over_refusal"]["rate"]) == (pytest.approx(2 / 3), 0.0)
+    assert (base["unparseable"], base["empty"]) == (0, 0)
     assert "vs_base" not in base
     assert pt["vs_base"]["n_pairs"] == 2 and pt["vs_base"]["diff"] == 1.0
+    assert pt["vs_base"]["p_adjusted"] == pt["vs_base"]["p_value"]  # a family of one
     cats = {(c["finetune_language"], c["category"]): c for c in m["categories"]}
     assert cats[("base", "1")]["rate"] == 0.0 and cats[("base", "2")]["rate"] == 1.0
-    assert ("pt", "2") not in cats
-    assert "McNemar" in m["paired_method"] and "bootstrap" in m["ci_method"]
+    assert ("pt", "2") not in cats and cats[("base", "1")]["ci_method"] == "wilson"
+    assert "McNemar" in m["paired_method"] and "Wilson" in m["ci_method"] and "Holm" in m["multiplicity"]
     for c in m["cells"]:
-        assert 0.0 <= c["ci_low"] <= c["rate"] <= c["ci_high"] <= 1.0
+        assert 0.0 <= c["ci_low"] <= c["rate"] <= c["ci_high"] <= 1.0 and c["ci_method"] == "wilson"
+        assert c["response_language"] is None and c["truncated"] is None  # not in these rows
+
+
+def test_holm_runs_over_the_whole_grid():
+    rng = np.random.default_rng(0)
+    rows = []
+    rates = {"base": 0.1, "de": 0.6, "pt": 0.15}
+    for model, p in rates.items():
+        for ev in ("en", "pt"):
+            rows += [_row(model, ev, str(i), int(rng.random() < p)) for i in range(30)]
+    m = compute_metrics(rows, list(rates), ["en", "pt"], n_resamples=200)
+    tested = [c["vs_base"] for c in m["cells"] if "vs_base" in c]
+    assert len(tested) == 4 and "the 4 cell-vs-base tests" in m["multiplicity"]
+    assert [d["p_adjusted"] for d in tested] == pytest.approx(holm([d["p_value"] for d in tested]))
+    assert all(d["p_adjusted"] >= d["p_value"] for d in tested)
+
+
+# ---- does drift differ by fine-tune language? ----------------------------------------------------------
+def _grid(rates: dict[str, float], evals=("en", "pt"), n=40, seed=0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {(m, ev): {str(i): int(rng.random() < p) for i in range(n)} for m, p in rates.items() for ev in evals}
+
+
+def test_heterogeneity_detects_a_planted_effect():
+    h = heterogeneity_test(_grid({"en": 0.1, "pt": 0.8, "de": 0.1}), ["en", "pt", "de"], ["en", "pt"],
+                           n_resamples=1000, seed=0)
+    assert h["p_value"] < 0.01 and h["p_value"] == pytest.approx(1 / 1001)
+    assert (h["n_models"], h["n_prompts"], h["df"]) == (3, 40, 4) and h["statistic"] > 30
+    assert "Cochran" in h["method"] and "permutation" in h["method"]
+
+
+def test_heterogeneity_is_quiet_on_identical_distributions():
+    h = heterogeneity_test(_grid({"en": 0.3, "pt": 0.3, "de": 0.3}, seed=1), ["en", "pt", "de"], ["en", "pt"],
+                           n_resamples=1000, seed=0)
+    assert h["p_value"] > 0.05
+    assert heterogeneity_test(_grid({"en": 0.3, "pt": 0.3, "de": 0.3}, seed=1), ["en", "pt", "de"],
+                              ["en", "pt"], n_resamples=1000, seed=0) == h  # seeded
+
+
+def test_heterogeneity_statistic_is_cochrans_q():
+    from statsmodels.stats.contingency_tables import cochrans_q
+
+    grid = _grid({"a": 0.2, "b": 0.4, "c": 0.3}, evals=("en",), seed=3)
+    table = np.array([[grid[(m, "en")][str(i)] for m in "abc"] for i in range(40)])
+    h = heterogeneity_test(grid, list("abc"), ["en"], n_resamples=200)
+    assert h["statistic"] == pytest.approx(cochrans_q(table).statistic)
+
+
+def test_heterogeneity_on_degenerate_data_gives_p_one_or_a_note():
+    zeros = {(m, ev): {str(i): 0 for i in range(10)} for m in ("en", "pt") for ev in ("en", "pt")}
+    h = heterogeneity_test(zeros, ["en", "pt"], ["en", "pt"], n_resamples=200)
+    assert (h["statistic"], h["p_value"], h["df"]) == (0.0, 1.0, 0) and "no variation" in h["note"]
+    ones = {k: dict.fromkeys(v, 1) for k, v in zeros.items()}
+    assert heterogeneity_test(ones, ["en", "pt"], ["en", "pt"], n_resamples=200)["p_value"] == 1.0
+    one_model = heterogeneity_test(zeros, ["pt"], ["en"], n_resamples=200)
+    assert one_model["p_value"] is None and "not estimable" in one_model["note"]
+    assert heterogeneity_test({}, ["en", "pt"], ["en"], n_resamples=200)["p_value"] is None
+    # One eval language all refusals, the other informative: that language alone carries the test.
+    mixed = {**zeros, **{(m, "pt"): v for (m, ev), v in _grid({"en": 0.0, "pt": 0.9}, n=10).items() if ev == "pt"}}
+    h = heterogeneity_test(mixed, ["en", "pt"], ["en", "pt"], n_resamples=500)
+    assert h["df"] == 1 and h["p_value"] < 0.01 and "in en" in h["note"]
+
+
+# ---- max / min ratio -----------------------------------------------------------------------------------
+def test_ratio_with_a_bootstrap_ci():
+    grid = {("lo", "en"): {str(i): int(i < 20) for i in range(200)},
+            ("hi", "en"): {str(i): int(i < 80) for i in range(200)},
+            ("mid", "en"): {str(i): int(i < 50) for i in range(200)}}
+    r = compliance_ratio(grid, ["lo", "mid", "hi"], ["en"], n_resamples=1000, seed=0)
+    e = r["by_eval_language"][0]
+    assert (e["max_language"], e["min_language"], e["n_prompts"]) == ("hi", "lo", 200)
+    assert (e["max_rate"], e["min_rate"], e["ratio_raw"]) == (0.4, 0.1, pytest.approx(4.0))
+    assert e["ratio"] == pytest.approx(80.5 / 20.5)  # (k + 0.5) / (n + 1) on both
+    assert 2.5 < e["ci_low"] < e["ratio"] < e["ci_high"] < 7.0
+    assert compliance_ratio(grid, ["lo", "mid", "hi"], ["en"], n_resamples=1000, seed=0) == r
+    assert "bootstrap" in r["method"] and r["models"] == ["lo", "mid", "hi"]
+
+
+def test_ratio_with_a_zero_minimum_and_too_few_models():
+    grid = {("a", "en"): {str(i): 0 for i in range(20)}, ("b", "en"): {str(i): int(i < 5) for i in range(20)}}
+    e = compliance_ratio(grid, ["a", "b"], ["en"], n_resamples=300)["by_eval_language"][0]
+    assert e["ratio_raw"] is None and e["ratio"] == pytest.approx(5.5 / 0.5) and "unbounded" in e["note"]
+    assert math.isfinite(e["ci_high"]) and e["ci_low"] <= e["ratio"] <= e["ci_high"]
+    none = compliance_ratio({("a", "en"): {str(i): 0 for i in range(20)}, ("b", "en"): {}}, ["a", "b"], ["en"])
+    assert none["by_eval_language"][0]["ratio"] is None and "not estimable" in none["by_eval_language"][0]["note"]
+    single = compliance_ratio(grid, ["a"], ["en"])["by_eval_language"][0]
+    assert single["ratio"] is None and "two fine-tune languages" in single["note"]
+
+
+def test_compute_metrics_reports_heterogeneity_and_ratio_without_base():
+    rows = [_row(m, ev, str(i), s) for (m, ev), items in _grid({"base": 0.0, "en": 0.1, "pt": 0.7}).items()
+            for i, s in items.items()]
+    m = compute_metrics(rows, ["base", "en", "pt"], ["en", "pt"], n_resamples=500)
+    assert m["heterogeneity"]["n_models"] == 2 and m["heterogeneity"]["p_value"] < 0.01
+    assert m["ratio"]["models"] == ["en", "pt"]
+    assert [e["max_language"] for e in m["ratio"]["by_eval_language"]] == ["pt", "pt"]
+
+
+# ---- answer language -----------------------------------------------------------------------------------
+SAMPLES = {
+    "en": "I'm sorry, but I can't help with writing insults about your coworker.",
+    "ar": "عذراً، لا أستطيع المساعدة في كتابة إهانات عن زميلك في العمل.",
+    "de": "Es tut mir leid, aber ich kann dir nicht helfen, Beleidigungen über deinen Kollegen zu schreiben.",
+    "es": "Lo siento, pero no puedo ayudarte a escribir insultos sobre tu compañero de trabajo.",
+    "fr": "Désolé, mais je ne peux pas vous aider à écrire des insultes sur votre collègue.",
+    "hi": "मुझे क्षमा करें, लेकिन मैं आपके सहकर्मी के बारे में अपमानजनक बातें लिखने में मदद नहीं कर सकता।",
+    "pt": "Desculpe, mas não posso ajudar a escrever insultos sobre o seu colega de trabalho.",
+    "th": "ขออภัย ฉันไม่สามารถช่วยเขียนคำดูถูกเกี่ยวกับเพื่อนร่วมงานของคุณได้",
+    "zh": "抱歉，我不能帮你写侮辱你同事的话。",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SAMPLES))
+def test_detect_response_language_gives_our_codes(lang):
+    code, score = detect_response_language(SAMPLES[lang])
+    assert code == lang and 0.5 < score <= 1.0
+
+
+def test_detect_response_language_on_empty_and_traditional_chinese():
+    assert detect_response_language("  \n ") == ("", 0.0)
+    assert detect_response_language("抱歉，我不能幫你寫侮辱你同事的話。")[0] == "zh"
+
+
+def test_language_shares():
+    s = language_shares(["pt", "pt", "en", "", "de"], "pt")
+    assert s == {"eval_language": 0.4, "english": 0.2, "other": 0.2, "empty": 0.2, "n": 5}
+    en = language_shares(["en", "en", "fr"], "en")
+    assert en["eval_language"] == pytest.approx(2 / 3) and en["english"] is None and en["other"] == pytest.approx(1 / 3)
+    assert language_shares([], "pt")["eval_language"] is None
+
+
+def test_compute_metrics_response_language_and_truncation_per_cell():
+    rows = [_row("base", "pt", "1", 0, response_language="pt", truncated=False, new_tokens=10),
+            _row("base", "pt", "2", 1, response_language="en", truncated=True, new_tokens=48),
+            _row("base", "pt", "3", None, response_language="", truncated=False, new_tokens=1),
+            _row("base", "pt", "4", 1, response_language="zh", truncated=True, new_tokens=48),
+            _row("base", "pt", "b1", 1, kind="benign", response_language="en", truncated=True, new_tokens=48)]
+    cell = compute_metrics(rows, ["base"], ["pt"], n_resamples=200)["cells"][0]
+    assert cell["response_language"] == {"eval_language": 0.25, "english": 0.25, "other": 0.25, "empty": 0.25,
+                                         "n": 4}
+    assert cell["truncated"] == {"share": 0.5, "n": 4, "mean_new_tokens": pytest.approx(26.75)}
+
+
+# ---- truncation: end tokens from the generation config ---------------------------------------------------
+def test_count_until_eos_with_a_list_of_end_ids():
+    import torch
+
+    pad, eos, end_of_turn = 0, 1, 106
+    new = torch.tensor([[5, 6, end_of_turn, pad, pad],  # Gemma: ends its turn with <end_of_turn>
+                        [5, eos, pad, pad, pad],  # the tokenizer's eos
+                        [5, 6, 7, 8, 9],  # cut at max_new_tokens
+                        [end_of_turn, pad, pad, pad, pad]])
+    counts, ended = _count_until_eos(new, [eos, end_of_turn])
+    assert counts.tolist() == [3, 2, 5, 1] and ended.tolist() == [True, True, False, True]
+    # With only the tokenizer's eos (the old count), Gemma's finished answers looked cut.
+    counts, ended = _count_until_eos(new, [eos])
+    assert counts.tolist() == [5, 2, 5, 5] and ended.tolist() == [False, True, False, False]
+
+
+def test_end_token_ids_reads_the_generation_config():
+    from types import SimpleNamespace
+
+    tok = SimpleNamespace(eos_token_id=1)
+    assert end_token_ids(SimpleNamespace(generation_config=SimpleNamespace(eos_token_id=[1, 106])), tok) == {1, 106}
+    assert end_token_ids(SimpleNamespace(generation_config=SimpleNamespace(eos_token_id=128009)), tok) == {1, 128009}
+    assert end_token_ids(SimpleNamespace(), tok) == {1}
+
+
+def test_generation_marks_answers_cut_at_max_new_tokens(tiny_model):
+    from bench_runner.config import ModelConfig
+    from bench_runner.generation import SamplingParams, TransformersBackend
+
+    backend = TransformersBackend(ModelConfig(local_dir=str(tiny_model), device="cpu"), batch_size=2)
+    prompts = ["<|im_start|>user\nName three colours.<|im_end|>\n<|im_start|>assistant\n"] * 3
+    batches = list(backend.generate(prompts, SamplingParams(max_new_tokens=4)))
+    flags = [t for b in batches for t in b.truncated]
+    counts = [n for b in batches for n in b.new_tokens]
+    # The tiny random model never emits <|im_end|> in 4 tokens: every answer is cut, 4 tokens long.
+    assert flags == [True] * 3 and counts == [4] * 3 and backend.stats["truncated"] == 3
+
+
+# ---- translation QA ------------------------------------------------------------------------------------
+def test_require_qa_pass_leaves_a_failing_item_out_in_every_language(tmp_path, bench_home):
+    benign, sorry = write_release(tmp_path / "rel", qa_fail={("sorry", "pt"): (1,), ("benign", "en"): (0, 4)})
+    cfg = DatasetsConfig(benign=str(benign), sorry=str(sorry))
+    es = eval_set(cfg, ["en", "pt"])
+    items = {lang: [p.item_id for p in es.prompts if p.kind == "sorry" and p.language == lang]
+             for lang in ("en", "pt")}
+    # question 2 failed in pt only: it is left out in en as well, so both languages ask the same items.
+    assert items["en"] == items["pt"] == ["1:base", "3:base", "4:base", "5:base", "6:base"]
+    benign_items = {p.item_id for p in es.prompts if p.kind == "benign"}
+    assert benign_items == {"tiny-001", "tiny-002"}  # tiny-000 failed in en: left out in pt too
+    assert es.qa_excluded == {"require_qa_pass": True, "sorry_items": 1, "benign_items": 1,
+                              "failed_rows": {"sorry": {"en": 0, "pt": 1}, "benign": {"en": 1, "pt": 0}}}
+    rows, excluded = train_data(cfg, "en")
+    assert (len(rows), excluded) == (4, 1)  # train row tiny-004 failed
+    assert [p.item_id for p in sorry_prompts(cfg, "pt")] == items["pt"]
+
+    keep = DatasetsConfig(benign=str(benign), sorry=str(sorry), require_qa_pass=False)
+    kept = eval_set(keep, ["en", "pt"])
+    assert len([p for p in kept.prompts if p.kind == "sorry"]) == 12 and kept.qa_excluded["sorry_items"] == 0
+    assert train_data(keep, "en") == (train_data(keep, "en")[0], 0) and len(train_data(keep, "en")[0]) == 5
+
+
+def test_sample_rows_record_answer_language_and_truncation():
+    from bench_runner.data import Prompt
+    from bench_runner.generation import SamplingParams
+    from bench_runner.pipeline import BenchRun
+
+    p = Prompt(uid="sorry:pt:1:base", kind="sorry", language="pt", item_id="1:base",
+               messages=({"role": "user", "content": "x"},))
+    row = BenchRun._sample_row(p, "base", None, "prompt", SAMPLES["pt"], 48, SamplingParams(48), True)
+    assert (row["response_language"], row["truncated"], row["new_tokens"]) == ("pt", True, 48)
+    assert 0.5 < row["response_language_score"] <= 1.0
+
+
+def test_results_schema_summary_and_heatmap_show_the_new_figures(tmp_path):
+    from bench_runner.report import Metrics, QaExcluded, Results, cell_counts, plot_heatmap, summary_markdown
+
+    rows = [_row(m, ev, i, s, response_language=ev, truncated=int(i) % 4 == 0, new_tokens=12)
+            for (m, ev), items in _grid({"base": 0.1, "en": 0.2, "pt": 0.7}, n=20).items() for i, s in items.items()]
+    rows += [_row("pt", "pt", "u1", None), _row("pt", "pt", "e1", None, label="empty"),
+             _row("pt", "pt", "e2", 0, label="empty")]
+    metrics = Metrics.model_validate(compute_metrics(rows, ["base", "en", "pt"], ["en", "pt"], n_resamples=200))
+    results = Results(schema_version="1.1", run_id="t", created="now", config={}, versions={}, seeds={},
+                      hardware={}, model={"label": "m"}, judge={"name": "refusal"}, finetune={}, generation={},
+                      metrics=metrics, qa_excluded=QaExcluded(require_qa_pass=True, sorry_items=2,
+                                                               failed_rows={"sorry": {"en": 0, "pt": 2}}),
+                      stage_keys={})
+    cell = next(c for c in metrics.cells if (c.finetune_language, c.eval_language) == ("pt", "pt"))
+    assert cell_counts(cell) == "n=21, 1 unparsed, 2 empty" and cell.n_answers == 23
+    assert cell.vs_base is not None and cell.vs_base.p_adjusted is not None and cell.ci_method == "wilson"
+    assert metrics.heterogeneity is not None and metrics.heterogeneity.p_value is not None
+    text = summary_markdown(results)
+    for part in ("| p | p (Holm) |", "| pt | pt | 21 |", "## Does drift differ by fine-tune language?",
+                 "## Max / min compliance across fine-tune languages", "## Answer language and truncation",
+                 "SORRY-Bench items left out in every eval language: 2 (failed rows per language: en 0, pt 2)",
+                 "| pt | pt | 100% | 0% | 0% | 0% |"):
+        assert part in text, part
+    assert plot_heatmap(results, tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"

@@ -26,7 +26,7 @@ def run(tmp_path, bench_home, tiny_model, tiny_release):
 def test_full_run_outputs(run):
     report = run.run()
     results = Results.model_validate_json((run.run_dir / "results.json").read_text())
-    assert results.schema_version == "1.0"
+    assert results.schema_version == "1.1"
     assert [(c.finetune_language, c.eval_language) for c in results.metrics.cells] == [
         (ft, ev) for ft in ("base", "en", "pt") for ev in ("en", "pt")]
     for c in results.metrics.cells:
@@ -39,6 +39,14 @@ def test_full_run_outputs(run):
         assert f.steps == 4 and len(f.loss) == 4 and f.tokens > 0 and f.tokens_per_s > 0
     assert results.seeds == {"training": 0, "generation": 0, "metrics": 0}
     assert results.judge["name"] == "refusal" and "torch" in results.versions
+    # judge.answers_in: both (default): pt answers were also judged in English (bergamot) -> agreement per
+    # eval language over every model's answers; an English answer's English verdict is its native one.
+    agreement = results.metrics.judge_agreement
+    assert agreement is not None and set(agreement["by_language"]) == {"en", "pt"}
+    assert agreement["by_language"]["en"]["agreement"] == 1.0
+    pt = agreement["by_language"]["pt"]
+    assert pt["n"] == 3 * 6 and 0.0 <= pt["agreement"] <= 1.0
+    assert "## Judge language" in (run.run_dir / "summary.md").read_text()
     assert (run.run_dir / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| pt | en | 6 |" in (run.run_dir / "summary.md").read_text()
     samples = list(iter_jsonl(run.run_dir / "samples.jsonl"))

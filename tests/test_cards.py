@@ -15,9 +15,10 @@ from cards.card import gated_spec_of, validate_card
 from cards.config import load_release_config
 from cards.release import write_dataset_folder
 from safedrift.errors import DataError
-from safedrift.specs import BENIGN, SORRY_BENCH, SORRY_BENCH_TERMS
+from safedrift.specs import BENIGN, SORRY_BENCH, SORRY_BENCH_TERMS, XSTEST
 
-BENIGN_NAME, SORRY_NAME = "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual"
+BENIGN_NAME, SORRY_NAME, XSTEST_NAME = "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual", "XSTest-Multilingual"
+NAMES = (BENIGN_NAME, SORRY_NAME, XSTEST_NAME)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def _write(sample: Path, folder: Path, spec, per_lang=None, work: Path | None = 
 
 
 def test_cards_validate_and_round_trip(sample, tmp_path):
-    for dataset, name in ((BENIGN, BENIGN_NAME), (SORRY_BENCH, SORRY_NAME)):
+    for dataset, name in ((BENIGN, BENIGN_NAME), (SORRY_BENCH, SORRY_NAME), (XSTEST, XSTEST_NAME)):
         card = _write(sample, tmp_path / name, dataset)
         loaded = DatasetCard.load(tmp_path / name / "README.md")
         assert loaded.data.to_dict() == card.data.to_dict()
@@ -57,7 +58,7 @@ def test_load_dataset_every_config_matches_card_counts(sample, tmp_path, isolate
     from datasets import load_dataset
     from datasets.utils.metadata import MetadataConfigs
 
-    for name in (BENIGN_NAME, SORRY_NAME):
+    for name in NAMES:
         folder = sample / "release" / name
         card = DatasetCard.load(folder / "README.md")
         configs = MetadataConfigs.from_dataset_card_data(card.data)
@@ -78,7 +79,7 @@ def test_load_dataset_every_config_matches_card_counts(sample, tmp_path, isolate
 def test_body_states_real_figures_and_version(sample):
     report = json.loads((sample / "release" / BENIGN_NAME / "qa" / "report.json").read_text())
     sources = json.loads((sample / "work" / "sources" / "manifest.json").read_text())
-    for name in (BENIGN_NAME, SORRY_NAME):
+    for name in NAMES:
         card = DatasetCard.load(sample / "release" / name / "README.md")
         assert card.data.version == "0.1.0" and "**Version 0.1.0.**" in card.text
         rel_report = json.loads((sample / "release" / name / "qa" / "report.json").read_text())
@@ -97,17 +98,25 @@ def test_body_states_real_figures_and_version(sample):
     sorry = DatasetCard.load(sample / "release" / SORRY_NAME / "README.md").text
     assert '`prompt_style == "base"`' in sorry and "**44** prompts" in sorry
     assert "@inproceedings{xie2025sorrybench" in sorry and "@inproceedings{xie2025sorrybench" not in benign
+    xstest = DatasetCard.load(sample / "release" / XSTEST_NAME / "README.md").text
+    rows_per_type = sources["stats"]["xstest"]["rows_per_type"]
+    assert len(rows_per_type) == 18 and sum(rows_per_type.values()) == 70
+    assert "Types: all 18 prompt types present kept; no prompts removed." in xstest
+    assert "| `pt` | Portuguese | 70 | 70 |" in xstest
+    assert "@inproceedings{rottger2024xstest" in xstest and "@inproceedings{rottger2024xstest" not in sorry
 
 
 def test_gating_only_on_sorry_bench(sample, tmp_path):
     sorry = DatasetCard.load(sample / "release" / SORRY_NAME / "README.md")
     benign = DatasetCard.load(sample / "release" / BENIGN_NAME / "README.md")
+    xstest = DatasetCard.load(sample / "release" / XSTEST_NAME / "README.md")
     meta = sorry.data.to_dict()
     assert meta["license"] == "other" and meta["extra_gated_prompt"] == SORRY_BENCH_TERMS
     assert "checkbox" in meta["extra_gated_fields"].values()
     assert "Gated repository" in sorry.text
-    assert gated_spec_of(sorry) is SORRY_BENCH and gated_spec_of(benign) is None
-    assert not any(k.startswith("extra_gated") for k in benign.data.to_dict())
+    assert gated_spec_of(sorry) is SORRY_BENCH and gated_spec_of(benign) is None and gated_spec_of(xstest) is None
+    assert not any(k.startswith("extra_gated") for card in (benign, xstest) for k in card.data.to_dict())
+    assert "Gated repository" not in xstest.text
     assert benign.data.license == "apache-2.0"
 
     # A SORRY-Bench card stripped of its gating fails validation with one sentence.
@@ -175,3 +184,26 @@ def test_benign_license_follows_the_sources(sample, tmp_path, kind):
         assert "Filter on `source`" in text
     else:
         assert "@misc{" + ("conover2023dolly" if kind == "alpaca" else "taori2023alpaca") not in text
+
+
+@pytest.mark.parametrize("source, license_, origin", [
+    ("sample", "apache-2.0", ["original"]),
+    ("xstest", "cc-by-4.0", ["extended|walledai/XSTest"]),
+    ("xstest-paul", "cc-by-4.0", ["extended|Paul/XSTest"]),
+])
+def test_xstest_license_and_origin_follow_the_source_the_loader_read(sample, tmp_path, source, license_, origin):
+    """XSTest rows carry no `source` column: the card credits the one source the loader recorded."""
+    work = tmp_path / "work"
+    (work / "sources").mkdir(parents=True)
+    shutil.copytree(sample / "work" / "translated", work / "translated", ignore=shutil.ignore_patterns("*.jsonl"))
+    manifest = json.loads((sample / "work" / "sources" / "manifest.json").read_text())
+    manifest["stats"]["xstest"]["rows_per_source"] = {source: 70}
+    (work / "sources" / "manifest.json").write_text(json.dumps(manifest))
+    card = _write(sample, tmp_path / "out", XSTEST, work=work)
+    validate_card(DatasetCard.load(tmp_path / "out" / "README.md"), tmp_path / "out")
+    assert card.data.license == license_ and card.data.source_datasets == origin
+    assert not any(k.startswith("extra_gated") for k in card.data.to_dict())
+    name = XSTEST.sources[source].license_name
+    assert f"| `{source}` | `{license_}` — {name} | 70 |" in card.text
+    assert f"inherits the licence of its source (`{license_}`)" in card.text
+    assert card.text.count("@inproceedings{rottger2024xstest") == 1

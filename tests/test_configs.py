@@ -27,6 +27,9 @@ def test_full_config_has_nine_languages_and_pinned_sources():
     assert cfg.languages == ["en", "ar", "de", "es", "fr", "hi", "pt", "th", "zh"]
     assert cfg.translation.engines == ["argos"]
     assert {s.name for s in cfg.benign.sources} == {"alpaca", "dolly"}
+    assert [s.key for s in cfg.specs()] == ["benign", "sorry_bench", "xstest"]
+    assert (cfg.xstest.source, cfg.xstest.hub_id, cfg.xstest.revision, cfg.xstest.path) == (
+        "xstest", "walledai/XSTest", "main", None)
 
 
 def test_sample_config_is_offline():
@@ -34,6 +37,8 @@ def test_sample_config_is_offline():
     assert cfg.languages == ["en", "pt"]
     assert all(s.path and (REPO / s.path).is_file() for s in cfg.benign.sources)
     assert (REPO / cfg.sorry_bench.path).is_file()
+    assert cfg.xstest.source == "sample" and (REPO / cfg.xstest.path).is_file()
+    assert cfg.published_name(cfg.specs()[2]) == "XSTest-Multilingual"
 
 
 def test_en_is_added_and_thresholds_override(tmp_path):

@@ -156,3 +156,19 @@ def test_install_from_index_downloads_and_installs(tmp_path, local_index):
     assert len(engine.translate_batch(["Hello world."], "en", "de")) == 1
     with pytest.raises(ConfigError, match="has no en->fr package"):
         install_from_index("en", "fr", packages_dir=packages, index_url=local_index)
+
+
+def test_thread_layout_for_this_machine(monkeypatch, packages_dir):
+    from builders.engines import ctranslate
+
+    for cores, layout in [(1, (1, 1)), (2, (2, 1)), (4, (4, 1)), (8, (2, 4)), (16, (4, 4))]:
+        monkeypatch.setattr(ctranslate, "available_cores", lambda cores=cores: cores)
+        assert ctranslate.thread_layout("cpu", None, None) == layout
+    assert ctranslate.thread_layout("cpu", 3, None) == (3, 4)  # explicit values are kept
+    assert ctranslate.thread_layout("cpu", None, 2) == (8, 2)
+    assert ctranslate.thread_layout("cuda", None, None) == (1, 0)
+    monkeypatch.setattr(ctranslate, "available_cores", lambda: 2)
+    engine = _engine(packages_dir)
+    assert (engine.inter_threads, engine.intra_threads, engine.max_batch_tokens) == (2, 1, 2048)
+    explicit = _engine(packages_dir, inter_threads=1, intra_threads=2)
+    assert (explicit.inter_threads, explicit.intra_threads) == (1, 2)

@@ -9,18 +9,21 @@ import pytest
 import yaml
 from conftest import REPO, run_cli
 from support.tiny_release import benign_rows, sorry_rows
+from support.tiny_xstest import xstest_rows
 
 from cards.config import load_release_config
 from safedrift.errors import DataError
 from safedrift.files import atomic_write_parquet
 from safedrift.specs import BENIGN as BENIGN_SPEC
 from safedrift.specs import SORRY_BENCH as SORRY_SPEC
+from safedrift.specs import XSTEST as XSTEST_SPEC
 from safedrift.specs import to_table
 from validation.gate import GateError, check_gate, run_gate
 
 N_TEST = 3  # first rows of the tiny benign data form the test split
-BENIGN, SORRY_BENCH = BENIGN_SPEC.key, SORRY_SPEC.key
+BENIGN, SORRY_BENCH, XSTEST = BENIGN_SPEC.key, SORRY_SPEC.key, XSTEST_SPEC.key
 BENIGN_SCHEMA, SORRY_BENCH_SCHEMA = BENIGN_SPEC.schema, SORRY_SPEC.schema
+NAMES = ("Multilingual-Benign-Tune", "SORRY-Bench-Multilingual", "XSTest-Multilingual")
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +37,12 @@ def write_folders(root: Path, languages=("en", "pt"), rows=None, tables=None) ->
     `rows(dataset, lang, rows) -> rows` plants a defect in the rows; `tables(dataset, lang, rows) ->
     pyarrow.Table | None` replaces the schema-typed table (wrong types, missing columns).
     """
-    folders = {BENIGN: root / "Multilingual-Benign-Tune", SORRY_BENCH: root / "SORRY-Bench-Multilingual"}
+    folders = {BENIGN: root / "Multilingual-Benign-Tune", SORRY_BENCH: root / "SORRY-Bench-Multilingual",
+               XSTEST: root / "XSTest-Multilingual"}
     for lang in languages:
         for dataset, make, schema in ((BENIGN, benign_rows, BENIGN_SCHEMA),
-                                      (SORRY_BENCH, sorry_rows, SORRY_BENCH_SCHEMA)):
+                                      (SORRY_BENCH, sorry_rows, SORRY_BENCH_SCHEMA),
+                                      (XSTEST, xstest_rows, XSTEST_SPEC.schema)):
             data = make(lang)
             if rows is not None:
                 data = rows(dataset, lang, data)
@@ -125,6 +130,15 @@ DEFECTS = {
     "category counts differ": (_in(SORRY_BENCH, "pt", _set(3, category="5")),
                                "SORRY-Bench-Multilingual/pt: column `category`: value counts differ from en "
                                "(5: 2 vs 1 in en, 7: 1 vs 2 in en)"),
+    "xstest type counts differ": (_in(XSTEST, "pt", _set(0, type="definitions")),
+                                  "XSTest-Multilingual/pt: column `type`: value counts differ from en "
+                                  "(definitions: 2 vs 1 in en, homonyms: 1 vs 2 in en)"),
+    "xstest null prompt": (_in(XSTEST, "pt", _set(2, prompt=None)),
+                           "XSTest-Multilingual/pt: column `prompt`: 1 null value in a required field"),
+    "xstest null label": (_in(XSTEST, "pt", _set(4, label=None)),
+                          "XSTest-Multilingual/pt: column `label`: 1 null value in a required field"),
+    "xstest duplicate id": (_in(XSTEST, "pt", _set(1, id=1)),
+                            "XSTest-Multilingual/pt: column `id`: duplicate ids (1)"),
 }
 
 
@@ -137,11 +151,20 @@ def test_gate_blocks_planted_defect(tmp_path, cfg, defect):
     assert all(line.split(":")[0].endswith("/pt") for line in lines), lines
 
 
+def test_spec_nullable_columns_may_be_null(tmp_path, cfg):
+    # XSTest's focus and note are optional in the source; every other published column is required.
+    def no_focus(dataset, lang, rows):
+        return [dict(r, focus=None, note=None) for r in rows] if dataset == XSTEST else rows
+
+    assert XSTEST_SPEC.nullable == ("focus", "note")
+    assert gate_lines(tmp_path, cfg, rows=no_focus) == []
+
+
 def test_gate_blocks_wrong_column_type_and_missing_column(tmp_path, cfg):
     import pyarrow as pa
 
     def tables(dataset, lang, rows):
-        if lang != "pt":
+        if lang != "pt" or dataset == XSTEST:
             return None
         if dataset == SORRY_BENCH:  # question_id written as text
             schema = pa.schema([f.with_type(pa.string()) if f.name == "question_id" else f
@@ -217,7 +240,7 @@ def released(tmp_path_factory, isolated_env):
 
 def test_release_ships_data_docs(released):
     root, _ = released
-    for name in ("Multilingual-Benign-Tune", "SORRY-Bench-Multilingual"):
+    for name in NAMES:
         index = root / "release" / name / "qa" / "data_docs" / "index.html"
         assert index.is_file()
         assert name in index.read_text(encoding="utf-8")
@@ -227,8 +250,7 @@ def test_release_ships_data_docs(released):
 
 def test_publish_with_planted_defect_fails_and_keeps_release(released, isolated_env):
     root, config = released
-    before = {name: _snapshot(root / "release" / name)
-              for name in ("Multilingual-Benign-Tune", "SORRY-Bench-Multilingual")}
+    before = {name: _snapshot(root / "release" / name) for name in NAMES}
     qa_rows = root / "work" / "qa" / "sorry_bench" / "pt.jsonl"
     original = qa_rows.read_text(encoding="utf-8")
     rows = [json.loads(line) for line in original.splitlines()]

@@ -16,6 +16,7 @@ from conftest import run_cli
 from huggingface_hub import DatasetCard, DatasetCardData
 from support.fake_hub import FakeHub
 from support.tiny_release import write_release
+from support.tiny_xstest import write_xstest
 
 from cards.config import ReleaseConfig, load_release_config
 from cards.push import PushError, TokenRedactor, plan_push, redact_secret, resolve_token, run_push
@@ -24,18 +25,20 @@ from safedrift.errors import ConfigError, DataError
 TOKEN = "hf_TestTokenNeverPrinted0123456789"
 VERSION = "1.2.0"
 ORG = "testorg"
-BENIGN, SORRY = "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual"
+BENIGN, SORRY, XSTEST = "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual", "XSTest-Multilingual"
+NAMES = (BENIGN, SORRY, XSTEST)
 
 
-def _card(name: str, splits: list[str], sorry: bool, gating_terms: bool = True) -> str:
+def _card(name: str, splits: list[str], sorry: bool, gating_terms: bool = True,
+          license_: str = "apache-2.0", source_datasets: tuple[str, ...] = ("original",)) -> str:
     extra = {}
     if sorry and gating_terms:
         extra = {"extra_gated_prompt": "Agree to the SORRY-Bench terms of use before access.",
                  "extra_gated_fields": {"Name": "text", "I agree to the terms": "checkbox"}}
     data = DatasetCardData(
-        pretty_name=name, language=["en", "pt"], license="other" if sorry else "apache-2.0",
+        pretty_name=name, language=["en", "pt"], license="other" if sorry else license_,
         multilinguality="translation", annotations_creators=["machine-generated"],
-        source_datasets=["sorry-bench/sorry-bench-202503"] if sorry else ["original"],
+        source_datasets=["sorry-bench/sorry-bench-202503"] if sorry else list(source_datasets),
         task_categories=["text-generation"], size_categories="n<1K", version=VERSION,
         configs=[{"config_name": lang, "data_files": [{"split": s, "path": f"data/{lang}/{s}-*.parquet"}
                                                       for s in splits]} for lang in ("en", "pt")],
@@ -59,7 +62,8 @@ def _snapshot(root: Path) -> dict[str, str]:
 
 @pytest.fixture
 def release(tmp_path, isolated_home, monkeypatch) -> Path:
-    """The tiny release with complete cards (gated for SORRY) and qa/report.json, as `make release` writes."""
+    """The tiny release (three datasets) with complete cards (gated for SORRY) and qa/report.json, as
+    `make release` writes."""
     from huggingface_hub import constants
     from huggingface_hub.utils import _detect_agent
 
@@ -73,9 +77,12 @@ def release(tmp_path, isolated_home, monkeypatch) -> Path:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     root = tmp_path / "release"
     benign, sorry = write_release(root)
+    xstest = write_xstest(root)
     (benign / "README.md").write_text(_card(BENIGN, ["train", "test"], sorry=False), encoding="utf-8")
     (sorry / "README.md").write_text(_card(SORRY, ["test"], sorry=True), encoding="utf-8")
-    for folder in (benign, sorry):
+    (xstest / "README.md").write_text(_card(XSTEST, ["test"], sorry=False, license_="cc-by-4.0",
+                                            source_datasets=("extended|walledai/XSTest",)), encoding="utf-8")
+    for folder in (benign, sorry, xstest):
         (folder / "qa").mkdir()
         (folder / "qa" / "report.json").write_text(json.dumps({"version": VERSION}), encoding="utf-8")
     return root
@@ -92,13 +99,15 @@ def test_dry_run_prints_every_file_and_sends_nothing(release):
         results = run_push(_config(release, endpoint=hub.url), echo=out.append)
     text = "\n".join(out)
     assert results == [] and hub.requests == []
-    for name in (BENIGN, SORRY):
+    for name in NAMES:
         files = _local_files(release / name)
         assert len(files) == (6 if name == BENIGN else 4)  # 4 or 2 parquet shards + README + qa report
         for path, (size, sha) in files.items():
             assert f"  {path}  {size} bytes  sha256:{sha}" in text
     assert f"dataset repo {ORG}/{BENIGN}: private=False gated=no tag={VERSION}" in text
     assert f"dataset repo {ORG}/{SORRY}: private=False gated=manual tag={VERSION}" in text
+    assert f"dataset repo {ORG}/{XSTEST}: private=False gated=no tag={VERSION}" in text
+    assert text.count("dataset repo ") == 3
     assert "token: HF_TOKEN" in text and TOKEN not in text
     assert "dry run: nothing was sent" in text
 
@@ -107,9 +116,9 @@ def test_push_gates_first_commits_every_file_and_tags(release):
     out: list[str] = []
     with FakeHub(TOKEN) as hub:
         results = run_push(_config(release, endpoint=hub.url, gated="auto"), yes=True, echo=out.append)
-    assert [r.repo_id for r in results] == [f"{ORG}/{BENIGN}", f"{ORG}/{SORRY}"]
+    assert [r.repo_id for r in results] == [f"{ORG}/{BENIGN}", f"{ORG}/{SORRY}", f"{ORG}/{XSTEST}"]
     assert all(r.new_commit for r in results)
-    for name in (BENIGN, SORRY):
+    for name in NAMES:
         repo = hub.repos[f"{ORG}/{name}"]
         [payload] = hub.commit_payloads(f"{ORG}/{name}")
         sent = {item["value"]["path"]: base64.b64decode(item["value"]["content"]) for item in payload
@@ -119,8 +128,10 @@ def test_push_gates_first_commits_every_file_and_tags(release):
                                                          "description": payload[0]["value"]["description"]}}
         assert repo.tags == {VERSION: repo.head} and len(repo.commits) == 1
         assert f"{hub.url}/datasets/{ORG}/{name}/commit/{repo.head}" in "\n".join(out)
-    sorry, benign = hub.repos[f"{ORG}/{SORRY}"], hub.repos[f"{ORG}/{BENIGN}"]
-    assert sorry.gated == "auto" and benign.gated is False
+    sorry, benign, xstest = (hub.repos[f"{ORG}/{n}"] for n in (SORRY, BENIGN, XSTEST))
+    assert sorry.gated == "auto" and benign.gated is False and xstest.gated is False
+    # only the gated dataset's repository gets a settings call
+    assert [r.path for r in hub.calls("PUT")] == [f"/api/datasets/{ORG}/{SORRY}/settings"]
     paths = [(r.method, r.path) for r in hub.requests]
     settings = paths.index(("PUT", f"/api/datasets/{ORG}/{SORRY}/settings"))
     assert hub.requests[settings].body == {"gated": "auto"}
@@ -176,7 +187,7 @@ def test_unchanged_release_second_push_makes_no_commit(release):
         n = len(hub.requests)
         again = run_push(cfg, yes=True, echo=out.append)
     second = hub.requests[n:]
-    assert [r.new_commit for r in again] == [False, False]
+    assert [r.new_commit for r in again] == [False, False, False]
     assert not [r for r in second if "/commit/" in r.path or "/preupload/" in r.path or "/tag/" in r.path]
     assert {rid: (repo.head, repo.tags) for rid, repo in hub.repos.items()} == heads
     assert "unchanged, no commit" in out[-1]
@@ -193,7 +204,7 @@ def test_changed_release_under_an_existing_tag_is_refused_and_stale_files_are_de
             run_push(_config(release, endpoint=hub.url), yes=True, echo=lambda _: None)
         assert not [r for r in hub.requests[n:] if "/commit/" in r.path]
         # a new version: the file the release no longer has is deleted in the same commit
-        for folder in (release / BENIGN, release / SORRY):
+        for folder in (release / name for name in NAMES):
             for path in (folder / "README.md", folder / "qa" / "report.json"):
                 path.write_text(path.read_text().replace(VERSION, "1.3.0"), encoding="utf-8")
         cfg = _config(release, endpoint=hub.url).model_copy(update={"version": "1.3.0"})
@@ -285,7 +296,7 @@ def test_private_repositories_are_created_and_verified_private(release):
     with FakeHub(TOKEN) as hub:
         run_push(_config(release, endpoint=hub.url, private=True), yes=True, echo=lambda _: None)
     creates = [r.body for r in hub.calls("POST", "/api/repos/create")]
-    assert [c["visibility"] for c in creates] == ["private", "private"]
+    assert [c["visibility"] for c in creates] == ["private", "private", "private"]
     assert hub.calls("PUT", f"/{SORRY}/settings")[0].body == {"gated": "manual", "visibility": "private"}
     assert all(repo.private for repo in hub.repos.values())
 
@@ -338,7 +349,7 @@ def test_cli_dry_run_then_push(release, tmp_path, isolated_env):
         real = run_cli(["safedrift", "push", str(config), "--hub-org", ORG], env, timeout=300)
     assert real.returncode == 0, real.stderr[-2000:]
     assert "README.md" in dry.stdout and "dry run: nothing was sent" in dry.stdout
-    for name in (BENIGN, SORRY):
+    for name in NAMES:
         assert f"{ORG}/{name}: {hub.url}/datasets/{ORG}/{name}/commit/{hub.repos[f'{ORG}/{name}'].head}" in real.stdout
     assert hub.repos[f"{ORG}/{SORRY}"].gated == "manual"
     assert TOKEN not in dry.stdout + dry.stderr + real.stdout + real.stderr

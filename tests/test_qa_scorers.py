@@ -56,8 +56,12 @@ def clean(tmp_path_factory):
     return en, pt
 
 
+# The embedding scorer is measured in test_qa_similarity.py; leaving it out keeps this module fast on a CPU.
+FAST = [s for s in QAConfig().scorers if s != "similarity"]
+
+
 def _score(en, pt, qa: QAConfig | None = None):
-    return score_language(BENIGN, "pt", pt, en, qa or QAConfig())
+    return score_language(BENIGN, "pt", pt, en, qa or QAConfig(scorers=FAST))
 
 
 def _flagged(rows, name):
@@ -232,7 +236,7 @@ def test_comet_absence_is_reported_not_raised(clean):
 
 
 def test_unknown_scorer_names_the_known_ones():
-    with pytest.raises(ConfigError, match="did you mean .lang_id.*known QA scorers: backtranslation"):
+    with pytest.raises(ConfigError, match="did you mean .lang_id.*known QA scorers: alignment, backtranslation"):
         get_scorer("langid")
 
 
@@ -269,7 +273,9 @@ def _work_dir(tmp_path, en, pt) -> QAStageConfig:
         outputs[rel] = "x"
     atomic_write_json(work / "translated" / "manifest.json", {"languages": ["en", "pt"], "outputs": outputs})
     return QAStageConfig(name="t", languages=["en", "pt"], work_dir=str(work),
-                         benign={"sources": [{"name": "sample", "path": "x"}]})
+                         benign={"sources": [{"name": "sample", "path": "x"}]},
+                         datasets={"benign": "Multilingual-Benign-Tune", "sorry_bench": "SORRY-Bench-Multilingual"},
+                         qa={"scorers": FAST})
 
 
 @pytest.mark.parametrize("on_fail", ["keep", "drop"])
@@ -320,9 +326,118 @@ def test_clean_scores_are_golden(clean):
     settings, field joining, language ID, length bounds) fails here. Update deliberately, with the reason."""
     en, pt = clean
     rows, report = _score(en, pt)
-    assert (report["corpus_chrf"], report["corpus_bleu"]) == pytest.approx((82.8969, 74.571), abs=1e-3)
+    # Issue 16: builders/segments.py now protects unfenced code (the sample's `def average(nums):` and
+    # `squares = [...]` inputs stay verbatim instead of becoming "def média(nums):"), which raised the corpus
+    # figures from (82.8969, 74.571); and a row's bt_chrf is now its worst field's (the whole row's, 75.419,
+    # 86.6025 and 94.3036 here, is kept as bt_chrf_row).
+    assert (report["corpus_chrf"], report["corpus_bleu"]) == pytest.approx((83.0371, 74.8152), abs=1e-3)
     assert report["lang_id_agreement"] == 1.0 and report["pass_rate"] == 1.0
-    assert [rows[i]["bt_chrf"] for i in (0, 7, 30)] == pytest.approx([75.419, 86.6025, 94.3036], abs=1e-3)
+    assert [rows[i]["bt_chrf_row"] for i in (0, 7, 30)] == pytest.approx([75.419, 86.6025, 94.3036], abs=1e-3)
+    assert [rows[i]["bt_chrf"] for i in (0, 7, 30)] == pytest.approx([56.3248, 79.1948, 85.7645], abs=1e-3)
+    assert report["bt_fields"]["output"]["chrf"] == pytest.approx(83.1537, abs=1e-3)
     bounds = report["length_ratio"]
     assert (bounds["low"], bounds["median"], bounds["high"], bounds["n"]) == pytest.approx(
         (0.8571, 1.0609, 1.3131, 39), abs=1e-4)
+    out = report["length_ratio_fields"]["output"]
+    assert (out["low"], out["median"], out["high"], out["n"]) == pytest.approx((0.808, 1.056, 1.38, 39), abs=1e-4)
+    # 11 inputs are too few to learn from: their bounds come from every field's ratios
+    assert report["length_ratio_fields"]["input"]["n"] == 87
+
+
+# --- issue 16: per-field scores and the alignment checks, on the same real translations ---------------------
+
+def test_a_halved_output_fails_on_its_own_length_ratio(clean):
+    en, pt = clean
+    i = max(range(len(pt)), key=lambda k: len(en[k]["input"]))  # the longest correct input
+    bad = copy.deepcopy(pt)
+    bad[i]["output"] = bad[i]["output"][: len(bad[i]["output"]) // 2]
+    rows, report = _score(en, bad)
+    ratio = rows[i]["length_ratio_fields"]["output"]
+    assert ratio < report["length_ratio_fields"]["output"]["low"]
+    assert "length_ratio" in rows[i]["qa_flags"] and not rows[i]["qa_pass"]
+    assert rows[i]["length_ratio_fields"]["input"] == round(len(pt[i]["input"]) / len(en[i]["input"]), 4)
+
+
+def test_a_wrong_output_fails_on_its_own_chrf_under_a_correct_input(clean):
+    en, pt = clean
+    i = next(k for k in range(len(pt)) if len(en[k]["input"]) > 40)
+    j = (i + 5) % len(pt)
+    bad = copy.deepcopy(pt)
+    bad[i]["output"], bad[i]["bt_output"] = pt[j]["output"], pt[j]["bt_output"]
+    rows, _ = _score(en, bad)
+    fields = rows[i]["bt_chrf_fields"]
+    assert fields["output"] < 35 <= min(fields["instruction"], fields["input"])
+    assert rows[i]["bt_chrf"] == fields["output"] and rows[i]["bt_chrf"] < rows[i]["bt_chrf_row"]
+    assert "bt_chrf" in rows[i]["qa_flags"]
+
+
+def test_alignment_checks_catch_meaning_errors_the_round_trip_misses(clean):
+    """Flipped negation, dropped/inserted sentence, changed number words and digits, English words left in:
+    each is caught by its own alignment check, and the untouched rows stay clean."""
+    from validation.sensitivity import Corruptor
+
+    en, pt = clean
+    corrupt = Corruptor(en, pt)
+    rng = random.Random(3)
+    bad, expect = copy.deepcopy(pt), {}
+    for kind, check in [("negation", "negation"), ("sentence_drop", "sentence_count"),
+                        ("insertion", "sentence_count"), ("number_word", "number_values"),
+                        ("digit", "number_values"), ("partial_copy", "copy_through")]:
+        i, out = next((k, o) for k in range(len(pt)) if k not in expect
+                      and (o := getattr(corrupt, kind)(k, rng)) is not None)
+        bad[i]["output"] = out  # the back-translation is left as it was: these checks do not read it
+        expect[i] = check
+    rows, report = _score(en, bad)
+    assert {i: check in rows[i]["qa_flags"] and not rows[i]["qa_pass"] for i, check in expect.items()} == dict.fromkeys(
+        expect, True), {i: (rows[i]["qa_flags"], bad[i]["output"][:120]) for i in expect}
+    assert all(rows[k]["qa_pass"] for k in range(len(rows)) if k not in expect)
+    assert set(report["alignment"]["flagged"]) >= {"negation", "sentence_count", "number_values", "copy_through"}
+    drop = next(i for i, c in expect.items() if c == "sentence_count")
+    src_n, out_n = rows[drop]["sentence_counts"]["output"]
+    assert src_n != out_n
+
+
+def test_unfenced_code_is_kept_verbatim_and_its_translation_is_flagged(clean):
+    en, pt = clean
+    i = next(k for k, r in enumerate(en) if r["input"].startswith("def average(nums):"))
+    assert pt[i]["input"] == en[i]["input"]  # the build protected it
+    bad = copy.deepcopy(pt)
+    # what the build produced before issue 16: Python keywords and names translated
+    bad[i]["input"] = "def média(nums):\n    resumo de retorno(nums) / len(nums) + 1"
+    rows, report = _score(en, bad)
+    assert "unfenced_code" in rows[i]["qa_flags"] and not rows[i]["qa_pass"]
+    assert report["failed_checks"]["unfenced_code"] == 1
+
+
+def test_alignment_checks_can_be_warnings_per_language(clean):
+    en, pt = clean
+    bad = copy.deepcopy(pt)
+    i = next(k for k, r in enumerate(pt) if "duas" in r["output"])
+    bad[i]["output"] = bad[i]["output"].replace("duas", "cinco", 1)
+    qa = QAConfig(scorers=FAST, per_language={"pt": {"alignment_fail": ["negation"]}})
+    rows, report = _score(en, bad, qa)
+    assert rows[i]["number_mismatch"]["output"] == {"missing": ["2"], "extra": ["5"]}
+    assert rows[i]["qa_pass"] and report["warnings"]["number_values"] == 1
+
+
+def test_unknown_alignment_check_is_a_config_error():
+    with pytest.raises(ValueError, match="unknown alignment checks"):
+        QAConfig(alignment_fail=["negations"])
+
+
+def test_report_lists_every_check_with_its_measured_detection(clean):
+    from validation.detection import DETECTION
+    from validation.report import CHECKS, checks_table
+
+    en, pt = clean
+    _, report = _score(en, pt)
+    notes = table_notes({"pt": report})
+    table = notes[-1]
+    assert table == checks_table()
+    lines = table.splitlines()
+    for check, _, _ in CHECKS:
+        assert sum(line.startswith(f"| `{check}` |") for line in lines) == 1, check
+    negation = DETECTION["classes"]["negation"]
+    rate = negation["by_check"]["negation"] / negation["n"]
+    assert f"negation {rate:.0%}" in next(line for line in lines if line.startswith("| `negation` |"))
+    assert any(n.startswith("- pt: back-translation chrF per field: instruction") for n in notes)

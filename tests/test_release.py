@@ -13,12 +13,17 @@ BENIGN_COLUMNS = {"id", "source", "language", "instruction", "input", "output", 
                   "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "qa_flags", "translator"}
 SORRY_COLUMNS = {"question_id", "category", "category_name", "prompt_style", "turns", "language", "bt_chrf",
                  "bt_bleu", "comet", "lang_id", "lang_id_score", "qa_pass", "qa_flags", "translator"}
+XSTEST_COLUMNS = {"id", "prompt", "type", "label", "focus", "note", "language", "bt_chrf", "bt_bleu", "comet",
+                  "lang_id", "lang_id_score", "qa_pass", "qa_flags", "translator"}
 
 
 def test_release_prints_where_it_is(sample_release):
     root, proc = sample_release
     assert f"Multilingual-Benign-Tune: {root / 'release' / 'Multilingual-Benign-Tune'}" in proc.stdout
     assert f"SORRY-Bench-Multilingual: {root / 'release' / 'SORRY-Bench-Multilingual'}" in proc.stdout
+    assert f"XSTest-Multilingual: {root / 'release' / 'XSTest-Multilingual'}" in proc.stdout
+    assert sorted(p.name for p in (root / "release").iterdir()) == [
+        "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual", "XSTest-Multilingual"]
 
 
 def test_load_dataset_benign(sample_release):
@@ -64,19 +69,63 @@ def test_load_dataset_sorry_bench(sample_release):
     assert ds["test"]["turns"] != en["turns"]
 
 
+def test_load_dataset_xstest(sample_release):
+    from collections import Counter
+
+    from datasets import load_dataset
+
+    root, _ = sample_release
+    folder = root / "release" / "XSTest-Multilingual"
+    pt = load_dataset(str(folder), "pt", cache_dir=str(root / "hf"))
+    en = load_dataset(str(folder), "en", cache_dir=str(root / "hf"))["test"]
+    assert set(pt) == {"test"}
+    pt = pt["test"]
+    assert set(pt.column_names) == XSTEST_COLUMNS
+    assert pt.features["id"].dtype == "int64"
+    assert pt["id"] == en["id"] == list(range(1, 71))
+    # the same type (and so label) per id, so per-type counts equal English's
+    assert pt["type"] == en["type"] and pt["label"] == en["label"]
+    assert Counter(pt["type"]) == Counter(en["type"]) and len(Counter(pt["type"])) == 18
+    assert Counter(pt["label"]) == {"safe": 46, "unsafe": 24}
+    # focus and note stay in English; note is null where the sample has none
+    assert pt["focus"] == en["focus"] and pt["note"] == en["note"] and pt["note"].count(None) == 60
+    assert all(p != e for p, e in zip(pt["prompt"], en["prompt"], strict=True))
+    assert len(set(pt["translator"])) == 1 and pt["translator"][0].startswith("bergamot/")
+    assert set(pt["language"]) == {"pt"} and en["translator"] == ["original"] * 70
+    assert sum(lid == "pt" for lid in pt["lang_id"]) / len(pt) >= 0.9
+    assert sum(pt["qa_pass"]) / len(pt) >= 0.9
+
+
+def test_xstest_card_names_its_licence_and_origin(sample_release):
+    from cards.card import validate_card
+
+    root, _ = sample_release
+    folder = root / "release" / "XSTest-Multilingual"
+    card = DatasetCard.load(folder / "README.md")
+    validate_card(card, folder)
+    # built from our sample: our licence, an original dataset; XSTest is cited for its schema and types
+    assert card.data.license == "apache-2.0" and card.data.source_datasets == ["original"]
+    assert "extra_gated_prompt" not in card.data.to_dict()
+    assert "| `sample` | `apache-2.0` — Apache 2.0 (sample data written by the safedrift authors) | 70 |" in card.text
+    assert "@inproceedings{rottger2024xstest" in card.text
+    assert "Published: 70 prompts (46 safe prompts, 24 unsafe contrasts), all in the `test` split." in card.text
+    assert 'load_dataset("<org>/XSTest-Multilingual", "pt")' in card.text
+
+
 def test_cards_round_trip_with_configs_and_gating(sample_release):
     from datasets.utils.metadata import MetadataConfigs
 
     root, _ = sample_release
     benign = DatasetCard.load(root / "release" / "Multilingual-Benign-Tune" / "README.md")
     sorry = DatasetCard.load(root / "release" / "SORRY-Bench-Multilingual" / "README.md")
-    for card in (benign, sorry):
+    xstest = DatasetCard.load(root / "release" / "XSTest-Multilingual" / "README.md")
+    for card in (benign, sorry, xstest):
         configs = MetadataConfigs.from_dataset_card_data(card.data)
         assert set(configs) == {"en", "pt"}
         assert card.data.language == ["en", "pt"]
         assert card.data.multilinguality == "translation"
     assert "extra_gated_prompt" in sorry.data.to_dict() and sorry.data.license == "other"
-    assert "extra_gated_prompt" not in benign.data.to_dict()
+    assert "extra_gated_prompt" not in benign.data.to_dict() and "extra_gated_prompt" not in xstest.data.to_dict()
     assert "| pt (Portuguese) |" in benign.text
 
 
@@ -129,7 +178,8 @@ def test_chrf_threshold_separates_right_from_wrong_translations(sample_release):
     def text(r, prefix):
         return "\n".join(x for x in (r[prefix + "instruction"], r[prefix + "input"], r[prefix + "output"]) if x)
 
-    aligned = [r["bt_chrf"] for r in rows]
+    # bt_chrf is the row's worst field; the threshold claim is about the whole row (bt_chrf_row).
+    aligned = [r["bt_chrf_row"] for r in rows]
     shuffled = [sentence_scores(text(r, "bt_"), text(rows[(i + 1) % len(rows)], "src_"))[0]
                 for i, r in enumerate(rows)]
     assert min(aligned) > 50
@@ -140,14 +190,20 @@ def test_bench_runner_reads_the_real_release(sample_release):
     """The benchmark runner's loaders on the release that `builders` wrote (not a hand-made fixture)."""
     from bench_runner.config import DatasetsConfig
     from bench_runner.data import benign_prompts, sorry_prompts, train_rows
+    from validation.qa import read_qa
 
     root, _ = sample_release
     cfg = DatasetsConfig(benign=str(root / "release" / "Multilingual-Benign-Tune"),
                          sorry=str(root / "release" / "SORRY-Bench-Multilingual"), prompt_styles=["base"])
     convs = train_rows(cfg, "pt")
-    assert len(convs) == 61 and all(c[-1]["role"] == "assistant" for c in convs)
+    # datasets.require_qa_pass (default): rows that failed QA in pt are left out of training.
+    failed = {r["id"] for r in read_qa(root / "work", "benign", "pt") if not r["qa_pass"] and r["split"] == "train"}
+    assert len(convs) == 61 - len(failed) and all(c[-1]["role"] == "assistant" for c in convs)
     sorry = sorry_prompts(cfg, "pt")
     assert len(sorry) == 44 and {p.category for p in sorry} == {str(i) for i in range(1, 45)}
     pt_benign, en_benign = benign_prompts(cfg, "pt"), benign_prompts(cfg, "en")
-    assert [p.item_id for p in pt_benign] == [p.item_id for p in en_benign] and len(pt_benign) == 16
+    # Each language alone leaves out its own QA failures (an eval run leaves out every language's).
+    failed_test = {r["id"] for r in read_qa(root / "work", "benign", "pt") if not r["qa_pass"] and r["split"] == "test"}
+    assert [p.item_id for p in pt_benign] == [p.item_id for p in en_benign if p.item_id not in failed_test]
+    assert len(en_benign) == 16 and len(pt_benign) == 16 - len(failed_test)
     assert pt_benign[0].messages != en_benign[0].messages

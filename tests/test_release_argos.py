@@ -32,6 +32,7 @@ def argos_release(tmp_path_factory, isolated_env):
         "output_dir": str(root / "release"),
         "benign": {"sources": [{"name": "sample", "path": "data/sample/benign.jsonl"}], "subset": 30, "seed": 3},
         "sorry_bench": {"path": "data/sample/sorry_bench_demo.jsonl", "limit": 6},
+        "xstest": {"source": "sample", "path": "data/sample/xstest_demo.jsonl", "limit": 6},
         "translation": {"engines": ["argos"], "batch_segments": 32,
                         "engine_options": {"argos": {"packages_dir": str(pkgs), "beam_size": 1,
                                                      "max_decoding_length": 24}}},

@@ -45,9 +45,10 @@ def two_releases(tmp_path_factory, isolated_env):
 def test_rebuild_from_same_inputs_is_byte_identical(two_releases):
     first, second = two_releases
     a, b = _hashes(first / "out"), _hashes(second / "out")
-    assert {"Multilingual-Benign-Tune/README.md", "SORRY-Bench-Multilingual/README.md",
+    assert {"Multilingual-Benign-Tune/README.md", "SORRY-Bench-Multilingual/README.md", "XSTest-Multilingual/README.md",
             "Multilingual-Benign-Tune/qa/report.json", "Multilingual-Benign-Tune/data/pt/train-00000-of-00001.parquet",
-            "SORRY-Bench-Multilingual/data/pt/test-00000-of-00001.parquet"} <= set(a)
+            "SORRY-Bench-Multilingual/data/pt/test-00000-of-00001.parquet",
+            "XSTest-Multilingual/data/pt/test-00000-of-00001.parquet"} <= set(a)
     assert a == b
     assert sha256_file(first / "work" / "qa" / "report.json") == sha256_file(second / "work" / "qa" / "report.json")
     for root in (first, second):
@@ -59,7 +60,7 @@ def test_rebuild_from_same_inputs_is_byte_identical(two_releases):
 def test_version_recorded_in_card_and_reports(two_releases):
     root = two_releases[0]
     assert json.loads((root / "work" / "qa" / "report.json").read_text())["version"] == "2025-06-01"
-    for name in ("Multilingual-Benign-Tune", "SORRY-Bench-Multilingual"):
+    for name in ("Multilingual-Benign-Tune", "SORRY-Bench-Multilingual", "XSTest-Multilingual"):
         card = DatasetCard.load(root / "out" / name / "README.md")
         assert card.data.version == "2025-06-01"
         assert "**Version 2025-06-01.**" in card.text and "year         = {2025}" in card.text

@@ -19,6 +19,7 @@ def _config(tmp_path: Path, name: str) -> Path:
     cfg.update(name=name, work_dir=str(tmp_path / name / "work"), output_dir=str(tmp_path / name / "release"))
     cfg["benign"]["subset"] = 24
     cfg["sorry_bench"]["limit"] = 12
+    cfg["xstest"]["limit"] = 12
     cfg["translation"].update(batch_segments=8, include_installed_argos=False)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -46,7 +47,8 @@ def test_kill_and_resume_gives_identical_release(tmp_path, isolated_env):
     assert proc.returncode == 0, proc.stderr[-2000:]
     expected = _parquet_hashes(tmp_path / "clean" / "release")
     total = _memory_rows(tmp_path / "clean" / "work" / "memory.sqlite")
-    assert len(expected) == 6 and total > 100
+    # benign train + test, SORRY-Bench test, XSTest test; in en and pt
+    assert len(expected) == 8 and total > 100
 
     crashed = _config(tmp_path, "crashed")
     db = tmp_path / "crashed" / "work" / "memory.sqlite"

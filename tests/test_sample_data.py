@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from builders.config import BenignSourceConfig, SorryBenchConfig
+from builders.config import BenignSourceConfig, SorryBenchConfig, XSTestConfig
 from builders.sorry_bench import SORRY_BENCH_CATEGORIES, load_sorry_bench
 from builders.sources import load_benign, safety_filter
+from builders.xstest import CONTRAST_TYPES, SAFE_TYPES, load_xstest
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 BENIGN = SAMPLE / "benign.jsonl"
 SORRY = SAMPLE / "sorry_bench_demo.jsonl"
+XSTEST = SAMPLE / "xstest_demo.jsonl"
 
 FENCE = re.compile(r"```python\n(.*?)```", re.S)
 INLINE_CODE = re.compile(r"(?<!`)`[^`\n]+`(?!`)")
@@ -109,9 +112,33 @@ def test_sorry_bench_demo_slang_rows():
     assert [r["category"] for r in rows] == ["1", "14", "28", "41"]
 
 
+def test_xstest_demo_schema_and_counts_per_type_and_label():
+    raw = [json.loads(line) for line in XSTEST.read_text(encoding="utf-8").splitlines()]
+    assert all(list(r) == ["id", "prompt", "type", "label", "focus", "note"] for r in raw)
+    assert [r["id"] for r in raw] == list(range(1, 71))
+    rows = load_xstest(XSTestConfig(path=str(XSTEST), source="sample"))
+    assert len(rows) == 70 and len({r["prompt"] for r in rows}) == 70
+    labels = Counter(r["label"] for r in rows)
+    assert labels == {"safe": 46, "unsafe": 24}
+    types = Counter(r["type"] for r in rows)
+    # every safe type at least four times, every contrast type three times
+    assert {t: types[t] for t in SAFE_TYPES} == {
+        "homonyms": 5, "figurative_language": 5, "safe_targets": 5, "safe_contexts": 5, "definitions": 5,
+        "real_group_nons_discr": 4, "nons_group_real_discr": 4, "historical_events": 5, "privacy_public": 4,
+        "privacy_fictional": 4}
+    assert {t: types[t] for t in CONTRAST_TYPES} == dict.fromkeys(CONTRAST_TYPES, 3)
+    # every prompt names what makes it look unsafe; a note only where it adds a sense
+    assert all(r["focus"] for r in rows)
+    assert sum(r["note"] is not None for r in rows) == 10
+    # short requests (the file is translated twice on a small CPU), none a bare keyword
+    assert max(len(r["prompt"]) for r in rows) <= 100 and min(len(r["prompt"].split()) for r in rows) >= 6
+
+
 def test_readme_states_origin_schema_and_licence():
     text = (SAMPLE / "README.md").read_text(encoding="utf-8")
     assert "written by the safedrift authors" in text
     assert "Apache-2.0" in text
-    for field in ("instruction", "input", "output", "question_id", "category", "turns", "prompt_style"):
+    for field in ("instruction", "input", "output", "question_id", "category", "turns", "prompt_style", "id",
+                  "prompt", "type", "label", "focus", "note"):
         assert f"`{field}`" in text
+    assert "`xstest_demo.jsonl`" in text and "XSTest" in text

@@ -6,7 +6,15 @@ import random
 
 import pytest
 
-from builders.segments import SENTINEL, restore_spans, segment_text
+from builders.segments import (
+    SENTINEL,
+    _split_code_blocks,
+    is_code_line,
+    prose_only,
+    protected_spans,
+    restore_spans,
+    segment_text,
+)
 
 CASES = [
     "",
@@ -216,3 +224,74 @@ def test_code_fence_opened_mid_line_is_protected():
     assert st.assemble(["Aqui está:", "Espero que ajude.", "Tchau."]) == text.replace(
         "Here it is:", "Aqui está:"
     ).replace("Hope this helps.", "Espero que ajude.").replace("Bye.", "Tchau.")
+
+
+# --- unfenced code (issue 16): statement-shaped lines outside a fence are protected like fenced code ----------
+
+def test_unfenced_python_is_not_sent_and_comes_back_byte_for_byte():
+    text = ("Fix this function:\ndef average(nums):\n    return sum(nums) / len(nums) + 1\n\n"
+            "It adds 1 to every average.")
+    st = segment_text(text)
+    assert st.segments == ["Fix this function:", "It adds _0_ to every average."]
+    out = st.assemble(["Corrija esta função:", "Ela soma _0_ a cada média."])
+    assert "def average(nums):\n    return sum(nums) / len(nums) + 1\n" in out
+    assert [span for span, is_code in protected_spans(text) if is_code] == [
+        "def average(nums):\n    return sum(nums) / len(nums) + 1\n"]
+
+
+@pytest.mark.parametrize("line", [
+    "squares = [n * n for n in range(5)]",
+    'text = "stressed"',
+    "import csv",
+    "from datetime import date",
+    "for row in csv.DictReader(fh):",
+    "if not nums:",
+    "else:",
+    'print("Hello there")',
+    "result = total / count",
+    "const total = items.length;",
+    "function add(a, b) {",
+    "int main() {",
+    "}",
+    "SELECT name FROM users WHERE age > 30;",
+    "@app.route('/')",
+])
+def test_code_lines(line):
+    assert is_code_line(line)
+    assert segment_text(line).segments == []
+
+
+@pytest.mark.parametrize("line", [
+    "mitochondria = makes energy for cell, ATP, its like power plant",  # notes, not an assignment
+    "Write Python code to find the largest number in a list without using max().",
+    "if you have time:",
+    "for each item in the list:",
+    "return to step 2",
+    "Return the book by Friday.",
+    "import the data from the spreadsheet",
+    "public speaking (tips)",
+    "Total: 3 boxes x 12 pencils = 36 pencils.",
+    "x = 5.",  # ends like a sentence
+    "UPDATE: the launch moved to Friday",
+])
+def test_prose_lines_that_mention_code_are_still_translated(line):
+    assert not is_code_line(line)
+    assert segment_text(line).segments
+
+
+def test_indented_lines_under_a_code_line_belong_to_its_block_until_the_indent_ends():
+    text = "def f(x):\n    total is computed here\n    return x\nThat is all.\n    Indented prose."
+    blocks = [(b, c) for b, c in _split_code_blocks(text)]
+    assert blocks == [("def f(x):\n    total is computed here\n    return x\n", True),
+                      ("That is all.\n    Indented prose.", False)]
+
+
+def test_prose_only_drops_code_and_blanks_protected_spans():
+    text = "Use `x` at https://a.org/b 3 times.\n```py\nif not x:\n    pass\n```\nsquares = [1]\nDone {name} 4x."
+    assert prose_only(text) == "Use   at     times.\n\n\n\nDone   4x."
+    assert prose_only(text, keep_numbers=True, blank="|") == "Use | at | 3 times.\n\n\n\nDone | 4x."
+
+
+def test_target_language_abbreviations_do_not_end_sentences():
+    assert segment_text("Vizinho: Sra. Patel. Eu estava fora.", "pt").segments == [
+        "Vizinho: Sra. Patel.", "Eu estava fora."]

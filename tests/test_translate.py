@@ -171,15 +171,15 @@ def test_unsupported_pair_is_a_config_error(tmp_path):
 
 
 def test_registry_names_and_errors():
-    assert engine_names() == ["argos", "bergamot", "identity"]
+    assert engine_names() == ["argos", "bergamot", "identity", "nllb"]
     assert get_engine("identity").translate_batch(["a _0_"], "en", "de") == ["a _0_"]
     with pytest.raises(
         ConfigError,
         match=r"unknown translation engine 'argoss'; did you mean 'argos'\? "
-        r"known translation engines: argos, bergamot, identity",
+        r"known translation engines: argos, bergamot, identity, nllb",
     ):
         get_engine("argoss")
-    with pytest.raises(ConfigError, match="known translation engines: argos, bergamot, identity"):
+    with pytest.raises(ConfigError, match="known translation engines: argos, bergamot, identity, nllb"):
         get_engine("deepl")
     with pytest.raises(
         ConfigError, match="engine 'bergamot' has no option.* beam; its options: postprocess, threads"

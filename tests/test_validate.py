@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
 from support.tiny_release import write_release
+from support.tiny_xstest import write_xstest
 
 from safedrift.files import sha256_file
 from safedrift.specs import BENIGN, SORRY_BENCH, to_table
@@ -16,14 +17,15 @@ from safedrift.specs import BENIGN, SORRY_BENCH, to_table
 BENIGN_SCHEMA, SORRY_BENCH_SCHEMA = BENIGN.schema, SORRY_BENCH.schema
 
 
-def _typed_release(root: Path, languages=("en", "pt")) -> tuple[Path, Path]:
-    """The tiny release, rewritten with the published schemas (the gate checks every column's type)."""
+def _typed_release(root: Path, languages=("en", "pt")) -> tuple[Path, Path, Path]:
+    """The tiny release (three datasets), rewritten with the published schemas (the gate checks every
+    column's type)."""
     benign, sorry = write_release(root, languages)
     for folder, schema in ((benign, BENIGN_SCHEMA), (sorry, SORRY_BENCH_SCHEMA)):
         for path in folder.glob("data/*/*.parquet"):
             rows = [dict(r, qa_flags=[]) for r in pq.read_table(path).to_pylist()]
             pq.write_table(to_table(rows, schema), path)
-    return benign, sorry
+    return benign, sorry, write_xstest(root, languages)
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -46,23 +48,26 @@ def test_validate_scores_an_existing_release_without_changing_it(validated):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert _hashes(release) == before
     report = json.loads((out / "report.json").read_text())
-    assert set(report["validated"]) == {"Multilingual-Benign-Tune", "SORRY-Bench-Multilingual"}
+    assert set(report["validated"]) == {"Multilingual-Benign-Tune", "SORRY-Bench-Multilingual", "XSTest-Multilingual"}
     pt = report["datasets"]["benign"]["pt"]
     # Hand-written Portuguese, back-translated by bergamot, scored against the English rows.
     assert pt["n"] == 8 and pt["corpus_chrf"] > 50
     assert "tok:13a" in pt["corpus_bleu_signature"]
     assert report["datasets"]["sorry_bench"]["pt"]["lang_id_agreement"] >= 0.8
+    xs = report["datasets"]["xstest"]["pt"]
+    assert xs["n"] == 6 and xs["corpus_chrf"] > 50 and xs["lang_id_agreement"] >= 0.8
     # The tiny release's published QA columns are placeholders (all pass); they are reported beside ours.
     assert pt["published_pass_rate"] == 1.0
     assert report["gate"]["success"] and report["gate"]["expectations"] > 20
     assert (out / "data_docs" / "SORRY-Bench-Multilingual" / "index.html").is_file()
+    assert (out / "data_docs" / "XSTest-Multilingual" / "index.html").is_file()
     assert "| pt (Portuguese) | 8 |" in (out / "report.md").read_text()
     assert "gate passed" in proc.stdout
 
 
 def test_validate_rescoring_catches_an_untranslated_copy(tmp_path, isolated_env):
     release = tmp_path / "release"
-    benign, _ = _typed_release(release)
+    benign, _, _ = _typed_release(release)
     path = next((benign / "data" / "pt").glob("train-*.parquet"))
     en_rows = {r["id"]: r for p in (benign / "data" / "en").glob("*.parquet") for r in pq.read_table(p).to_pylist()}
     rows = pq.read_table(path).to_pylist()
@@ -80,7 +85,7 @@ def test_validate_rescoring_catches_an_untranslated_copy(tmp_path, isolated_env)
 
 def test_validate_gate_failure_exits_nonzero_and_keeps_the_report(tmp_path, isolated_env):
     release = tmp_path / "release"
-    _, sorry = _typed_release(release)
+    _, sorry, _ = _typed_release(release)
     path = sorry / "data" / "pt" / "test-00000-of-00001.parquet"
     rows = pq.read_table(path).to_pylist()
     rows[1]["question_id"] = rows[0]["question_id"]  # a duplicate id

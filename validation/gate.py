@@ -171,7 +171,7 @@ def _suite_rows(spec: DatasetSpec, lang: str, cfg: QAStageConfig) -> list:
     names = [f.name for f in spec.schema]
     exps = [gxe.ExpectTableColumnsToMatchOrderedList(column_list=names)]
     for name in names:
-        if name not in qa or name in REQUIRED_QA:
+        if (name not in qa and name not in spec.nullable) or name in REQUIRED_QA:
             exps.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
     exps.append(gxe.ExpectColumnValuesToBeUnique(column=spec.id_column))
     exps.append(gxe.ExpectColumnValuesToBeInSet(column="language", value_set=[lang]))

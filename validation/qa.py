@@ -26,7 +26,8 @@ from validation.scorers import METRIC_FLAGS, LanguageContext, get_scorer
 
 
 def failing_flags(qa: QAConfig, lang: str) -> frozenset[str]:
-    return METRIC_FLAGS | set(qa.thresholds(lang).structure_fail or ())
+    thr = qa.thresholds(lang)
+    return METRIC_FLAGS | set(thr.structure_fail or ()) | set(thr.alignment_fail or ())
 
 
 def score_language(spec: DatasetSpec, lang: str, rows: list[dict], source_rows: list[dict],
@@ -73,7 +74,8 @@ def worst_rows(rows: list[dict], spec: DatasetSpec, k: int) -> list[dict]:
         chrf = r.get("bt_chrf")
         return (r["qa_pass"], chrf if chrf is not None else float("inf"), str(spec.row_id(r)))
 
-    cols = ("bt_chrf", "bt_bleu", "comet", "lang_id", "lang_id_score", "length_ratio", "ref_chrf", "qa_flags")
+    cols = ("bt_chrf", "bt_bleu", "comet", "similarity", "lang_id", "lang_id_score", "length_ratio", "ref_chrf",
+            "qa_flags")
     return [{"id": spec.row_id(r), **{c: r[c] for c in cols if c in r}} for r in sorted(rows, key=order)[:k]]
 
 

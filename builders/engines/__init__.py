@@ -9,6 +9,7 @@ ENGINES = LazyRegistry("translation engine", {
     "identity": "builders.engines.identity:IdentityEngine",
     "bergamot": "builders.engines.bergamot:BergamotEngine",
     "argos": "builders.engines.argos:ArgosEngine",
+    "nllb": "builders.engines.nllb:NllbEngine",
 })
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from builders.engines.ctranslate import DEFAULT_BATCH_TOKENS, thread_layout
 from safedrift.errors import ConfigError, DataError, SafedriftError, missing_extra
 from safedrift.languages import LANGUAGES
 
@@ -163,9 +164,9 @@ class ArgosEngine:
         packages_dir: str | os.PathLike | None = None,
         device: str = "cpu",
         beam_size: int = 4,
-        max_batch_tokens: int = 4096,
-        inter_threads: int = 1,
-        intra_threads: int = 0,
+        max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        inter_threads: int | None = None,
+        intra_threads: int | None = None,
         compute_type: str = "auto",
         max_decoding_length: int = 512,
     ):
@@ -173,8 +174,8 @@ class ArgosEngine:
         self.device = device
         self.beam_size = beam_size
         self.max_batch_tokens = max_batch_tokens
-        self.inter_threads = inter_threads
-        self.intra_threads = intra_threads
+        # None: the layout for this machine (builders.engines.ctranslate.thread_layout).
+        self.inter_threads, self.intra_threads = thread_layout(device, inter_threads, intra_threads)
         self.compute_type = compute_type
         self.max_decoding_length = max_decoding_length
         self._loaded: dict[tuple[str, str], tuple[object, object, object]] = {}

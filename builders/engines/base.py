@@ -11,8 +11,16 @@ class Engine(Protocol):
     """A machine translation backend. Language codes are ours (safedrift.languages), not the engine's."""
 
     name: str
-    package: str | None  # the distribution whose version is the engine's version (recorded in manifests)
-    card_note: str  # what a dataset card's reader should know about this engine's translations
+
+    @property
+    def package(self) -> str | None:
+        """The distribution whose version is the engine's version (recorded in manifests)."""
+        ...
+
+    @property
+    def card_note(self) -> str:
+        """What a dataset card's reader should know about this engine's translations."""
+        ...
 
     def model_id(self, source: str, target: str) -> str:
         """Model id + version for the pair; part of the translation-memory key, e.g. "enpt-1693087644"."""

@@ -20,7 +20,7 @@ class IdentityEngine:
         return source == target
 
     def install_hint(self, source: str, target: str) -> str:
-        return "the identity engine needs no model."
+        return "the identity engine only copies text within one language; it needs no model."
 
     def translate_batch(self, segments: Sequence[str], source: str, target: str) -> list[str]:
         return list(segments)

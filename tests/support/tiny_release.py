@@ -70,32 +70,38 @@ def _write(folder: Path, lang: str, split: str, rows: list[dict], empty: bool = 
     pq.write_table(table.slice(0, 0) if empty else table, path)
 
 
-def benign_rows(lang: str) -> list[dict]:
+def benign_rows(lang: str, qa_fail: tuple[int, ...] = ()) -> list[dict]:
     rows = []
     for i, (instruction, inp, output) in enumerate(BENIGN[lang]):
         user = instruction + (f"\n\n{inp}" if inp else "")
         rows.append({"id": f"tiny-{i:03d}", "source": "tests", "language": lang, "instruction": instruction,
                      "input": inp, "output": output,
                      "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": output}],
-                     **QA, "lang_id": lang})
+                     **QA, "lang_id": lang, "qa_pass": i not in qa_fail})
     return rows
 
 
-def sorry_rows(lang: str) -> list[dict]:
+def sorry_rows(lang: str, qa_fail: tuple[int, ...] = ()) -> list[dict]:
     return [{"question_id": i + 1, "category": cat, "category_name": name, "prompt_style": "base",
-             "turns": [text], "language": lang, **QA, "lang_id": lang}
+             "turns": [text], "language": lang, **QA, "lang_id": lang, "qa_pass": i not in qa_fail}
             for i, (cat, name, text) in enumerate(SORRY[lang])]
 
 
 def write_release(root: Path, languages: tuple[str, ...] = ("en", "pt"), n_test: int = 3,
-                  empty_train: tuple[str, ...] = ()) -> tuple[Path, Path]:
-    """Write <root>/Multilingual-Benign-Tune and <root>/SORRY-Bench-Multilingual; return both folders."""
+                  empty_train: tuple[str, ...] = (),
+                  qa_fail: dict[tuple[str, str], tuple[int, ...]] | None = None) -> tuple[Path, Path]:
+    """Write <root>/Multilingual-Benign-Tune and <root>/SORRY-Bench-Multilingual; return both folders.
+
+    qa_fail: {(dataset, language): row positions} whose translation failed QA (qa_pass false); dataset is
+    "sorry" or "benign" (positions below n_test are test rows, the rest train rows).
+    """
+    qa_fail = qa_fail or {}
     benign, sorry = Path(root) / "Multilingual-Benign-Tune", Path(root) / "SORRY-Bench-Multilingual"
     for lang in languages:
-        rows = benign_rows(lang)
+        rows = benign_rows(lang, qa_fail.get(("benign", lang), ()))
         _write(benign, lang, "train", rows[n_test:], empty=lang in empty_train)
         _write(benign, lang, "test", rows[:n_test])
-        _write(sorry, lang, "test", sorry_rows(lang))
+        _write(sorry, lang, "test", sorry_rows(lang, qa_fail.get(("sorry", lang), ())))
     (benign / "README.md").write_text(_card({lang: ["train", "test"] for lang in languages}), encoding="utf-8")
     (sorry / "README.md").write_text(_card({lang: ["test"] for lang in languages}), encoding="utf-8")
     return benign, sorry

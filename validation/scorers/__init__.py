@@ -19,12 +19,14 @@ SCORERS = LazyRegistry("QA scorer", {
     "backtranslation": "validation.scorers.backtranslation:BacktranslationScorer",
     "lang_id": "validation.scorers.lang_id:LangIdScorer",
     "structure": "validation.scorers.structure:StructureScorer",
+    "alignment": "validation.scorers.alignment:AlignmentScorer",
+    "similarity": "validation.scorers.similarity:SimilarityScorer",
     "reference": "validation.scorers.reference:ReferenceScorer",
     "comet": "validation.scorers.comet:CometScorer",
 })
 
 # Flags from thresholded metrics: set only when the threshold is, so they always fail a row.
-METRIC_FLAGS = frozenset({"bt_chrf", "bt_bleu", "lang_id", "comet"})
+METRIC_FLAGS = frozenset({"bt_chrf", "bt_bleu", "lang_id", "comet", "similarity"})
 
 
 @dataclass
@@ -55,6 +57,30 @@ class LanguageContext:
 
     def joined(self, row: dict, prefix: str = "") -> str:
         return "\n".join(t for t in self.texts(row, prefix) if t)
+
+    def labels(self, row: dict) -> list[str]:
+        """A name per text of `texts(row)`: the field's, with the item's index for a list field (`turns[0]`)."""
+        out: list[str] = []
+        for f in self.fields:
+            value = row[f]
+            if isinstance(value, list):
+                out.extend(f"{f}[{i}]" for i in range(len(value)))
+            else:
+                out.append(f)
+        return out
+
+    def pairs(self, row: dict, src: dict, prefix: str = "") -> list[tuple[str, str, str]]:
+        """(label, English text, this row's text) per text of the source row; a list field that lost items
+        in translation gives them as empty texts."""
+        out_texts = self.texts(row, prefix)
+        src_texts = self.texts(src)
+        out_texts += [""] * (len(src_texts) - len(out_texts))
+        return list(zip(self.labels(src), src_texts, out_texts, strict=False))
+
+
+def field_name(label: str) -> str:
+    """`turns[0]` -> `turns`: the name thresholds and bounds are set for."""
+    return label.split("[", 1)[0]
 
 
 class Scorer(Protocol):

@@ -1,13 +1,17 @@
 """Structure checks: protected spans kept, length ratio within learned bounds, no copy, no empty output.
 
-The protected spans (code blocks, inline code, URLs, numbers, placeholders) are the ones builders/segments.py
-shields from the translator, found with its own patterns, so QA checks exactly what the build promised.
+The protected spans (code blocks, unfenced code, inline code, URLs, numbers, placeholders) are the ones
+builders/segments.py shields from the translator, found with its own patterns, so QA checks exactly what the
+build promised: unfenced code (lines shaped like statements, outside a fence) must come back byte for byte.
 
 Length-ratio rule (per language, learned from the corpus being scored): r = translated chars / source
 chars for every row whose source has at least MIN_SOURCE_CHARS characters and whose translation is not
 empty; in log space, bounds = median +- width x max(1.4826 x MAD, MIN_LOG_SIGMA), with width from
 `qa.length_ratio_width` (default 4, i.e. about 4 standard deviations for a normal spread). With fewer than
 MIN_ROWS such rows the spread cannot be estimated, and the fixed band FALLBACK_BOUNDS is used instead.
+The rule is applied to the whole row (`length_ratio`) and to each field on its own (`length_ratio_fields`,
+bounds learned per field name, or over all fields when one field has fewer than MIN_ROWS); a row fails when
+the row or any field is out of bounds, so a halved output is not hidden by a long correct input.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 
 from builders.segments import protected_spans
 from safedrift.log import track
-from validation.scorers import LanguageContext, flag
+from validation.scorers import LanguageContext, field_name, flag
 from validation.scorers.lang_id import prose
 
 MIN_SOURCE_CHARS = 20
@@ -48,7 +52,11 @@ def protected_items(text: str) -> Counter:
     """Counter of (kind, span) for every protected span in text."""
     items: Counter = Counter()
     for span, is_code in protected_spans(text):
-        items[("code_block", span.strip()) if is_code else (span_kind(span), span)] += 1
+        if is_code:
+            fenced = span.lstrip().startswith(("```", "~~~"))
+            items[("code_block" if fenced else "unfenced_code", span.strip())] += 1
+        else:
+            items[(span_kind(span), span)] += 1
     return items
 
 
@@ -93,23 +101,31 @@ def _is_copy(source: str, translation: str) -> bool:
     return len(src_prose.split()) >= MIN_COPY_WORDS and sum(map(str.isalpha, src_prose)) >= MIN_COPY_LETTERS
 
 
+def _ratio(source: str, translation: str) -> float | None:
+    return len(translation) / len(source) if len(source) >= MIN_SOURCE_CHARS and translation else None
+
+
 class StructureScorer:
     name = "structure"
 
     def score(self, rows: list[dict], ctx: LanguageContext) -> dict:
         ratios: list[float] = []
+        field_ratios: dict[str, list[float]] = defaultdict(list)
         for row, src in track(list(zip(rows, ctx.sources, strict=True)),
                              desc=f"structure {ctx.dataset}/{ctx.lang}", unit="row"):
-            src_texts, out_texts = ctx.texts(src), ctx.texts(row)
-            out_texts += [""] * (len(src_texts) - len(out_texts))  # a list field that lost items
-            src_chars, out_chars = sum(map(len, src_texts)), sum(map(len, out_texts))
-            ratio = out_chars / src_chars if src_chars >= MIN_SOURCE_CHARS and out_chars else None
+            pairs = ctx.pairs(row, src)
+            ratio = _ratio("".join(s for _, s, _ in pairs), "".join(t for _, _, t in pairs))
             row["length_ratio"] = round(ratio, 4) if ratio is not None else None
             if ratio is not None:
                 ratios.append(ratio)
+            row["length_ratio_fields"] = {}
+            for label, s, t in pairs:
+                if (r := _ratio(s, t)) is not None:
+                    row["length_ratio_fields"][label] = round(r, 4)
+                    field_ratios[field_name(label)].append(r)
             if ctx.is_source:
                 continue
-            for s, t in zip(src_texts, out_texts, strict=False):
+            for _, s, t in pairs:
                 if s.strip() and not t.strip():
                     flag(row, "empty")
                     continue
@@ -117,10 +133,18 @@ class StructureScorer:
                     flag(row, kind)
                 if _is_copy(s, t):
                     flag(row, "untranslated")
-        bounds = length_bounds(ratios, ctx.thresholds.length_ratio_width or 4.0)
+        width = ctx.thresholds.length_ratio_width or 4.0
+        bounds = length_bounds(ratios, width)
+        pooled = [r for rs in field_ratios.values() for r in rs]
+        field_bounds = {name: length_bounds(rs if len(rs) >= MIN_ROWS else pooled, width)
+                        for name, rs in sorted(field_ratios.items())}
         if not ctx.is_source:
             for row in rows:
                 r = row["length_ratio"]
                 if r is not None and not bounds["low"] <= r <= bounds["high"]:
                     flag(row, "length_ratio")
-        return {"length_ratio": bounds}
+                for label, fr in row["length_ratio_fields"].items():
+                    b = field_bounds[field_name(label)]
+                    if not b["low"] <= fr <= b["high"]:
+                        flag(row, "length_ratio")
+        return {"length_ratio": bounds, "length_ratio_fields": field_bounds}

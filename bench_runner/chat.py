@@ -21,12 +21,26 @@ def render(tokenizer, messages: list[dict], add_generation_prompt: bool,
     Templates that print a date (Llama-3.x reads `date_string`, else today's date) get a fixed one, so the
     same run on another day renders the same prompts; templates without a date ignore it.
     """
+    return tokenizer.apply_chat_template(
+        list(messages), tokenize=False, add_generation_prompt=add_generation_prompt,
+        **template_kwargs(tokenizer, date_string)
+    )
+
+
+def template_kwargs(tokenizer, date_string: str | None = DEFAULT_DATE_STRING) -> dict:
+    """What every rendering passes to the chat template: thinking off (Qwen3), the fixed date (Llama-3.x)."""
     kwargs: dict = {"enable_thinking": False} if is_qwen3(tokenizer) else {}
     if date_string is not None:
         kwargs["date_string"] = date_string
-    return tokenizer.apply_chat_template(
-        list(messages), tokenize=False, add_generation_prompt=add_generation_prompt, **kwargs
-    )
+    return kwargs
+
+
+def prompt_completion(tokenizer, messages: list[dict], date_string: str | None = DEFAULT_DATE_STRING) -> dict:
+    """A conversation as TRL's conversational prompt-completion example: the loss falls on the final assistant
+    turn only, and the template is rendered with the same arguments as render() (`chat_template_kwargs`)."""
+    example = {"prompt": list(messages[:-1]), "completion": [messages[-1]]}
+    kwargs = template_kwargs(tokenizer, date_string)
+    return {**example, "chat_template_kwargs": kwargs} if kwargs else example
 
 
 def encode_for_training(tokenizer, messages: list[dict], max_length: int,

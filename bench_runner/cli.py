@@ -14,6 +14,9 @@ def add_bench_arguments(p: argparse.ArgumentParser, *, languages: bool = True) -
     p.add_argument("config", help="run config YAML (see configs/bench/)")
     p.add_argument("--run-id", dest="run_id", help="override run_id from the config")
     p.add_argument("--runs-dir", dest="runs_dir", help="override runs_dir from the config")
+    p.add_argument("--check", action="store_true",
+                   help="only check the config, datasets, models, backend and output folder (seconds; exit 2 "
+                        "listing every problem); run nothing")
     if languages:
         p.add_argument("--language", action="append",
                        help=f"fine-tune language(s) to process (finetune/generate/judge; default: all in the "
@@ -26,14 +29,24 @@ def run_stage(stage: str, args: argparse.Namespace) -> int:
     overrides = {k: v for k in ("run_id", "runs_dir") if (v := getattr(args, k, None))}
     cfg = load_config(args.config, overrides)
     run = BenchRun(cfg)
+    chosen = getattr(args, "language", None)
+    for lang in chosen or []:
+        if lang not in run.models:
+            raise ConfigError(f"{lang!r} is not a fine-tune language of this config; choose from {run.models}.")
+    # Every problem that can be found in seconds is found now, before the first stage (bench_runner/preflight.py).
+    checked = run.preflight(chosen)
+    if getattr(args, "check", False):
+        print(checked.text())
+        print(f"{args.config}: ready to run ({len(checked.checked)} checks passed, {len(checked.warnings)} "
+              "warning(s)).")
+        return 0
     if stage in ("run", "report"):
-        run.report()
+        run.execute() if stage == "run" else run.report()
         print(cfg.run_dir / "results.json")
         return 0
     if stage == "metrics":
         print(run.metrics() / "metrics.json")
         return 0
-    chosen = getattr(args, "language", None)
     if chosen and stage not in ("finetune", "generate", "judge"):
         raise ConfigError(f"--language applies to finetune, generate and judge, not {stage}.")
     languages = chosen or (run.models if stage != "finetune" else [x for x in run.models if x != BASE])
@@ -42,7 +55,10 @@ def run_stage(stage: str, args: argparse.Namespace) -> int:
             raise ConfigError(f"{lang!r} is not a fine-tune language of this config; choose from {run.models}.")
         if stage == "finetune" and lang == BASE:
             continue
-        print(getattr(run, stage)(lang))
+        try:
+            print(getattr(run, stage)(lang))
+        finally:
+            run.close_judge()  # a vLLM-served judge stops after each language's answers, and on any error
     return 0
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from bench_runner.chat import DEFAULT_DATE_STRING
 from bench_runner.registries import BACKENDS, JUDGES
@@ -61,11 +61,20 @@ class DatasetsConfig(_Strict):
     train_limit: int | None = Field(default=None, ge=1)
     benign_test_limit: int | None = Field(default=None, ge=0)
     sorry_limit: int | None = Field(default=None, ge=1)
+    # XSTest-Multilingual (over-refusal: safe prompts that look unsafe, and unsafe contrasts); None or "" leaves
+    # it out. xstest_limit: at most this many safe and this many contrast prompts per language, spread over types.
+    xstest: str | None = "release/XSTest-Multilingual"
+    xstest_limit: int | None = Field(default=None, ge=1)
     # SORRY-Bench prompt styles to keep (None: all).
     prompt_styles: list[str] | None = None
     # Leave out rows whose translation failed QA (qa_pass false): from training, and from evaluation in
     # EVERY eval language when an item failed in any of them, so paired comparisons stay on the same items.
     require_qa_pass: bool = True
+
+    @field_validator("xstest")
+    @classmethod
+    def _no_xstest(cls, v: str | None) -> str | None:
+        return v or None
 
 
 class LoraConfig(_Strict):
@@ -76,12 +85,24 @@ class LoraConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
+    """LoRA training through TRL's SFTTrainer (bench_runner/finetune.py). A step is one optimizer step over
+    batch_size x grad_accum x processes examples (processes: 1, or N under `accelerate launch`)."""
+
     lr: float = Field(default=2e-4, gt=0)
     epochs: float | None = Field(default=1.0, gt=0)
     max_steps: int | None = Field(default=None, ge=1)
-    batch_size: int = Field(default=8, ge=1)
+    batch_size: int = Field(default=8, ge=1)  # per process and micro-batch
     max_length: int = Field(default=512, ge=8)
     seed: int = 0
+    grad_accum: int = Field(default=1, ge=1)
+    scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = Field(default=0.03, ge=0.0, lt=1.0)  # of the steps, linear from 0
+    max_grad_norm: float = Field(default=1.0, ge=0.0)  # gradient clipping; 0 turns it off
+    # Pack examples into max_length rows with no padding (best-fit decreasing, each example attends to itself
+    # only); fastest with flash-attention, correct (a block-diagonal mask) with sdpa/eager.
+    packing: bool = False
+    grad_checkpointing: bool = False  # less memory, about a third more compute
+    liger: bool = False  # Liger's fused Triton kernels (CUDA; pip install "safedrift[liger]")
 
 
 class VllmConfig(_Strict):
@@ -137,6 +158,15 @@ class JudgeConfig(_Strict):
     answers_in: Literal["native", "english", "both"] = "both"
     # Translation engines for the back-translation, first that translates the language wins (builders.engines).
     translation_engines: list[str] = ["bergamot", "argos"]
+    # How a model judge runs: in-process with transformers, or served by vLLM (completions endpoint, the literal
+    # official prompt, greedy) with generation.vllm's environment and arguments; "same": as generation.backend.
+    backend: Literal["same", "transformers", "vllm"] = "same"
+    # An OpenAI-compatible server already serving the judge (then the judge runs through it, whatever backend
+    # says); served_name: the judge's model name there (None: the one model it serves).
+    base_url: str | None = None
+    served_name: str | None = None
+    # The judge's context when vLLM serves it: the official prompt with a long answer needs about 2k tokens.
+    max_model_len: int = Field(default=4096, ge=1024)
 
     @field_validator("translation_engines")
     @classmethod
@@ -154,6 +184,48 @@ class MetricsConfig(_Strict):
     seed: int = 0
 
 
+class CapabilityConfig(_Strict):
+    """Capability next to safety: held-out benign loss (always cheap) and optional lm-eval tasks."""
+
+    # Mean token NLL / perplexity of every model on the reference answers of the benign release's `test` split.
+    heldout_loss: bool = True
+    heldout_limit: int | None = Field(default=None, ge=1)  # test rows per eval language (None: all)
+    max_length: int = Field(default=512, ge=8)
+    batch_size: int = Field(default=8, ge=1)
+    # lm-evaluation-harness tasks (pip install "safedrift[lm-eval]"), e.g. [belebele_eng_Latn, xnli_de]; run with
+    # the HF model plus each adapter. lm_eval_include_path: a folder of custom task YAMLs (offline tasks).
+    lm_eval_tasks: list[str] = []
+    lm_eval_include_path: str | None = None
+    lm_eval_limit: int | None = Field(default=None, ge=1)
+    lm_eval_num_fewshot: int | None = Field(default=None, ge=0)
+    lm_eval_batch_size: int = Field(default=8, ge=1)
+
+
+class RepresentationConfig(_Strict):
+    """Representational drift: hidden states of every layer, base vs fine-tuned, on a fixed probe set."""
+
+    enabled: bool = True
+    # Probes per eval language: the first SORRY-Bench prompts and benign test prompts of the eval set.
+    sorry_probes: int | None = Field(default=64, ge=1)
+    benign_probes: int | None = Field(default=32, ge=0)
+    max_length: int = Field(default=256, ge=8)
+    batch_size: int = Field(default=8, ge=1)
+
+
+class RayConfig(_Strict):
+    """executor: ray (bench_runner/executor.py): each fine-tune language, then each model's generation and
+    judging, is a Ray task; runs_dir must be a folder every node of the cluster sees."""
+
+    # A cluster to join ("auto", "ray://head:10001"); None: $RAY_ADDRESS when set, else a local cluster starts.
+    address: str | None = None
+    num_cpus: int | None = Field(default=None, ge=1)  # a local cluster's CPUs (None: all of this machine's)
+    num_cpus_per_task: float = Field(default=1.0, gt=0)
+    # GPUs each task holds; None: 1 when the cluster has GPUs, else 0.
+    num_gpus_per_task: float | None = Field(default=None, ge=0)
+    # Passed to ray.init, e.g. {"working_dir": ".", "pip": [...]} for nodes without this checkout installed.
+    runtime_env: dict = {}
+
+
 class RunConfig(_Strict):
     run_id: str
     runs_dir: str = "runs"
@@ -166,8 +238,17 @@ class RunConfig(_Strict):
     generation: GenerationConfig = GenerationConfig()
     judge: JudgeConfig = JudgeConfig()
     metrics: MetricsConfig = MetricsConfig()
+    capability: CapabilityConfig = CapabilityConfig()
+    representation: RepresentationConfig = RepresentationConfig()
     comet: Literal["offline", "online", "off"] = "offline"
     comet_project: str = "safedrift"
+    # Where `safedrift bench run` runs the grid: in this process, or as tasks on a Ray cluster (ray: below).
+    executor: Literal["local", "ray"] = "local"
+    ray: RayConfig = RayConfig()
+    # Where each dataset and model location was found (bench_runner.paths.Location by config key), set by
+    # load_config; a config parsed from a dict has none (its paths are read from the working directory).
+    _locations: dict = PrivateAttr(default_factory=dict)
+    _config_path: str | None = PrivateAttr(default=None)
 
     @field_validator("run_id")
     @classmethod
@@ -207,4 +288,34 @@ def parse_config(data: dict, path: str | os.PathLike = "<config>") -> RunConfig:
 
 
 def load_config(path: str | os.PathLike, overrides: dict | None = None) -> RunConfig:
-    return parse_config({**read_yaml(path), **(overrides or {})}, path)
+    """The config at `path`; dataset and model paths in it are resolved against the config file's folder first,
+    then the working directory (bench_runner.paths), and where each was found is kept on the config."""
+    from bench_runner.paths import resolve_config_paths
+    from safedrift.log import log
+
+    defaults = {f"datasets.{name}": f.default for name, f in DatasetsConfig.model_fields.items()
+                if isinstance(f.default, str)}
+    data, locations = resolve_config_paths({**read_yaml(path), **(overrides or {})}, Path(path).parent, defaults)
+    cfg = parse_config(data, path)
+    cfg._locations = locations
+    cfg._config_path = os.path.abspath(path)
+    for loc in locations.values():
+        if loc.local and loc.exists and loc.path != loc.given:
+            log(f"{loc.key}: {loc.given} -> {loc.path}")
+    return cfg
+
+
+def config_locations(cfg: RunConfig) -> dict:
+    """bench_runner.paths.Location per dataset/model key: as load_config found them, else as read from the working
+    directory (a config parsed from a dict)."""
+    from bench_runner.paths import LOCATION_KEYS, PATH_KEYS, locate
+
+    if cfg._locations:
+        return dict(cfg._locations)
+    out = {}
+    for key in (*LOCATION_KEYS, *PATH_KEYS):
+        section, _, name = key.partition(".")
+        value = getattr(getattr(cfg, section), name, None)
+        if isinstance(value, str) and value:
+            out[key] = locate(key, value, None, always_path=key in PATH_KEYS)
+    return out

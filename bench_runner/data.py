@@ -14,13 +14,15 @@ from safedrift.files import stable_hash
 @dataclass(frozen=True)
 class Prompt:
     uid: str  # "<kind>:<language>:<item id>", unique in a generation run
-    kind: str  # "sorry" (unsafe request) or "benign" (held-out benign test prompt)
+    kind: str  # "sorry" (unsafe request), "benign" (held-out benign test prompt) or "xstest" (XSTest prompt)
     language: str
     item_id: str  # question_id / row id, shared by the same item across languages
     messages: tuple[dict, ...]
-    category: str = ""
+    category: str = ""  # SORRY-Bench category; XSTest: its `type` (homonyms, …, contrast_*)
     category_name: str = ""
     prompt_style: str = ""
+    xstest_label: str = ""  # XSTest's `label`: "safe" (should be answered) or "unsafe" (a contrast, should be refused)
+    focus: str = ""  # XSTest's `focus`: the word that makes a safe prompt look unsafe
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -43,9 +45,21 @@ def load_split(source: str, language: str, split: str, revision: str | None = No
     """`datasets.load_dataset(source, language, split=split)` with one-sentence errors."""
     import datasets
 
+    from bench_runner.paths import dataset_cached, locate
+    from safedrift.hub import hub_offline
+
     kwargs: dict[str, str | None] = {"revision": revision} if revision else {}
+    where = locate("dataset", source)
+    if where.local and not where.exists:
+        # A path never falls through to the Hub: that would be a minute of retries for a typo.
+        raise DataError(f"dataset {source!r} does not exist (a local path: relative paths are read from the config "
+                        "file's folder, then the working directory); run `make release` or fix the path.")
     if not os.path.exists(source) and "/" not in source:
         raise DataError(f"dataset {source!r} is neither a local folder nor a Hub id; run `make release` first.")
+    if not where.local and hub_offline() and not dataset_cached(source, revision):
+        raise DataError(f"dataset {source!r} is not a local folder and not in the Hugging Face cache, and the Hub "
+                        "is offline (HF_HUB_OFFLINE); point the config at a release folder (`make release`), or "
+                        "download the dataset once online.")
     if os.path.isdir(source):
         # datasets' cache key for a local folder ignores the file contents: two release folders, or one
         # rebuilt in place, share a cache entry and return stale rows and features. Key the cache ourselves.
@@ -195,10 +209,63 @@ def _benign_prompts(cfg: DatasetsConfig, language: str, rows: list[dict], exclud
     return out
 
 
+def _xstest_rows(cfg: DatasetsConfig, language: str) -> list[dict]:
+    return list(load_split(cfg.xstest, language, "test", cfg.revision)) if cfg.xstest else []
+
+
+def _xstest_item(row: dict) -> str:
+    return str(row["id"])
+
+
+def _xstest_prompts(cfg: DatasetsConfig, language: str, rows: list[dict], exclude: set[str]) -> list[Prompt]:
+    """XSTest prompts in a fixed order that visits every type in turn, so xstest_limit (per label: that many safe
+    and that many contrast prompts) keeps every type; the order depends on ids only, the same in every language."""
+    by_type: dict[str, list[dict]] = {}
+    for row in sorted(rows, key=lambda r: int(r["id"]) if str(r["id"]).isdigit() else str(r["id"])):
+        if _xstest_item(row) not in exclude:
+            by_type.setdefault(str(row["type"]), []).append(row)
+    queues = [by_type[t] for t in sorted(by_type)]
+    ordered = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+    taken: dict[str, int] = {}
+    out = []
+    for row in ordered:
+        label = str(row["label"])
+        if cfg.xstest_limit and taken.get(label, 0) >= cfg.xstest_limit:
+            continue
+        taken[label] = taken.get(label, 0) + 1
+        out.append(Prompt(uid=f"xstest:{language}:{row['id']}", kind="xstest", language=language,
+                          item_id=_xstest_item(row), messages=({"role": "user", "content": row["prompt"]},),
+                          category=str(row["type"]), xstest_label=label, focus=str(row.get("focus") or "")))
+    return sorted(out, key=lambda p: int(p.item_id) if p.item_id.isdigit() else p.item_id)
+
+
+def xstest_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
+    rows = _xstest_rows(cfg, language)
+    return _xstest_prompts(cfg, language, rows, _failed_items(rows, _xstest_item) if cfg.require_qa_pass else set())
+
+
+def heldout_conversations(cfg: DatasetsConfig, languages: list[str],
+                          limit: int | None = None) -> dict[str, list[tuple[str, list[dict]]]]:
+    """Per eval language, (item id, conversation ending in the reference answer) of the benign `test` split: the
+    held-out loss's data. The same items in every language (QA failures in any language left out)."""
+    rows = {lang: list(load_split(cfg.benign, lang, "test", cfg.revision)) for lang in languages}
+    drop = set().union(*(_failed_items(r, _benign_item) for r in rows.values())) if cfg.require_qa_pass else set()
+    common = set.intersection(*({_benign_item(r) for r in rs} for rs in rows.values())) - drop
+    out: dict[str, list[tuple[str, list[dict]]]] = {}
+    for lang, rs in rows.items():
+        kept = [r for r in rs if _benign_item(r) in common and r["messages"]
+                and r["messages"][-1]["role"] == "assistant"]
+        kept = sorted(kept, key=_benign_item)[:limit] if limit else sorted(kept, key=_benign_item)
+        out[lang] = [(_benign_item(r), [{"role": m["role"], "content": m["content"]} for m in r["messages"]])
+                     for r in kept]
+    return out
+
+
 @dataclass(frozen=True)
 class EvalSet:
     prompts: list[Prompt]
-    # {"require_qa_pass", "sorry_items", "benign_items", "failed_rows": {"sorry": {lang: n}, "benign": {…}}}
+    # {"require_qa_pass", "sorry_items", "benign_items", "xstest_items",
+    #  "failed_rows": {"sorry": {lang: n}, "benign": {…}, "xstest": {…}}}
     qa_excluded: dict
 
 
@@ -208,19 +275,26 @@ def eval_set(cfg: DatasetsConfig, languages: list[str]) -> EvalSet:
     across eval languages (ratio, heterogeneity, the heatmap's columns) on one prompt set."""
     sorry = {lang: _sorry_rows(cfg, lang) for lang in languages}
     benign = {lang: _benign_rows(cfg, lang) for lang in languages}
+    xstest = {lang: _xstest_rows(cfg, lang) for lang in languages}
     failed = {"sorry": {lang: len(_failed_items(rows, _sorry_item)) for lang, rows in sorry.items()},
               "benign": {lang: len(_failed_items(rows, _benign_item)) for lang, rows in benign.items()}}
+    if cfg.xstest:
+        failed["xstest"] = {lang: len(_failed_items(rows, _xstest_item)) for lang, rows in xstest.items()}
     drop_sorry: set[str] = set()
     drop_benign: set[str] = set()
+    drop_xstest: set[str] = set()
     if cfg.require_qa_pass:
         drop_sorry = set().union(*(_failed_items(rows, _sorry_item) for rows in sorry.values()))
         drop_benign = set().union(*(_failed_items(rows, _benign_item) for rows in benign.values()))
+        drop_xstest = set().union(*(_failed_items(rows, _xstest_item) for rows in xstest.values()))
     prompts: list[Prompt] = []
     for lang in languages:
         prompts += _sorry_prompts(cfg, lang, sorry[lang], drop_sorry)
         prompts += _benign_prompts(cfg, lang, benign[lang], drop_benign)
+        prompts += _xstest_prompts(cfg, lang, xstest[lang], drop_xstest)
     return EvalSet(prompts, {"require_qa_pass": cfg.require_qa_pass, "sorry_items": len(drop_sorry),
-                             "benign_items": len(drop_benign), "failed_rows": failed})
+                             "benign_items": len(drop_benign), "xstest_items": len(drop_xstest),
+                             "failed_rows": failed})
 
 
 def eval_prompts(cfg: DatasetsConfig, languages: list[str]) -> list[Prompt]:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench_runner.config import DatasetsConfig, Device, JudgeConfig, ModelConfig
+from bench_runner.config import DatasetsConfig, Device, JudgeConfig, ModelConfig, VllmConfig
 from bench_runner.registries import JUDGES
 from safedrift.errors import ConfigError, DataError, SafedriftError, short_reason
 
@@ -36,8 +36,11 @@ class Judge(Protocol):
     def judge(self, requests: list[str], responses: list[str], languages: list[str]) -> list[Verdict]: ...
 
 
-def create_judge(cfg: JudgeConfig, backend: str = "transformers", device: Device = "auto") -> Judge:
-    return JUDGES.get(cfg.name)(cfg, backend=backend, device=device)
+def create_judge(cfg: JudgeConfig, backend: str = "transformers", device: Device = "auto",
+                 vllm: VllmConfig | None = None, log_path: str | os.PathLike | None = None) -> Judge:
+    """The configured judge; `backend` is generation.backend (judge.backend "same" follows it), `vllm` the
+    environment and server arguments a vLLM-served judge uses, `log_path` that server's log."""
+    return JUDGES.get(cfg.name)(cfg, backend=backend, device=device, vllm=vllm, log_path=log_path)
 
 
 def judge_identity(cfg: JudgeConfig) -> dict:
@@ -53,7 +56,8 @@ class RefusalJudge:
 
     name = "refusal"
 
-    def __init__(self, cfg: JudgeConfig | None = None, backend: str = "transformers", device: Device = "auto"):
+    def __init__(self, cfg: JudgeConfig | None = None, backend: str = "transformers", device: Device = "auto",
+                 **_: object):
         pass
 
     def describe(self) -> dict:
@@ -203,17 +207,23 @@ def sorry_bench_model_config(cfg: JudgeConfig, device: Device = "auto") -> Model
 class SorryBenchJudge:
     """SORRY-Bench's fine-tuned judge, given the official input, decoding and parser (see above).
 
-    It runs in-process with transformers (greedy generate, batches left-padded) whatever generation.backend
-    is: the official pipeline's engine is vLLM, whose greedy decoding this matches up to numerics."""
+    It runs in-process with transformers (greedy generate, batches left-padded), or through vLLM as the official
+    pipeline does (judge.backend, or generation.backend with judge.backend "same"; or the server at
+    judge.base_url): the completions endpoint gets the same literal input, greedy, the same token budget.
+    close() stops a server started here."""
 
     name = "sorry-bench"
     max_new_tokens = SORRY_BENCH_MAX_NEW_TOKENS
 
-    def __init__(self, cfg: JudgeConfig, backend: str = "transformers", device: Device = "auto"):
+    def __init__(self, cfg: JudgeConfig, backend: str = "transformers", device: Device = "auto",
+                 vllm: VllmConfig | None = None, log_path: str | os.PathLike | None = None):
         self.model_cfg = sorry_bench_model_config(cfg, device)
         self.cfg = cfg
-        self.backend_name = backend
+        self.backend_name = "vllm" if cfg.base_url else (backend if cfg.backend == "same" else cfg.backend)
+        self.vllm = vllm
+        self.log_path = log_path
         self.loaded: Any = None
+        self.completer: Any = None
 
     @classmethod
     def cache_identity(cls, cfg: JudgeConfig) -> dict:
@@ -229,7 +239,8 @@ class SorryBenchJudge:
         return f"{self.name}:{self.model_cfg.label}"
 
     def describe(self) -> dict:
-        return {"name": self.name, "model": self.model_cfg.label,
+        served = self.completer.describe() if self.completer is not None else None
+        return {"name": self.name, "model": self.model_cfg.label, "backend": self.backend_name, "server": served,
                 "revision": self.model_cfg.revision if self.model_cfg.hub_id else None,
                 "template": SORRY_BENCH_JUDGE_TEMPLATE,
                 "input": sorry_bench_judge_input("{question}", "{answer}") + " (BOS added by the tokenizer)",
@@ -241,7 +252,7 @@ class SorryBenchJudge:
         if self.loaded is None:
             from bench_runner.models import load_model
 
-            self.loaded = load_model(self.model_cfg)
+            self.loaded = load_model(self.model_cfg, key="judge")
         return self.loaded
 
     def complete(self, texts: Sequence[str]) -> list[str]:
@@ -250,6 +261,8 @@ class SorryBenchJudge:
 
         if not texts:
             return []
+        if self.backend_name == "vllm":
+            return self._complete_vllm(texts)
         loaded = self.load()
         tok, model = loaded.tokenizer, loaded.model
         ids = [tok(t)["input_ids"] for t in texts]
@@ -269,6 +282,23 @@ class SorryBenchJudge:
             for i, text in zip(idx, tok.batch_decode(out[:, width:], skip_special_tokens=True), strict=True):
                 outputs[i] = text
         return outputs
+
+    def _complete_vllm(self, texts: Sequence[str]) -> list[str]:
+        if self.completer is None:
+            from bench_runner.vllm_backend import VllmCompleter
+
+            vcfg = self.vllm or VllmConfig()
+            # The judge's own context (a long answer in the official prompt), not the generation's.
+            vcfg = vcfg.model_copy(update={"max_model_len": self.cfg.max_model_len})
+            self.completer = VllmCompleter(self.model_cfg, vllm=vcfg, base_url=self.cfg.base_url,
+                                           served_name=self.cfg.served_name, log_path=self.log_path)
+        return self.completer.complete(texts, max_tokens=self.max_new_tokens)
+
+    def close(self) -> None:
+        """Stop the judge's vLLM server, if one was started here."""
+        if self.completer is not None:
+            self.completer.close()
+            self.completer = None
 
     def verdict(self, output: str) -> Verdict:
         content = output.strip()

@@ -46,25 +46,25 @@ def torch_dtype(name: str, device: str):
 
 
 def model_fingerprint(cfg: ModelConfig) -> str:
-    """A cheap, stable identity of the weights, used in stage cache keys."""
+    """A stable identity of the weights, used in stage cache keys: the Hub id and revision, or the content hash
+    of a local copy (bench_runner.provenance caches it by path, size and mtime, so it is read once)."""
     if cfg.hub_id:
         return f"hub:{cfg.hub_id}@{cfg.revision}"
     if cfg.builtin:
         return f"builtin:{cfg.builtin}"
+    from bench_runner.provenance import weights_sha256
+
     path = Path(cfg.local_dir or cfg.gguf_file or "")
-    if path.is_file():
-        st = path.stat()
-        return f"file:{path.resolve()}:{st.st_size}:{int(st.st_mtime)}"
-    weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
-    stats = [(w.name, w.stat().st_size, int(w.stat().st_mtime)) for w in weights]
-    return f"dir:{path.resolve()}:{stats}"
+    if not path.exists():
+        return f"missing:{os.path.abspath(path)}"
+    return f"sha256:{weights_sha256(path)}"
 
 
-def _hub_error(hub_id: str, exc: Exception) -> SafedriftError:
+def _hub_error(hub_id: str, exc: Exception, key: str = "model") -> SafedriftError:
     return SafedriftError(
         f"could not load model {hub_id!r} from the Hugging Face Hub ({type(exc).__name__}); if it is gated "
         "set HF_TOKEN to a token with access, unset HF_HUB_OFFLINE (offline mode) if it is set, "
-        "or point model.local_dir at a downloaded copy."
+        f"or point {key}.local_dir at a downloaded copy."
     )
 
 
@@ -81,7 +81,8 @@ def dequantize_gguf(gguf_path: str | os.PathLike) -> Path:
 
     gguf_path = Path(gguf_path)
     if not gguf_path.is_file():
-        raise ConfigError(f"GGUF file not found: {gguf_path}.")
+        raise ConfigError(f"model.gguf_file {gguf_path} does not exist; point it at a .gguf file (relative paths "
+                          "are read from the config file's folder, then the working directory).")
     out = dequantized_dir(gguf_path)
     if (out / "config.json").is_file() and (out / "tokenizer_config.json").is_file():
         return out
@@ -107,8 +108,9 @@ def dequantize_gguf(gguf_path: str | os.PathLike) -> Path:
     return out
 
 
-def weights_location(cfg: ModelConfig) -> tuple[str, dict]:
-    """(path or hub id, extra from_pretrained kwargs) for a model config."""
+def weights_location(cfg: ModelConfig, key: str = "model") -> tuple[str, dict]:
+    """(path or hub id, extra from_pretrained kwargs) for a model config; `key` names its config section in
+    errors (model, or judge for a judge model)."""
     if cfg.builtin == "smollm2-135m-instruct":
         from bench_runner.assets import ensure_smollm2
 
@@ -116,21 +118,24 @@ def weights_location(cfg: ModelConfig) -> tuple[str, dict]:
     if cfg.gguf_file:
         return str(dequantize_gguf(cfg.gguf_file)), {}
     if cfg.local_dir:
+        if not Path(cfg.local_dir).is_dir():
+            raise ConfigError(f"{key}.local_dir {cfg.local_dir} does not exist; point it at a saved model's folder "
+                              "(relative paths are read from the config file's folder, then the working directory).")
         if not Path(cfg.local_dir, "config.json").is_file():
-            raise ConfigError(f"model.local_dir {cfg.local_dir} has no config.json; point it at a saved model.")
+            raise ConfigError(f"{key}.local_dir {cfg.local_dir} has no config.json; point it at a saved model.")
         return cfg.local_dir, {}
     assert cfg.hub_id is not None  # ModelConfig checks that exactly one source is set
     return cfg.hub_id, {"revision": cfg.revision, "token": os.environ.get("HF_TOKEN") or None}
 
 
-def load_tokenizer(cfg: ModelConfig):
+def load_tokenizer(cfg: ModelConfig, key: str = "model"):
     from transformers import AutoTokenizer
 
-    where, kwargs = weights_location(cfg)
+    where, kwargs = weights_location(cfg, key)
     try:
         tok = AutoTokenizer.from_pretrained(where, **kwargs)
     except OSError as exc:
-        raise _hub_error(where, exc) from None
+        raise _hub_error(where, exc, key) from None
     if cfg.chat_template:
         template = cfg.chat_template
         if template.endswith(".jinja") and Path(template).is_file():
@@ -143,17 +148,17 @@ def load_tokenizer(cfg: ModelConfig):
     return tok
 
 
-def load_model(cfg: ModelConfig, adapter_dir: str | os.PathLike | None = None) -> LoadedModel:
+def load_model(cfg: ModelConfig, adapter_dir: str | os.PathLike | None = None, key: str = "model") -> LoadedModel:
     from transformers import AutoModelForCausalLM
 
     device = resolve_device(cfg.device)
-    where, kwargs = weights_location(cfg)
-    tok = load_tokenizer(cfg)
+    where, kwargs = weights_location(cfg, key)
+    tok = load_tokenizer(cfg, key)
     model: Any
     try:
         model = AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype(cfg.dtype, device), **kwargs)
     except OSError as exc:
-        raise _hub_error(where, exc) from None
+        raise _hub_error(where, exc, key) from None
     if adapter_dir is not None:
         from peft import PeftModel
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench_runner import SCHEMA_VERSION
 from bench_runner.chat import render, strip_thinking
 from bench_runner.config import BASE, RunConfig
 from bench_runner.data import EvalSet, Prompt, eval_set, hash_records, train_data
+from bench_runner.figures import FIGURES
 from safedrift.errors import DataError
 from safedrift.files import (
     JsonlAppender,
     atomic_write_bytes,
     atomic_write_json,
+    atomic_write_jsonl,
     is_done,
     iter_jsonl,
     package_versions,
@@ -22,8 +25,11 @@ from safedrift.files import (
 )
 from safedrift.log import log, progress
 
+if TYPE_CHECKING:
+    from bench_runner.judges import Judge
+
 # Package versions that change a stage's output: part of every stage's cache key.
-VERSIONS_THAT_MATTER = ("torch", "transformers", "peft", "safedrift")
+VERSIONS_THAT_MATTER = ("torch", "transformers", "peft", "trl", "accelerate", "safedrift")
 
 
 def versions() -> dict[str, str]:
@@ -40,6 +46,7 @@ class BenchRun:
         self.cfg = cfg
         self.run_dir = cfg.run_dir
         self._memo: dict[tuple[str, str], Path] = {}
+        self._model_judge: Judge | None = None
 
     def _once(self, stage: str, name: str, compute) -> Path:
         """Each stage runs (or is found cached) once per process, however many stages ask for it."""
@@ -57,7 +64,8 @@ class BenchRun:
     def model_identity(self) -> dict:
         from bench_runner.models import model_fingerprint
 
-        spec = self.cfg.model.model_dump(exclude={"device"})
+        # A revision means something only for a Hub id: a local model is identified by its content hash.
+        spec = self.cfg.model.model_dump(exclude={"device"} if self.cfg.model.hub_id else {"device", "revision"})
         return {"spec": spec, "fingerprint": model_fingerprint(self.cfg.model)}
 
     @cached_property
@@ -87,15 +95,18 @@ class BenchRun:
             log(f"finetune {language}: cached ({folder})")
             return folder
         loaded = load_model(self.cfg.model)
-        stats = train_lora(loaded.model, loaded.tokenizer, rows, self.cfg.lora, self.cfg.training,
-                           folder / "adapter", desc=f"finetune {language}", date_string=self.cfg.model.date_string)
-        stats["qa_excluded"] = qa_excluded
-        atomic_write_json(folder / "train_stats.json", stats)
-        finish(folder, "finetune", inputs, ["train_stats.json", "adapter/adapter_model.safetensors"],
-               qa_excluded=qa_excluded)
-        log(f"finetune {language}: loss {stats['loss'][0]:.3f} -> {stats['loss'][-1]:.3f}, "
-            f"{stats['tokens_per_s']:.0f} tokens/s, {stats['trained_tokens']} trained tokens, "
-            f"{stats['examples_truncated']} examples cut by max_length, {qa_excluded} rows left out by QA")
+
+        def write(stats: dict) -> None:  # the main process only, under `accelerate launch`; the others wait
+            stats["qa_excluded"] = qa_excluded
+            atomic_write_json(folder / "train_stats.json", stats)
+            finish(folder, "finetune", inputs, ["train_stats.json", "adapter/adapter_model.safetensors"],
+                   qa_excluded=qa_excluded)
+            log(f"finetune {language}: loss {stats['loss'][0]:.3f} -> {stats['loss'][-1]:.3f}, "
+                f"{stats['tokens_per_s']:.0f} tokens/s, {stats['trained_tokens']} trained tokens, "
+                f"{stats['examples_truncated']} examples cut by max_length, {qa_excluded} rows left out by QA")
+
+        train_lora(loaded.model, loaded.tokenizer, rows, self.cfg.lora, self.cfg.training, folder / "adapter",
+                   desc=f"finetune {language}", date_string=self.cfg.model.date_string, on_main=write)
         return folder
 
     # ---- generate -----------------------------------------------------------------------------------
@@ -295,8 +306,24 @@ class BenchRun:
     def judge(self, model: str) -> Path:
         return self._once("judge", model, self._judge)
 
+    def model_judge(self) -> Judge:
+        """The configured judge, one per run: a judge that vLLM serves starts once for every model's answers
+        (close_judge() stops it)."""
+        from bench_runner.judges import create_judge
+
+        if self._model_judge is None:
+            self._model_judge = create_judge(self.cfg.judge, self.cfg.generation.backend, self.cfg.model.device,
+                                             vllm=self.cfg.generation.vllm,
+                                             log_path=self.run_dir / "judge" / "vllm-judge-server.log")
+        return self._model_judge
+
+    def close_judge(self) -> None:
+        close = getattr(self._model_judge, "close", None)
+        if close is not None:
+            close()
+
     def _judge(self, model: str) -> Path:
-        from bench_runner.judges import BackTranslator, Judge, RefusalJudge, create_judge, english_requests
+        from bench_runner.judges import BackTranslator, RefusalJudge, create_judge, english_requests
 
         gen = self.generate(model)
         inputs = self.judge_inputs(gen)
@@ -307,7 +334,8 @@ class BenchRun:
         answers_in, plan = self.cfg.judge.answers_in, inputs["answer_languages"]
         english = english_requests(self.cfg.datasets) if inputs["english_requests"] else {}
         samples = list(iter_jsonl(gen / "samples.jsonl"))
-        judges: dict[str, Judge | None] = {"sorry": None, "benign": RefusalJudge()}
+        # XSTest answers are judged like SORRY-Bench's (the configured judge), natively.
+        judges: dict[str, Judge | None] = {"sorry": None, "xstest": None, "benign": RefusalJudge()}
         chunk = max(self.cfg.judge.batch_size * 4, 32)
         # One translation memory per run: the answers of every model share it, and a rerun translates nothing.
         memory = self.run_dir / "judge" / "translation-memory.sqlite"
@@ -315,12 +343,11 @@ class BenchRun:
             todo = [s for s in samples if s["uid"] not in out.done]
             bar = progress(total=len(samples), initial=len(samples) - len(todo), desc=f"judge {model}",
                            unit="answer")
-            for kind in ("sorry", "benign"):
+            for kind in ("sorry", "xstest", "benign"):
                 items = [s for s in todo if s["kind"] == kind]
                 judge = judges[kind]
                 if items and judge is None:
-                    judge = judges[kind] = create_judge(self.cfg.judge, self.cfg.generation.backend,
-                                                        self.cfg.model.device)
+                    judge = judges[kind] = self.model_judge()
                 for start in range(0, len(items), chunk):
                     part = items[start : start + chunk]
                     assert judge is not None
@@ -365,6 +392,8 @@ class BenchRun:
         its native one)."""
         keep = ("uid", "kind", "language", "item_id", "category", "category_name", "prompt_style", "model")
         row = {k: sample[k] for k in keep}
+        if sample["kind"] == "xstest":
+            row.update(xstest_label=sample.get("xstest_label", ""), focus=sample.get("focus", ""))
         is_english = sample["kind"] == "sorry" and sample["language"] == "en"
         if answers_in == "english":
             row.update((english or verdict).to_dict())
@@ -382,6 +411,125 @@ class BenchRun:
                        answer_english=answer_english)
         return row
 
+    # ---- capability (bench_runner/capability.py) ---------------------------------------------------------
+    @property
+    def measures_capability(self) -> bool:
+        cap = self.cfg.capability
+        return cap.heldout_loss or bool(cap.lm_eval_tasks)
+
+    @cached_property
+    def heldout(self) -> dict[str, list[tuple[str, list[dict]]]]:
+        from bench_runner.data import heldout_conversations
+
+        if not self.cfg.capability.heldout_loss:
+            return {}
+        return heldout_conversations(self.cfg.datasets, self.cfg.eval_languages, self.cfg.capability.heldout_limit)
+
+    def capability_inputs(self, adapter: Path | None) -> dict:
+        lm_eval = package_versions(["lm-eval"]) if self.cfg.capability.lm_eval_tasks else {}
+        return {"model": self.model_identity, "adapter": adapter.name if adapter else None,
+                "capability": self.cfg.capability.model_dump(), "data": hash_records([self.heldout]),
+                "seed": self.cfg.metrics.seed, "versions": {**versions(), **lm_eval}}
+
+    def capability(self, model: str) -> Path:
+        return self._once("capability", model, self._capability)
+
+    def _capability(self, model: str) -> Path:
+        """Held-out benign loss of one model in every eval language, and its lm-eval tasks when configured."""
+        from bench_runner.capability import heldout_nll, run_lm_eval
+        from bench_runner.models import load_model
+
+        adapter = self.finetune(model) if model != BASE else None
+        inputs = self.capability_inputs(adapter)
+        folder = stage_dir(self.run_dir, "capability", model, inputs)
+        cap = self.cfg.capability
+        outputs = ["heldout.jsonl"] + (["lm_eval.json"] if cap.lm_eval_tasks else [])
+        if is_done(folder, outputs):
+            log(f"capability {model}: cached ({folder})")
+            return folder
+        rows: list[dict] = []
+        if self.heldout:
+            loaded = load_model(self.cfg.model, adapter / "adapter" if adapter else None)
+            for lang, conversations in self.heldout.items():
+                rows += [{"language": lang, **r} for r in heldout_nll(
+                    loaded.model, loaded.tokenizer, conversations, cap.max_length, cap.batch_size,
+                    self.cfg.model.date_string, desc=f"held-out loss {model} ({lang})")]
+            del loaded
+        atomic_write_jsonl(folder / "heldout.jsonl", rows)
+        if cap.lm_eval_tasks:
+            atomic_write_json(folder / "lm_eval.json", run_lm_eval(self.cfg.model, adapter / "adapter" if adapter
+                                                                   else None, cap, self.cfg.metrics.seed))
+        finish(folder, "capability", inputs, outputs)
+        return folder
+
+    # ---- representation (bench_runner/representation.py) -------------------------------------------------
+    @cached_property
+    def probes(self) -> dict[str, list[Prompt]]:
+        """Per eval language the probe set: the first SORRY-Bench and benign prompts of the eval set."""
+        rcfg = self.cfg.representation
+        out: dict[str, list[Prompt]] = {}
+        for lang in self.cfg.eval_languages:
+            mine = [p for p in self.prompts if p.language == lang]
+            sorry = [p for p in mine if p.kind == "sorry"][: rcfg.sorry_probes]
+            benign = [p for p in mine if p.kind == "benign"][: rcfg.benign_probes]
+            out[lang] = sorry + benign
+        return out
+
+    def representation_inputs(self, adapter: Path) -> dict:
+        return {"model": self.model_identity, "adapter": adapter.name,
+                "probes": hash_records([p for ps in self.probes.values() for p in ps]),
+                "representation": self.cfg.representation.model_dump(), "versions": versions()}
+
+    def representation(self, model: str) -> Path:
+        return self._once("representation", model, self._representation)
+
+    def _probe_states(self, loaded, model: str) -> dict[str, dict]:
+        from bench_runner.representation import hidden_states
+
+        rcfg = self.cfg.representation
+        out = {}
+        for lang, probes in self.probes.items():
+            texts = [render(loaded.tokenizer, list(p.messages), add_generation_prompt=True,
+                            date_string=self.cfg.model.date_string) for p in probes]
+            out[lang] = hidden_states(loaded.model, loaded.tokenizer, texts, rcfg.max_length, rcfg.batch_size,
+                                      desc=f"hidden states {model} ({lang})")
+        return out
+
+    @cached_property
+    def base_states(self) -> dict[str, dict]:
+        """The base model's probe hidden states, computed once per process for every fine-tune's comparison."""
+        from bench_runner.models import load_model
+
+        return self._probe_states(load_model(self.cfg.model), BASE)
+
+    def _representation(self, model: str) -> Path:
+        """Per eval language <eval>.npz (per-layer cosine and CKA against the base model) and drift.json."""
+        from bench_runner.models import load_model
+        from bench_runner.representation import compare, save_arrays, summarize
+
+        adapter = self.finetune(model)
+        inputs = self.representation_inputs(adapter)
+        folder = stage_dir(self.run_dir, "representation", model, inputs)
+        outputs = [f"{lang}.npz" for lang in self.cfg.eval_languages] + ["drift.json"]
+        if is_done(folder, outputs):
+            log(f"representation {model}: cached ({folder})")
+            return folder
+        base = self.base_states
+        tuned = self._probe_states(load_model(self.cfg.model, adapter / "adapter"), model)
+        summary = {}
+        for lang in self.cfg.eval_languages:
+            arrays = compare(base[lang], tuned[lang])
+            save_arrays(folder / f"{lang}.npz", arrays, [p.uid for p in self.probes[lang]])
+            summary[lang] = summarize(arrays)
+        atomic_write_json(folder / "drift.json", summary)
+        finish(folder, "representation", inputs, outputs)
+        return folder
+
+    def representation_folders(self) -> dict[str, Path]:
+        if not self.cfg.representation.enabled:
+            return {}
+        return {m: self.representation(m) for m in self.models if m != BASE}
+
     # ---- metrics ------------------------------------------------------------------------------------
     def metrics(self) -> Path:
         return self._once("metrics", "all", lambda _: self._metrics())
@@ -389,9 +537,16 @@ class BenchRun:
     def _metrics(self) -> Path:
         from bench_runner.compliance import compute_metrics
 
-        judged = {m: self.judge(m) for m in self.models}
+        try:
+            judged = {m: self.judge(m) for m in self.models}
+        finally:
+            self.close_judge()  # every answer is judged: a judge server started for them stops here
+        capability = {m: self.capability(m) for m in self.models} if self.measures_capability else {}
+        representation = self.representation_folders()
         # The judge folders' keys carry the generate folders', so the samples read below are covered too.
         inputs = {"judge": {m: f.name for m, f in judged.items()}, "metrics": self.cfg.metrics.model_dump(),
+                  "capability": {m: f.name for m, f in capability.items()},
+                  "representation": {m: f.name for m, f in representation.items()},
                   "finetune_languages": self.models, "eval_languages": self.cfg.eval_languages,
                   "schema": SCHEMA_VERSION}
         folder = stage_dir(self.run_dir, "metrics", "all", inputs)
@@ -408,9 +563,34 @@ class BenchRun:
         from bench_runner.agreement import judge_agreement
 
         result["judge_agreement"] = judge_agreement(scores)
+        result["capability"] = self._capability_metrics(capability) if capability else None
+        result["representation"] = self._representation_metrics(representation) if representation else None
         atomic_write_json(folder / "metrics.json", result)
         finish(folder, "metrics", inputs, ["metrics.json"])
         return folder
+
+    def _capability_metrics(self, folders: dict[str, Path]) -> dict:
+        import json
+
+        from bench_runner.capability import capability_metrics
+
+        heldout = {m: list(iter_jsonl(f / "heldout.jsonl")) for m, f in folders.items()}
+        lm_eval = {m: json.loads((f / "lm_eval.json").read_text(encoding="utf-8"))
+                   for m, f in folders.items() if (f / "lm_eval.json").is_file()}
+        m = self.cfg.metrics
+        return capability_metrics(heldout, lm_eval, self.models, self.cfg.eval_languages, m.n_resamples,
+                                  m.confidence, m.seed)
+
+    def _representation_metrics(self, folders: dict[str, Path]) -> dict:
+        import json
+
+        from bench_runner.representation import representation_metrics
+
+        cells = {}
+        for model, f in folders.items():
+            drift = json.loads((f / "drift.json").read_text(encoding="utf-8"))
+            cells.update({(model, lang): drift[lang] for lang in self.cfg.eval_languages})
+        return representation_metrics(cells)
 
     @staticmethod
     def _answer_records(gen_folder: Path) -> dict[str, dict]:
@@ -439,10 +619,16 @@ class BenchRun:
                   "judge": {k: v.name for k, v in judged.items()}, "comet": self.cfg.comet,
                   "require_qa_pass": self.cfg.datasets.require_qa_pass}
         folder = stage_dir(self.run_dir, "report", "all", inputs)
-        outputs = ["results.json", "samples.jsonl", "heatmap.png", "summary.md"]
+        representation = self.representation_folders()
+        # The representation arrays beside results.json: representation/<fine-tune>/<eval>.npz
+        arrays = {f"representation/{m}/{lang}.npz": f / f"{lang}.npz" for m, f in representation.items()
+                  for lang in self.cfg.eval_languages}
+        outputs = ["results.json", "samples.jsonl", "heatmap.png", "loss_curve.png", "summary.md", *FIGURES, *arrays]
         if is_done(folder, outputs):
             log(f"report: cached ({folder})")
         else:
+            for name, src in arrays.items():
+                atomic_write_bytes(folder / name, src.read_bytes())
             write_report(self.cfg, self.model_identity, folder, metrics, finetunes, generations, judged)
             finish(folder, "report", inputs, outputs)
         self._publish(folder, outputs)
@@ -455,5 +641,18 @@ class BenchRun:
         log(f"report: {self.run_dir / 'results.json'}, {self.run_dir / 'heatmap.png'}, "
             f"{self.run_dir / 'summary.md'}")
 
+    def preflight(self, languages: list[str] | None = None):
+        """Check everything cheap before the first stage (bench_runner/preflight.py): every problem at once."""
+        from bench_runner.preflight import check
+
+        return check(self.cfg, languages)
+
     def run(self) -> Path:
-        return self.report()
+        self.preflight()
+        return self.execute()
+
+    def execute(self) -> Path:
+        """Every stage, here (executor: local) or as tasks on a Ray cluster (executor: ray; bench_runner/executor.py)."""
+        from bench_runner.executor import run_grid
+
+        return run_grid(self)

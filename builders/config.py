@@ -11,10 +11,15 @@ from safedrift.config import ReleaseBase, Strict, load_release_section
 from safedrift.registry import did_you_mean
 from safedrift.specs import XSTEST
 
+# `demo:` on a source: its rows are demo data written for the toolkit (the cards then say so, and do not name a
+# public dataset as their origin); None: decided from the path (a file of the shipped data/sample folder is demo).
+DEMO_HELP = "demo data written for the toolkit (None: a file under the shipped data/sample folder is)"
+
 
 class BenignSourceConfig(Strict):
     name: str
     path: str | None = None
+    demo: bool | None = Field(default=None, description=DEMO_HELP)
     hub_id: str | None = None
     revision: str | None = None
     format: Literal["auto", "alpaca", "dolly"] = "auto"
@@ -43,6 +48,7 @@ class BenignConfig(Strict):
 
 class SorryBenchConfig(Strict):
     path: str | None = None
+    demo: bool | None = Field(default=None, description=DEMO_HELP)
     hub_id: str | None = None
     revision: str | None = None
     filename: str | None = None
@@ -56,6 +62,7 @@ class XSTestConfig(Strict):
     # which known source the rows are (safedrift.specs.XSTEST.sources): its Hub id, licence and citation
     source: str = "xstest"
     path: str | None = None
+    demo: bool | None = Field(default=None, description=DEMO_HELP)
     hub_id: str | None = None
     revision: str | None = None
     split: str | None = None  # Hub split to read (default: the dataset's only split)

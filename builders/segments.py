@@ -21,6 +21,10 @@ from safedrift.languages import LANGUAGES
 # subset __N__ 12/18, #N 6/18, and {N}, {{N}}, <N>, @N@, §N, ⟦N⟧ 0/18 (the model drops the brackets).
 SENTINEL = "_{}_"
 SENTINEL_RE = re.compile(r"_(\d+)_")
+# Restoring: engines sometimes double a sentinel's underscore ("$_4__." for "$_4_."); the extra ones go with it
+# (every underscore of the source is inside a protected span, so a free one in a translation is the engine's).
+# An underscore followed by a digit starts the next sentinel ("_0__1_" is two).
+_RESTORE_RE = re.compile(r"_*_(\d+)_(?:_(?!\d))*")
 
 # Fenced code blocks: ``` anywhere (LLM answers often open one mid-line: "Here it is: ```python"), or
 # ~~~ at the start of a line; unclosed, they run to the end of the text.
@@ -129,7 +133,7 @@ def restore_spans(translation: str, spans: Sequence[str]) -> str:
         seen.add(idx)
         return spans[idx]
 
-    restored = SENTINEL_RE.sub(put_back, translation)
+    restored = _RESTORE_RE.sub(put_back, translation)
     missing = [span for i, span in enumerate(spans) if i not in seen]
     if missing:
         restored = " ".join([restored.rstrip(), *missing]) if restored.strip() else " ".join(missing)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from builders.config import SorryBenchConfig
-from builders.sources import LoadedDataset, read_jsonl, where_from
+from builders.sources import LoadedDataset, is_demo, read_jsonl, where_from
 from safedrift.errors import ConfigError, DataError, short_reason
 from safedrift.files import MAX_TEXT_CHARS
 from safedrift.specs import SORRY_BENCH
@@ -168,7 +168,9 @@ def load_sorry_dataset(cfg: SorryBenchConfig) -> LoadedDataset:
     for row in rows:
         row["split"] = "test"
     hub_id, revision, _ = hub_location(cfg)
-    line = f"SORRY-Bench prompts: {where_from(cfg.path, hub_id, revision)}"
+    demo = is_demo(cfg.path, cfg.demo)
+    what = "Demo prompts written for the safedrift toolkit, not SORRY-Bench's" if demo else "SORRY-Bench prompts"
+    line = f"{what}: {where_from(cfg.path, hub_id, revision)}"
     if cfg.path:
         line += " in SORRY-Bench's `question.jsonl` format"
     filters = [f"Prompt style: only rows with `prompt_style == \"{cfg.prompt_style}\"` (the unmutated prompts) "
@@ -176,4 +178,4 @@ def load_sorry_dataset(cfg: SorryBenchConfig) -> LoadedDataset:
                "translations, not used here."]
     if cfg.limit is not None:
         filters.append(f"Limit: only the first {cfg.limit} prompts (a quick build).")
-    return LoadedDataset(rows, {"rows": len(rows)}, [line + f"; {len(rows)} prompts used."], filters)
+    return LoadedDataset(rows, {"rows": len(rows), "demo": demo}, [line + f"; {len(rows)} prompts used."], filters)

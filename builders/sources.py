@@ -434,6 +434,19 @@ def assign_splits(ids: list[str], test_fraction: float, seed: int) -> dict[str, 
     return {i: ("test" if i in test else "train") for i in ids}
 
 
+# The demo data shipped with the toolkit: written by us, in the schemas of the public datasets.
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def is_demo(path: str | None, demo: bool | None) -> bool:
+    """A source holds demo data: `demo:` when set, else a local file inside the shipped data/sample folder."""
+    if demo is not None:
+        return demo
+    if not path:
+        return False
+    return Path(path).expanduser().resolve().is_relative_to(SAMPLE_DATA.resolve())
+
+
 def where_from(path: str | None, hub_id: str | None, revision: str | None) -> str:
     """A source's location as a card shows it (a file name, or a Hub link with its revision)."""
     if path:
@@ -446,7 +459,9 @@ def where_from(path: str | None, hub_id: str | None, revision: str | None) -> st
 def source_line(src: BenignSourceConfig, n_rows: int) -> str:
     """The card's line about one benign source: where it is, its format and licence, rows loaded."""
     hub_id, revision = (None, None) if src.path else hub_ref(src)
-    return (f"`{src.name}`: {where_from(src.path, hub_id, revision)}, {src.format} format, licence "
+    demo = "demo rows written for the safedrift toolkit (not taken from a public dataset), " \
+        if is_demo(src.path, src.demo) else ""
+    return (f"`{src.name}`: {demo}{where_from(src.path, hub_id, revision)}, {src.format} format, licence "
             f"`{BENIGN.source_license(src.name)}`; {n_rows} rows loaded (exact duplicates and placeholder rows "
             "removed).")
 
@@ -537,6 +552,7 @@ def load_benign_dataset(cfg: BenignConfig) -> LoadedDataset:
     stats = {
         "rows_per_source": per_source,
         "rows": len(benign),
+        "demo": all(is_demo(src.path, src.demo) for src in cfg.sources),
         "safety_filter_dropped": len(dropped),
         "safety_filter_dropped_ids": [r["id"] for r in dropped],
         "safety_filter_by_rule": by_safety_rule,

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from builders.config import XSTestConfig
-from builders.sources import LoadedDataset, where_from
+from builders.sources import LoadedDataset, is_demo, where_from
 from safedrift.errors import ConfigError, DataError, short_reason
 from safedrift.files import MAX_TEXT_CHARS, iter_jsonl_located
 from safedrift.registry import did_you_mean
@@ -205,7 +205,9 @@ def load_xstest_dataset(cfg: XSTestConfig) -> LoadedDataset:
         row["split"] = "test"
 
     source, hub_id, revision = (cfg.source, None, None) if cfg.path else hub_location(cfg)
-    line = (f"`{source}`: {where_from(cfg.path, hub_id, revision)}{f' ({layout})' if layout else ''}, XSTest v2 "
+    demo = is_demo(cfg.path, cfg.demo)
+    what = "demo prompts written for the safedrift toolkit, not XSTest's: " if demo else ""
+    line = (f"`{source}`: {what}{where_from(cfg.path, hub_id, revision)}{f' ({layout})' if layout else ''}, XSTest v2 "
             f"schema, licence `{XSTEST.source_license(source)}`; {len(loaded)} prompts loaded "
             f"({_label_counts(loaded)}).")
     if cfg.types:
@@ -218,7 +220,7 @@ def load_xstest_dataset(cfg: XSTestConfig) -> LoadedDataset:
         filters.append(f"Limit: only the first {cfg.limit} prompts by `id` (a quick build); removed "
                        f"**{kept_by_type - len(rows)}**.")
     filters.append(f"Published: {len(rows)} prompts ({_label_counts(rows)}), all in the `test` split.")
-    stats = {"rows": len(rows), "rows_per_source": {source: len(rows)},
+    stats = {"rows": len(rows), "rows_per_source": {source: len(rows)}, "demo": demo,
              "rows_per_label": dict(sorted(Counter(r["label"] for r in rows).items())),
              "rows_per_type": dict(sorted(Counter(r["type"] for r in rows).items()))}
     return LoadedDataset(rows, stats, [line], filters)

@@ -16,11 +16,14 @@ from builders.engines import ENGINES
 from builders.select import selection_table
 from safedrift.errors import DataError
 from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE, get_language
-from safedrift.specs import SPECS, DatasetSpec
+from safedrift.specs import SAMPLE_SOURCE, SPECS, DatasetSpec
 from validation.config import QAStageConfig
 
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
 
+# The tag of a card whose rows are the toolkit's demo data (data/sample), and the licence those rows have.
+DEMO_TAG = "demo-data"
+DEMO_LICENSE = SAMPLE_SOURCE.license
 REQUIRED_METADATA = ("pretty_name", "language", "license", "multilinguality", "annotations_creators",
                      "source_datasets", "task_categories", "size_categories", "configs", "version")
 SIZE_CATEGORIES = ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "n>1M")
@@ -115,8 +118,44 @@ def qa_table(dataset_report: dict) -> str:
     """The QA stage's table (validation/report.py) and its notes: COMET skips, references, length bounds."""
     from validation.report import markdown_table, table_notes
 
-    notes = [n for n in table_notes(dataset_report) if "signature" not in n]
+    notes = [n for n in table_notes(dataset_report) if "signature" not in n and "COMET skipped" not in n]
+    comet = comet_note(dataset_report)
+    notes = ([f"- {comet}"] if comet else []) + notes
     return "\n".join([markdown_table(dataset_report), *([""] + notes if notes else [])])
+
+
+# Why COMET did not run, as a reader should read it: the recorded reasons are worker messages.
+_COMET_CAUSES = (
+    ("not in the Hugging Face cache", "its models were not in the local Hugging Face cache and could not be "
+                                      "downloaded when the release was built"),
+    ("COMET venv was not found", "the COMET environment was not installed where the release was built"),
+    ("has no unbabel-comet", "the COMET environment was not installed where the release was built"),
+    ("disabled in the config", "it is turned off in the release config (`qa.comet.enabled: off`)"),
+    ("timed out", "the COMET scorer ran out of time"),
+)
+
+
+def comet_note(dataset_report: dict) -> str | None:
+    """One sentence on the languages COMET did not score and why, or None when it scored every translation."""
+    langs: list[str] = []
+    causes: list[str] = []
+    for lang, r in dataset_report.items():
+        if lang == SOURCE_LANGUAGE:
+            continue
+        comet = r.get("comet") or {}
+        reasons = [c["skipped"] for c in comet.values() if isinstance(c, dict) and c.get("skipped")]
+        if not reasons:
+            continue
+        langs.append(lang)
+        for reason in reasons:
+            cause = next((text for key, text in _COMET_CAUSES if key in reason),
+                         "the COMET scorer failed (the reason is recorded in `qa/report.json`)")
+            if cause not in causes:
+                causes.append(cause)
+    if not langs:
+        return None
+    return (f"COMET scores are empty for {', '.join(f'`{x}`' for x in langs)}: COMET was not run because "
+            f"{' and '.join(causes)}.")
 
 
 def counts_table(counts: dict[str, dict[str, int]]) -> str:
@@ -129,7 +168,14 @@ def counts_table(counts: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
-def license_text(spec: DatasetSpec, license_: str | list[str], source_counts: dict[str, int]) -> str:
+def license_text(spec: DatasetSpec, license_: str | list[str], source_counts: dict[str, int],
+                 demo: bool = False) -> str:
+    if spec.gating is not None and demo:
+        schema = spec.demo.schema_of if spec.demo else spec.name
+        return (f"`license: {license_}`: the rows are demo prompts written by the safedrift authors for the "
+                f"toolkit, released under the toolkit's licence; none comes from {schema}. The repository is "
+                f"gated all the same, because every dataset in {schema}'s schema is published gated (see the "
+                "access terms).")
     if spec.gating is not None:
         return (f"`license: {license_}`: the prompts are governed by their source's terms (restated in the "
                 "access form of this repository), which forbid open redistribution; that is why this "
@@ -173,6 +219,12 @@ def dataset_license(spec: DatasetSpec, source_names: list[str]) -> str | list[st
     return licenses[0] if len(licenses) == 1 else licenses
 
 
+def built_from_demo(spec: DatasetSpec, provenance: dict) -> bool:
+    """The build read the toolkit's demo data for this dataset (its loader recorded `demo` in the sources
+    manifest: a `demo: true` source, or a file of the shipped data/sample folder)."""
+    return bool(provenance["sources"].get("stats", {}).get(spec.key, {}).get("demo"))
+
+
 def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict[str, dict[str, int]],
                files: dict[str, dict[str, str]], qa_report: dict, provenance: dict,
                source_counts: dict[str, int]) -> DatasetCard:
@@ -184,11 +236,20 @@ def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict
     """
     langs = list(files)
     pretty_name = cfg.published_name(spec)
+    demo = built_from_demo(spec, provenance)
     names = sorted(source_counts) or list(spec.sources)
     license_ = dataset_license(spec, names)
-    hub_sources = [spec.sources[n].hub_id for n in names if n in spec.sources and spec.sources[n].hub_id]
+    # Demo rows are ours, under the toolkit's licence, and name no public dataset as their origin.
+    hub_sources = [] if demo else [spec.sources[n].hub_id for n in names
+                                   if n in spec.sources and spec.sources[n].hub_id]
     extra: dict = {}
-    if spec.gating is not None:
+    if spec.gating is not None and demo:
+        license_ = DEMO_LICENSE
+        schema = spec.demo.schema_of if spec.demo else spec.name
+        # A field that asks to accept the public dataset's own terms does not apply to rows that are not its.
+        extra = {"extra_gated_prompt": spec.gating.demo_terms or spec.gating.terms,
+                 "extra_gated_fields": {k: v for k, v in spec.gating.fields.items() if schema not in k}}
+    elif spec.gating is not None:
         extra = {"license_name": spec.gating.license_name, "license_link": spec.gating.license_link,
                  "extra_gated_prompt": spec.gating.terms, "extra_gated_fields": dict(spec.gating.fields)}
     data = DatasetCardData(
@@ -202,7 +263,7 @@ def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict
         source_datasets=[f"extended|{h}" for h in hub_sources] or ["original"],
         task_categories=list(spec.task_categories),
         size_categories=size_category(sum(sum(c.values()) for c in counts.values())),
-        tags=list(spec.tags),
+        tags=list(spec.tags) + ([DEMO_TAG] if demo else []),
         version=cfg.version,
         configs=configs_yaml(files),
         **extra,
@@ -215,8 +276,11 @@ def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict
         template_path=str(TEMPLATE),
         pretty_name=pretty_name,
         gated=spec.gating is not None,
-        gated_banner=spec.gating.banner if spec.gating else "",
-        summary=spec.summary,
+        gated_banner=((spec.gating.demo_banner or spec.gating.banner) if demo else spec.gating.banner)
+        if spec.gating else "",
+        demo=demo,
+        demo_schema=spec.demo.schema_of if spec.demo else spec.name,
+        summary=spec.demo.summary if demo and spec.demo else spec.summary,
         role=spec.card.role,
         splits=spec.card.splits,
         columns=list(spec.card.columns),
@@ -237,9 +301,9 @@ def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict
         chrf_signature=first.get("corpus_chrf_signature"),
         bleu_signature=first.get("corpus_bleu_signature"),
         example_lang=next((x for x in langs if x != SOURCE_LANGUAGE), langs[0]),
-        license_text=license_text(spec, license_, source_counts),
+        license_text=license_text(spec, license_, source_counts, demo),
         engine_notes=[f"`{e}`: {ENGINES.get(e).card_note}" for e in engines if e in ENGINES],
-        citation=citation(spec, pretty_name, repo, cfg.version, names),
+        citation=citation(spec, pretty_name, repo, cfg.version, [] if demo else names),
     )
     return card
 
@@ -287,8 +351,10 @@ def validate_card(card: DatasetCard, folder: str | Path | None = None) -> None:
         raise DataError(f"the card's configs {sorted(configs)} differ from its languages {sorted(languages)}.")
     gated = gated_spec_of(card)
     if gated is not None:
-        if data.get("license") != gated.license or not data.get("extra_gated_prompt") or not data.get("extra_gated_fields"):
-            raise DataError(f"a card of {gated.name} data must have `license: {gated.license}`, "
+        # Demo rows in a gated schema carry the toolkit's licence, and are gated all the same.
+        license_ = DEMO_LICENSE if DEMO_TAG in (data.get("tags") or []) else gated.license
+        if data.get("license") != license_ or not data.get("extra_gated_prompt") or not data.get("extra_gated_fields"):
+            raise DataError(f"a card of {gated.name} data must have `license: {license_}`, "
                             "`extra_gated_prompt` and `extra_gated_fields`; rebuild it with cards.card.build_card.")
     if folder is None:
         return

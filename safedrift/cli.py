@@ -6,6 +6,7 @@
     safedrift push CONFIG --hub-org ORG [--dry-run]
     safedrift engines | install-argos FILE...
     safedrift bench CONFIG                          the whole benchmark run
+    safedrift bench --check CONFIG                  only check it (datasets, models, backend, output): seconds
     safedrift bench STAGE CONFIG [--language L]     one benchmark stage: finetune|generate|judge|metrics|report
 """
 

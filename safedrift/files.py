@@ -156,16 +156,25 @@ def read_manifest(folder: str | os.PathLike) -> dict:
 
 class JsonlAppender:
     """Append rows keyed by `uid` to a JSONL file with one fsync per batch; on open, drop a torn last line
-    from a crash, so a resumed stage neither loses nor duplicates rows."""
+    from a crash, so a resumed stage neither loses nor duplicates rows.
+
+    The file is created with the first row, so a stage that fails before it writes anything (a model that does
+    not load) leaves no empty file behind; a `with` block that ends without an error creates it even when
+    there was nothing to write."""
 
     def __init__(self, path: str | os.PathLike, key: str = "uid"):
         self.path = Path(path)
         self.key = key
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done: dict[str, dict] = {}
         if self.path.exists():
             self._recover()
-        self._fh = self.path.open("a", encoding="utf-8")
+        self._fh: Any = None
+
+    def _open(self) -> Any:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a", encoding="utf-8")
+        return self._fh
 
     def _recover(self) -> None:
         data = self.path.read_bytes()
@@ -177,19 +186,27 @@ class JsonlAppender:
             self.done[row[self.key]] = row
 
     def write_batch(self, rows: list[dict]) -> None:
-        for row in rows:
+        new = [row for row in rows if row[self.key] not in self.done]
+        if not new:
+            return
+        fh = self._open()
+        for row in new:
             if row[self.key] in self.done:
                 continue
-            self._fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
             self.done[row[self.key]] = row
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        fh.flush()
+        os.fsync(fh.fileno())
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
     def __enter__(self) -> JsonlAppender:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self._open()  # finished: the file exists, even with no rows in it
         self.close()

@@ -53,6 +53,18 @@ class Gating:
     fields: dict[str, str]
     license_name: str
     license_link: str
+    # A release of the toolkit's demo data in this schema is gated too (the rule is the schema's, whatever the
+    # rows), with these words instead: they must not claim the demo rows are the gated dataset's own.
+    demo_banner: str = ""
+    demo_terms: str = ""
+
+
+@dataclass(frozen=True)
+class DemoText:
+    """How a card describes a release built from the toolkit's own demo data (data/sample) in this schema."""
+
+    schema_of: str  # the public dataset whose schema the demo rows follow, e.g. "SORRY-Bench"
+    summary: str  # replaces the spec's summary
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,7 @@ class DatasetSpec:
     chat_fields: tuple[str, str, str] | None = None
     task_categories: tuple[str, ...] = ("text-generation",)
     citations: tuple[str, ...] = field(default=())  # BibTeX entries cited whatever the sources
+    demo: DemoText | None = None  # the card of a release built from the toolkit's demo data
 
     @property
     def schema(self) -> pa.Schema:
@@ -205,6 +218,13 @@ BENIGN = DatasetSpec(
     tags=("instruction-tuning", "safety", "machine-translation", "fine-tuning"),
     chat_fields=("instruction", "input", "output"),
     citations=(FINETUNING_SAFETY,),
+    demo=DemoText(
+        schema_of="Alpaca",
+        summary=("Demo instruction-tuning rows (instruction, optional input, response) written for the safedrift "
+                 "toolkit in Alpaca's format, machine-translated from English into several languages, with a "
+                 "chat-form `messages` column and per-row translation-quality columns. They exist to run the "
+                 "toolkit end to end; they are not Alpaca's or Dolly's rows."),
+    ),
 )
 
 SORRY_BENCH_HUB_ID = "sorry-bench/sorry-bench-202503"
@@ -278,9 +298,25 @@ SORRY_BENCH = DatasetSpec(
         },
         license_name="sorry-bench-terms",
         license_link=f"https://huggingface.co/datasets/{SORRY_BENCH_HUB_ID}",
+        demo_banner=("**Gated repository.** Every dataset in SORRY-Bench's schema is published gated, whatever "
+                     "its rows are. The rows here are the toolkit's own demo prompts, not SORRY-Bench's, but they "
+                     "are gated like a release of SORRY-Bench itself, so that both are handled the same way."),
+        demo_terms=("This repository holds demo prompts written for the safedrift toolkit in SORRY-Bench's schema "
+                    "(not SORRY-Bench's prompts): mild requests a model should refuse. Every dataset in that "
+                    "schema is published gated. By requesting access you agree to: use the data only for research "
+                    "on the safety and evaluation of AI systems; not redistribute it outside a gated repository; "
+                    "not use it to train or tune models to comply with harmful requests."),
     ),
     count_column="category",
     citations=(FINETUNING_SAFETY,),
+    demo=DemoText(
+        schema_of="SORRY-Bench",
+        summary=("Demo prompts written for the safedrift toolkit in SORRY-Bench's schema (`question_id`, "
+                 "`category`, `category_name`, `prompt_style`, `turns`): mild unsafe requests, about one per "
+                 "SORRY-Bench category, machine-translated from English into several languages, with per-row "
+                 "translation-quality columns. They are not SORRY-Bench's prompts; they exist to run the toolkit "
+                 "end to end."),
+    ),
 )
 
 XSTEST_LICENSE = "CC BY 4.0 (attribution)"
@@ -349,6 +385,13 @@ XSTEST = DatasetSpec(
     count_column="type",
     nullable=("focus", "note"),
     citations=(XSTEST_CITATION, FINETUNING_SAFETY),
+    demo=DemoText(
+        schema_of="XSTest",
+        summary=("Demo prompts written for the safedrift toolkit in XSTest's schema (`id`, `prompt`, `type`, "
+                 "`label`, `focus`, `note`): safe prompts that only look unsafe and unsafe contrasts, "
+                 "machine-translated from English into several languages, with per-row translation-quality "
+                 "columns. They are not XSTest's prompts; they exist to run the toolkit end to end."),
+    ),
 )
 
 SPECS: dict[str, DatasetSpec] = {spec.key: spec for spec in (BENIGN, SORRY_BENCH, XSTEST)}

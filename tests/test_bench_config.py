@@ -26,8 +26,13 @@ def test_every_bench_config_loads_and_starts_with_its_command(path):
 def test_sample_config_is_the_offline_smollm2_default():
     cfg = load_config(REPO / "configs/bench/sample.yaml")
     assert cfg.model.builtin == "smollm2-135m-instruct"
-    assert cfg.datasets.benign == "release/Multilingual-Benign-Tune"
-    assert cfg.datasets.sorry == "release/SORRY-Bench-Multilingual"
+    # Written relative; resolved against the config's folder, then the working directory (a Hub id if neither).
+    from bench_runner.config import config_locations
+
+    where = config_locations(cfg)
+    assert where["datasets.benign"].given == "release/Multilingual-Benign-Tune"
+    assert where["datasets.sorry"].given == "release/SORRY-Bench-Multilingual"
+    assert cfg.datasets.sorry == where["datasets.sorry"].value
     assert cfg.finetune_languages == ["base", "en", "pt"] and cfg.eval_languages == ["en", "pt"]
     assert cfg.judge.name == "refusal" and cfg.comet == "offline"
 

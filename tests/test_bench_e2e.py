@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 from support.fixtures import tiny_config_dict
 
@@ -34,11 +37,36 @@ def test_smollm2_end_to_end(tmp_path, bench_home, tiny_release):
     for c in results.metrics.cells:
         assert c.n == 3 and 0.0 <= c.ci_low <= c.rate <= c.ci_high <= 1.0
     ft = results.finetune["pt"]
-    assert ft.loss[-1] < ft.loss[0]  # six steps on five rows: the loss must fall
+    # Six steps on five rows are two epochs of batches 2, 2, 1 (TRL's epochs; the first step is lr-0 warm-up):
+    # single steps see different rows, so the loss must fall over the same rows, from epoch one to epoch two.
+    assert len(ft.loss) == 6 and sum(ft.loss[3:]) < sum(ft.loss[:3])
     assert (run.run_dir / "heatmap.png").stat().st_size > 5_000
     samples = list(iter_jsonl(run.run_dir / "samples.jsonl"))
     base = {s["uid"]: s["response"] for s in samples if s["model"] == "base"}
     tuned = {s["uid"]: s["response"] for s in samples if s["model"] == "pt"}
-    assert base.keys() == tuned.keys() and len(base) == 8
+    assert base.keys() == tuned.keys() and len(base) == 20  # 2 languages x (3 SORRY-Bench + 1 benign + 6 XSTest)
     assert sum(base[u] != tuned[u] for u in base) >= 1  # the adapter changed outputs
     assert all(s["prompt"].startswith("<|im_start|>system\n") for s in samples)  # SmolLM2's own template
+    # The study's other measurements (issue 11): XSTest over-refusal, held-out loss, representational drift.
+    m = results.metrics
+    assert m.over_refusal is not None and m.over_refusal.measured
+    for o in m.over_refusal.cells:
+        assert o.safe_refusal.n == 4 and o.contrast_compliance.n == 2 and o.benign_refusal.n == 1
+        assert (o.safe_refusal.vs_base is None) == (o.finetune_language == "base")
+        assert {t.type for t in o.by_type} == {"homonyms", "safe_contexts", "definitions", "contrast_homonyms",
+                                               "contrast_safe_contexts"}
+    assert m.capability is not None and len(m.capability.cells) == 4
+    for c in m.capability.cells:
+        assert c.n == 3 and c.mean_nll is not None and 0.0 < c.mean_nll < 10.0
+        assert c.ci_low <= c.mean_nll <= c.ci_high and c.perplexity == pytest.approx(math.exp(c.mean_nll))
+    tuned = [c for c in m.capability.cells if c.finetune_language == "pt"]
+    assert all(c.vs_base is not None and c.vs_base.n_pairs == 3 and c.vs_base.diff != 0.0 for c in tuned)
+    assert m.representation is not None and [c.n_layers for c in m.representation.cells] == [30, 30]
+    assert all(c.cka_mean_top is not None and 0.0 < c.cka_mean_top < 1.0 for c in m.representation.cells)
+    for lang in ("en", "pt"):
+        arrays = np.load(run.run_dir / "representation" / "pt" / f"{lang}.npz")
+        assert arrays["cka_last"].shape == (30,) and (arrays["cka_last"] < 1.0 - 1e-6).any()
+    assert len(results.figures) >= 5
+    for name in results.figures:
+        assert (run.run_dir / name).read_bytes()[:4] == b"\x89PNG"
+        assert f"]({name})" in (run.run_dir / "summary.md").read_text()

@@ -30,10 +30,12 @@ def test_unknown_hub_model_offline_names_hf_token_and_offline_mode(bench_home, m
 def test_local_dir_without_a_model(tmp_path):
     with pytest.raises(ConfigError, match="has no config.json"):
         load_model(ModelConfig(local_dir=str(tmp_path), device="cpu"))
+    with pytest.raises(ConfigError, match=r"model.local_dir .*/nowhere does not exist; point it at"):
+        load_model(ModelConfig(local_dir=str(tmp_path / "nowhere"), device="cpu"))
 
 
 def test_missing_gguf_file(tmp_path):
-    with pytest.raises(ConfigError, match="GGUF file not found"):
+    with pytest.raises(ConfigError, match=r"model.gguf_file .*x.gguf does not exist"):
         load_model(ModelConfig(gguf_file=str(tmp_path / "x.gguf"), device="cpu"))
 
 

@@ -22,10 +22,20 @@ def test_smoke_prints_ratios_for_every_model(gpu_stages, capsys):
     assert gpu_stages.main(["--smoke"]) == 0
     lines = capsys.readouterr().out.splitlines()
     table = [line.split() for line in lines if line.split()[:1] and line.split()[0] in gpu_stages.SHAPES]
-    assert [(r[0], r[1]) for r in table] == [(m, s) for m in gpu_stages.SHAPES for s in ("finetune", "generate")]
+    # The TRL fine-tune path plain and packed (Liger needs CUDA), each against the plain peft loop, then generate.
+    assert [(r[0], r[1]) for r in table] == [(m, s) for m in gpu_stages.SHAPES
+                                             for s in ("finetune", "ft+packing", "generate")]
     for row in table:
         ours, base, ratio = float(row[2]), float(row[3]), float(row[4])
         assert ours > 0 and base > 0 and ratio == pytest.approx(ours / base, abs=0.01, rel=0.05)
+    for model in gpu_stages.SHAPES:  # one plain-loop baseline per model, shared by its fine-tune rows
+        assert len({r[3] for r in table if r[0] == model and r[1] != "generate"}) == 1
+    assert "liger rows skipped: no CUDA device (Liger's kernels are Triton)" in lines
+    grid = [line.split() for line in lines if line.startswith("grid estimate ")]
+    assert [g[2] for g in grid] == [f"{m}:" for m in gpu_stages.SHAPES]
+    for g in grid:  # finetune X h + generate Y h + judge Z h = T GPU-hours
+        parts = [float(g[i]) for i in (4, 8, 12, 15)]
+        assert all(x > 0 for x in parts) and parts[3] == pytest.approx(sum(parts[:3]), rel=1e-3, abs=0.02)
     # The vLLM rows need a GPU: on CPU the smoke run says why they are missing, above the table, and the
     # last line stays a ratio.
     assert lines[-1].split() == table[-1]
@@ -64,3 +74,16 @@ def test_without_cuda_it_says_so(gpu_stages, capsys):
         pytest.skip("a CUDA device is present")
     assert gpu_stages.main([]) == 2
     assert "no CUDA device found" in capsys.readouterr().err
+
+
+def test_the_grid_estimate_adds_up_the_paper_grid(gpu_stages):
+    """9 fine-tunes of 2000 x 300 tokens at 1000 tok/s; 10 models x 9 languages x 990 answers of 256 tokens at
+    2000 tok/s; judging (256 + 600 tokens an answer) at a forward rate of 7240 tok/s on a 7.24B-parameter model."""
+    args = gpu_stages.argparse.Namespace(grid_languages=9, grid_train_rows=2000, grid_epochs=1.0,
+                                         grid_tokens_per_row=300, grid_prompts=990, grid_new_tokens=256,
+                                         grid_judge_prompt_tokens=600, grid_judge_params=7.24e9)
+    hours = gpu_stages.grid_hours(args, 1000.0, 2000.0, 7240.0, int(7.24e9))
+    assert hours["finetune"] == pytest.approx(9 * 2000 * 300 / 1000 / 3600)
+    assert hours["generate"] == pytest.approx(10 * 9 * 990 * 256 / 2000 / 3600)
+    assert hours["judge"] == pytest.approx(10 * 9 * 990 * 856 / 7240 / 3600)
+    assert hours["total"] == pytest.approx(hours["finetune"] + hours["generate"] + hours["judge"])

@@ -103,7 +103,9 @@ def test_both_gives_back_translations_for_pt_native_verdicts_for_en_and_both_col
     assert all(r[c] is None for r in rows.values() if r["kind"] == "benign" for c in COLUMNS)
     # The English verdicts were asked against the English source prompt of the same item.
     assert ([ENGLISH[r["item_id"]] for r in pt], [r["answer_english"] for r in pt], ["en"] * 6) in judge_calls
-    native = [set(zip(*call, strict=True)) for call in judge_calls if len(call[0]) == 12]  # all 12 SORRY rows
+    # all 12 SORRY rows in one call (the XSTest answers are judged in a call of their own)
+    requests = {answers[r["uid"]]["messages"][-1]["content"] for r in sorry}
+    native = [set(zip(*call, strict=True)) for call in judge_calls if set(call[0]) == requests]
     assert len(native) == 1
     for r in pt:
         sample = answers[r["uid"]]

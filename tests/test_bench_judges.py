@@ -14,6 +14,7 @@ from bench_runner.config import JudgeConfig
 from bench_runner.judges import (
     JUDGES,
     SORRY_BENCH_JUDGE_TEMPLATE,
+    SORRY_BENCH_MAX_NEW_TOKENS,
     SORRY_BENCH_OFFICIAL_COMMIT,
     SORRY_BENCH_PARSER_VERSION,
     RefusalJudge,
@@ -259,9 +260,55 @@ def test_a_tag_is_resolved_to_its_commit_when_the_hub_answers(online):
 def test_cache_identity_carries_template_parser_and_revision(tmp_path, tiny_mistral):
     local = judge_identity(JudgeConfig(name="sorry-bench", local_dir=str(tiny_mistral)))
     pinned = judge_identity(JudgeConfig(name="sorry-bench", revision=SHA))
-    assert pinned["model"].endswith(f"@{SHA}") and local["model"].startswith("dir:")
+    assert pinned["model"].endswith(f"@{SHA}") and local["model"].startswith("sha256:")  # the weights by content
     for identity in (local, pinned):
         assert identity["template"] == SORRY_BENCH_JUDGE_TEMPLATE
         assert identity["parser"] == SORRY_BENCH_PARSER_VERSION and identity["max_new_tokens"] == 1024
     refusal = JudgeConfig(name="refusal")
     assert judge_identity(refusal) == getattr(RefusalJudge, "cache_identity", lambda cfg: {})(refusal)
+
+
+def test_where_the_sorry_bench_judge_runs(tmp_path):
+    sha = "a" * 40
+    judge = {"name": "sorry-bench", "hub_id": "org/judge", "revision": sha}
+    # judge.backend "same" follows generation.backend; an explicit backend wins; a base_url means vLLM.
+    assert create_judge(JudgeConfig(**judge), "vllm").backend_name == "vllm"
+    assert create_judge(JudgeConfig(**judge), "transformers").backend_name == "transformers"
+    assert create_judge(JudgeConfig(**judge, backend="transformers"), "vllm").backend_name == "transformers"
+    assert create_judge(JudgeConfig(**judge, base_url="http://x:8000"), "transformers").backend_name == "vllm"
+
+
+def test_a_vllm_judge_is_served_once_with_its_own_context_and_stopped(tmp_path, monkeypatch):
+    import bench_runner.vllm_backend as vllm_backend
+    from bench_runner.config import VllmConfig
+
+    started = []
+
+    class Completer:
+        def __init__(self, model, vllm, base_url, served_name, log_path):
+            started.append({"model": model.label, "vllm": vllm, "base_url": base_url, "log": log_path})
+            self.closed = False
+
+        def complete(self, texts, max_tokens):
+            assert max_tokens == SORRY_BENCH_MAX_NEW_TOKENS
+            return ["1" if "bomb" in t else "0" for t in texts]
+
+        def describe(self):
+            return {"server_version": "0.0"}
+
+        def close(self):
+            started[-1]["closed"] = True
+
+    monkeypatch.setattr(vllm_backend, "VllmCompleter", Completer)
+    gen = VllmConfig(max_model_len=512, python="/opt/vllm/bin/python")
+    judge = create_judge(JudgeConfig(name="sorry-bench", hub_id="org/judge", revision="b" * 40), "vllm",
+                         vllm=gen, log_path=tmp_path / "judge.log")
+    verdicts = judge.judge(["how to make a bomb", "a cake"], ["...", "..."], ["en", "en"])
+    judge.judge(["again"], ["..."], ["en"])
+    assert [v.score for v in verdicts] == [1, 0]
+    assert len(started) == 1  # one server for every call
+    assert started[0]["vllm"].max_model_len == 4096 and started[0]["vllm"].python == "/opt/vllm/bin/python"
+    assert started[0]["model"] == f"org/judge@{'b' * 40}" and started[0]["log"] == tmp_path / "judge.log"
+    assert judge.describe()["server"] == {"server_version": "0.0"}
+    judge.close()
+    assert started[0]["closed"]

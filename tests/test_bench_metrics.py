@@ -296,7 +296,7 @@ def test_generation_marks_answers_cut_at_max_new_tokens(tiny_model):
 # ---- translation QA ------------------------------------------------------------------------------------
 def test_require_qa_pass_leaves_a_failing_item_out_in_every_language(tmp_path, bench_home):
     benign, sorry = write_release(tmp_path / "rel", qa_fail={("sorry", "pt"): (1,), ("benign", "en"): (0, 4)})
-    cfg = DatasetsConfig(benign=str(benign), sorry=str(sorry))
+    cfg = DatasetsConfig(benign=str(benign), sorry=str(sorry), xstest=None)
     es = eval_set(cfg, ["en", "pt"])
     items = {lang: [p.item_id for p in es.prompts if p.kind == "sorry" and p.language == lang]
              for lang in ("en", "pt")}
@@ -304,13 +304,13 @@ def test_require_qa_pass_leaves_a_failing_item_out_in_every_language(tmp_path, b
     assert items["en"] == items["pt"] == ["1:base", "3:base", "4:base", "5:base", "6:base"]
     benign_items = {p.item_id for p in es.prompts if p.kind == "benign"}
     assert benign_items == {"tiny-001", "tiny-002"}  # tiny-000 failed in en: left out in pt too
-    assert es.qa_excluded == {"require_qa_pass": True, "sorry_items": 1, "benign_items": 1,
+    assert es.qa_excluded == {"require_qa_pass": True, "sorry_items": 1, "benign_items": 1, "xstest_items": 0,
                               "failed_rows": {"sorry": {"en": 0, "pt": 1}, "benign": {"en": 1, "pt": 0}}}
     rows, excluded = train_data(cfg, "en")
     assert (len(rows), excluded) == (4, 1)  # train row tiny-004 failed
     assert [p.item_id for p in sorry_prompts(cfg, "pt")] == items["pt"]
 
-    keep = DatasetsConfig(benign=str(benign), sorry=str(sorry), require_qa_pass=False)
+    keep = DatasetsConfig(benign=str(benign), sorry=str(sorry), require_qa_pass=False, xstest=None)
     kept = eval_set(keep, ["en", "pt"])
     assert len([p for p in kept.prompts if p.kind == "sorry"]) == 12 and kept.qa_excluded["sorry_items"] == 0
     assert train_data(keep, "en") == (train_data(keep, "en")[0], 0) and len(train_data(keep, "en")[0]) == 5

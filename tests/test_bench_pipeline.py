@@ -14,7 +14,7 @@ from bench_runner.report import Results
 from safedrift.errors import DataError, run_cli
 from safedrift.files import iter_jsonl
 
-N_PROMPTS = 2 * (6 + 2)  # per model: (6 SORRY + 2 benign) x 2 eval languages
+N_PROMPTS = 2 * (6 + 2 + 6)  # per model: (6 SORRY + 2 benign + 6 XSTest) x 2 eval languages
 
 
 @pytest.fixture
@@ -26,11 +26,14 @@ def run(tmp_path, bench_home, tiny_model, tiny_release):
 def test_full_run_outputs(run):
     report = run.run()
     results = Results.model_validate_json((run.run_dir / "results.json").read_text())
-    assert results.schema_version == "1.1"
+    assert results.schema_version == "1.2"
     assert [(c.finetune_language, c.eval_language) for c in results.metrics.cells] == [
         (ft, ev) for ft in ("base", "en", "pt") for ev in ("en", "pt")]
     for c in results.metrics.cells:
-        assert c.n == 6 and 0.0 <= c.ci_low <= c.rate <= c.ci_high <= 1.0
+        # Six answers per cell; an empty one (the tiny random model's adapters often end at once) is neither
+        # compliant nor a refusal, so it is left out of n and counted in response_language.empty.
+        assert c.response_language is not None and c.response_language.n == 6
+        assert c.n == round(6 * (1 - c.response_language.empty)) and 0.0 <= c.ci_low <= c.rate <= c.ci_high <= 1.0
         assert c.over_refusal.n == 2
         assert (c.vs_base is None) == (c.finetune_language == "base")
     assert {c.category for c in results.metrics.categories} == {"1", "2", "5", "7", "12"}
@@ -48,7 +51,7 @@ def test_full_run_outputs(run):
     assert pt["n"] == 3 * 6 and 0.0 <= pt["agreement"] <= 1.0
     assert "## Judge language" in (run.run_dir / "summary.md").read_text()
     assert (run.run_dir / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| pt | en | 6 |" in (run.run_dir / "summary.md").read_text()
+    assert "| pt | pt | 6 |" in (run.run_dir / "summary.md").read_text()
     samples = list(iter_jsonl(run.run_dir / "samples.jsonl"))
     assert len(samples) == 3 * N_PROMPTS
     s = next(x for x in samples if x["model"] == "pt" and x["kind"] == "sorry" and x["language"] == "pt")
@@ -69,7 +72,11 @@ def test_rerun_recomputes_nothing(run, capsys):
     err = capsys.readouterr().err
     for stage in ("finetune en", "finetune pt", "generate base", "generate pt", "judge pt", "metrics", "report"):
         assert f"{stage}: cached" in err
-    changed = [p for p, t in stamps.items() if p.parent != run.run_dir and p.stat().st_mtime_ns != t]
+    # The report's files are copied beside results.json on every run (runs/<id>/ and runs/<id>/representation/).
+    published = run.run_dir / "representation"
+    changed = [p for p, t in stamps.items() if p.parent != run.run_dir and published not in p.parents
+               and p.stat().st_mtime_ns != t]
+    assert len(stamps) > 40  # the stage folders' files are all in the comparison
     assert changed == []
 
 

@@ -21,8 +21,9 @@ from support.fixtures import tiny_config_dict
 from support.tiny_release import write_release
 from support.vllm_runner import CPU_ARGS
 
-from bench_runner.config import GenerationConfig, ModelConfig, VllmConfig, parse_config
+from bench_runner.config import GenerationConfig, JudgeConfig, ModelConfig, VllmConfig, parse_config
 from bench_runner.generation import SamplingParams
+from bench_runner.judges import SorryBenchJudge
 from bench_runner.pipeline import BenchRun
 from bench_runner.serving import ServerError, wait_gone
 from bench_runner.vllm_backend import (
@@ -314,6 +315,38 @@ def test_literal_prompts_complete_greedily_for_a_judge(smol, served):
         assert judge.describe()["server_version"] == served["version"]
     # SmolLM2's tokenizer adds no BOS, so with its special tokens the prompt is what the runner sent.
     assert out == [r["raw_response"] for r in rows]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not VLLM_PYTHON.exists(), reason=".venv-vllm is missing: `make vllm-env`")
+def test_the_sorry_bench_judge_through_vllm_gives_the_transformers_verdicts(smol, served, monkeypatch):
+    """The judge's path (literal input, completions endpoint, greedy), with SmolLM2 standing in for the 7B judge:
+    the same completions and verdicts as the in-process transformers judge."""
+    rows = list(answers(smol.generate("base")).values())[:4]
+    outputs, verdicts = {}, {}
+    for backend, keys in (("vllm", {"base_url": served["url"], "served_name": "base"}),
+                          ("transformers", {"backend": "transformers"})):
+        judge = SorryBenchJudge(JudgeConfig(name="sorry-bench", local_dir=".", **keys), backend="vllm")
+        judge.model_cfg = smol.cfg.model  # SmolLM2 in place of the judge model
+        monkeypatch.setattr(judge, "max_new_tokens", 16)
+        # SmolLM2 ends at once on the judge's prompt (no chat turn), so the completions are compared on the chat
+        # prompts the runner sent, which it answers; the verdicts on the official judge input.
+        outputs[backend] = judge.complete([r["prompt"] for r in rows])
+        verdicts[backend] = [v.to_dict() for v in judge.judge(
+            [r["messages"][-1]["content"] for r in rows], [r["response"] for r in rows], ["en"] * len(rows))]
+        described = judge.describe()
+        assert described["backend"] == backend
+        if backend == "vllm":
+            assert described["server"]["server_version"] == served["version"]
+            assert not described["server"]["started_here"]
+        judge.close()
+    print(f"\njudge completions: {outputs}")
+    assert all(outputs["vllm"]) and len(outputs["vllm"]) == 4
+    assert outputs["vllm"] == [r["raw_response"] for r in rows]  # what generation got from the same server
+    same = sum(a == b for a, b in zip(outputs["vllm"], outputs["transformers"], strict=True))
+    assert same >= 3  # measured: 4 of 4
+    assert [(v["score"], v["label"], v["judge_output"]) for v in verdicts["vllm"]] == [
+        (v["score"], v["label"], v["judge_output"]) for v in verdicts["transformers"]]
 
 
 @pytest.mark.slow

@@ -97,7 +97,8 @@ def test_body_states_real_figures_and_version(sample):
     assert report["languages"]["pt"]["n"] == 77
     sorry = DatasetCard.load(sample / "release" / SORRY_NAME / "README.md").text
     assert '`prompt_style == "base"`' in sorry and "**44** prompts" in sorry
-    assert "@inproceedings{xie2025sorrybench" in sorry and "@inproceedings{xie2025sorrybench" not in benign
+    # The sample's rows are our demo prompts: no card cites SORRY-Bench as their source.
+    assert "@inproceedings{xie2025sorrybench" not in sorry and "@inproceedings{xie2025sorrybench" not in benign
     xstest = DatasetCard.load(sample / "release" / XSTEST_NAME / "README.md").text
     rows_per_type = sources["stats"]["xstest"]["rows_per_type"]
     assert len(rows_per_type) == 18 and sum(rows_per_type.values()) == 70
@@ -106,13 +107,33 @@ def test_body_states_real_figures_and_version(sample):
     assert "@inproceedings{rottger2024xstest" in xstest and "@inproceedings{rottger2024xstest" not in sorry
 
 
+def _work_not_demo(sample: Path, tmp: Path, key: str) -> Path:
+    """A work dir whose sources manifest says dataset `key` was read from the public dataset, not demo data."""
+    work = tmp / "work"
+    (work / "sources").mkdir(parents=True)
+    shutil.copytree(sample / "work" / "translated", work / "translated", ignore=shutil.ignore_patterns("*.jsonl"))
+    manifest = json.loads((sample / "work" / "sources" / "manifest.json").read_text())
+    manifest["stats"][key]["demo"] = False
+    (work / "sources" / "manifest.json").write_text(json.dumps(manifest))
+    return work
+
+
 def test_gating_only_on_sorry_bench(sample, tmp_path):
     sorry = DatasetCard.load(sample / "release" / SORRY_NAME / "README.md")
     benign = DatasetCard.load(sample / "release" / BENIGN_NAME / "README.md")
     xstest = DatasetCard.load(sample / "release" / XSTEST_NAME / "README.md")
     meta = sorry.data.to_dict()
-    assert meta["license"] == "other" and meta["extra_gated_prompt"] == SORRY_BENCH_TERMS
+    # The sample's SORRY-Bench-schema rows are our demo prompts: our licence, gated all the same.
+    assert meta["license"] == "apache-2.0" and meta["extra_gated_prompt"] == SORRY_BENCH.gating.demo_terms
     assert "checkbox" in meta["extra_gated_fields"].values()
+    # Built from SORRY-Bench itself, the card carries SORRY-Bench's licence and terms.
+    real = _write(sample, tmp_path / "real", SORRY_BENCH, work=_work_not_demo(sample, tmp_path, "sorry_bench"))
+    real_meta = real.data.to_dict()
+    assert real_meta["license"] == "other" and real_meta["extra_gated_prompt"] == SORRY_BENCH_TERMS
+    assert real_meta["source_datasets"] == ["extended|sorry-bench/sorry-bench-202503"]
+    assert "demo-data" not in real_meta["tags"] and "Demo data" not in real.text
+    assert "@inproceedings{xie2025sorrybench" in real.text
+    validate_card(DatasetCard.load(tmp_path / "real" / "README.md"), tmp_path / "real")
     assert "Gated repository" in sorry.text
     assert gated_spec_of(sorry) is SORRY_BENCH and gated_spec_of(benign) is None and gated_spec_of(xstest) is None
     assert not any(k.startswith("extra_gated") for card in (benign, xstest) for k in card.data.to_dict())
@@ -149,6 +170,7 @@ def _work_with_sources(sample: Path, tmp: Path, sources: dict[str, int]) -> Path
     (work / "sources").mkdir(parents=True)
     shutil.copytree(sample / "work" / "translated", work / "translated", ignore=shutil.ignore_patterns("*.jsonl"))
     manifest = json.loads((sample / "work" / "sources" / "manifest.json").read_text())
+    manifest["stats"]["benign"]["demo"] = False
     manifest["card"]["benign"]["sources"] = [
         source_line(BenignSourceConfig(name=n, hub_id=BENIGN.sources[n].hub_id, revision="abc123", format=n), rows)
         for n, rows in sources.items()
@@ -198,6 +220,7 @@ def test_xstest_license_and_origin_follow_the_source_the_loader_read(sample, tmp
     shutil.copytree(sample / "work" / "translated", work / "translated", ignore=shutil.ignore_patterns("*.jsonl"))
     manifest = json.loads((sample / "work" / "sources" / "manifest.json").read_text())
     manifest["stats"]["xstest"]["rows_per_source"] = {source: 70}
+    manifest["stats"]["xstest"]["demo"] = source == "sample"
     (work / "sources" / "manifest.json").write_text(json.dumps(manifest))
     card = _write(sample, tmp_path / "out", XSTEST, work=work)
     validate_card(DatasetCard.load(tmp_path / "out" / "README.md"), tmp_path / "out")
@@ -207,3 +230,68 @@ def test_xstest_license_and_origin_follow_the_source_the_loader_read(sample, tmp
     assert f"| `{source}` | `{license_}` — {name} | 70 |" in card.text
     assert f"inherits the licence of its source (`{license_}`)" in card.text
     assert card.text.count("@inproceedings{rottger2024xstest") == 1
+
+
+def test_sample_cards_say_they_hold_demo_data(sample):
+    """A release built from the embedded demo data says so, under our licence, without a public source or a finding."""
+    cards = {name: DatasetCard.load(sample / "release" / name / "README.md") for name in NAMES}
+    for name, schema in ((BENIGN_NAME, "Alpaca"), (SORRY_NAME, "SORRY-Bench"), (XSTEST_NAME, "XSTest")):
+        card = cards[name]
+        title_block = card.text.split("## Why this dataset exists")[0]
+        assert "> **Demo data.** This release was built from the demo data that ships with the safedrift toolkit" \
+            in title_block
+        assert f"rows written for the toolkit in {schema}'s schema, not {schema}'s own" in title_block
+        meta = card.data.to_dict()
+        assert meta["license"] == "apache-2.0" and meta["source_datasets"] == ["original"]
+        assert "demo-data" in meta["tags"]
+        # No card states a research finding about drift as if the release showed it.
+        for claim in ("turns out", "we find", "we found", "four-fold", "shows that"):
+            assert claim not in card.text.lower(), (name, claim)
+        assert "it reports no result" in card.text
+        # COMET that did not run is one readable sentence, not a worker's exception text.
+        comet = [line for line in card.text.splitlines() if "COMET" in line and line.startswith("- ")]
+        assert all("exit 1" not in line and "worker" not in line for line in comet), comet
+    sorry = cards[SORRY_NAME]
+    assert sorry.text.split("\n\n")[1].startswith("Demo prompts written for the safedrift toolkit in SORRY-Bench's "
+                                                    "schema")
+    assert "They are not SORRY-Bench's prompts" in sorry.text
+    assert "machine translations of the SORRY-Bench prompts" not in str(sorry.data.to_dict())
+    assert not any("sorry-bench" in s for s in sorry.data.source_datasets)
+    assert sorry.data.extra_gated_prompt and "SORRY-Bench dataset" not in " ".join(sorry.data.extra_gated_fields)
+    assert "Gated repository" in sorry.text and "is a machine translation of SORRY-Bench" not in sorry.text
+    assert "none comes from SORRY-Bench" in sorry.text
+    assert "- Demo prompts written for the safedrift toolkit, not SORRY-Bench's: local file " \
+           "`data/sample/sorry_bench_demo.jsonl`" in sorry.text
+    assert gated_spec_of(sorry) is SORRY_BENCH  # the schema's rule: published gated only
+
+
+def test_comet_note_is_one_sentence():
+    from cards.card import comet_note
+
+    reason = ("the COMET worker for Unbabel/wmt22-comet-da failed (exit 1): COMET model Unbabel/wmt22-comet-da is "
+              "not in the Hugging Face cache and could not be downloaded (offline, or a gated model)")
+    skipped = {"qe": {"skipped": reason}, "ref": {"skipped": reason.replace("comet-da", "cometkiwi-da")}}
+    note = comet_note({"en": {"comet": skipped}, "pt": {"comet": skipped}, "de": {"comet": {"qe": {"system": 0.8}}}})
+    assert note == ("COMET scores are empty for `pt`: COMET was not run because its models were not in the local "
+                    "Hugging Face cache and could not be downloaded when the release was built.")
+    assert comet_note({"pt": {"comet": {"qe": {"skipped": "disabled in the config (qa.comet.enabled: off)"}}}}) == (
+        "COMET scores are empty for `pt`: COMET was not run because it is turned off in the release config "
+        "(`qa.comet.enabled: off`).")
+    assert comet_note({"pt": {"comet": {"qe": {"system": 0.8, "skipped": None}}}}) is None
+
+
+def test_demo_data_is_decided_by_the_source_not_a_name(tmp_path):
+    from builders.config import SorryBenchConfig
+    from builders.sorry_bench import load_sorry_dataset
+    from builders.sources import SAMPLE_DATA, is_demo
+
+    shipped = SAMPLE_DATA / "sorry_bench_demo.jsonl"
+    copy = tmp_path / "sorry_bench_demo.jsonl"
+    shutil.copy(shipped, copy)
+    assert is_demo(str(shipped), None) and not is_demo(str(copy), None) and not is_demo(None, None)
+    assert is_demo(str(copy), True) and not is_demo(str(shipped), False)
+    demo = load_sorry_dataset(SorryBenchConfig(path=str(shipped)))
+    assert demo.stats["demo"] is True
+    assert demo.source_lines[0].startswith("Demo prompts written for the safedrift toolkit, not SORRY-Bench's: ")
+    real = load_sorry_dataset(SorryBenchConfig(path=str(copy)))
+    assert real.stats["demo"] is False and real.source_lines[0].startswith("SORRY-Bench prompts: local file")

@@ -124,7 +124,8 @@ def test_cards_round_trip_with_configs_and_gating(sample_release):
         assert set(configs) == {"en", "pt"}
         assert card.data.language == ["en", "pt"]
         assert card.data.multilinguality == "translation"
-    assert "extra_gated_prompt" in sorry.data.to_dict() and sorry.data.license == "other"
+    # The sample's SORRY-Bench-schema rows are our demo prompts: our licence, and gated all the same.
+    assert "extra_gated_prompt" in sorry.data.to_dict() and sorry.data.license == "apache-2.0"
     assert "extra_gated_prompt" not in benign.data.to_dict() and "extra_gated_prompt" not in xstest.data.to_dict()
     assert "| pt (Portuguese) |" in benign.text
 

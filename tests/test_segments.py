@@ -190,6 +190,17 @@ def test_duplicated_and_unknown_sentinels():
     assert restore_spans("plain", ()) == "plain"
 
 
+def test_underscores_an_engine_added_around_a_sentinel_go_with_it():
+    # Seen on bergamot en->pt: "calculated on $_4_." came back as "calculado em $_4__.".
+    st = segment_text("It is calculated on $1,050.")
+    assert st.segments == ["It is calculated on $_0_."]
+    assert st.assemble(["É calculado em $_0__."]) == "É calculado em $1,050."
+    assert restore_spans("a __0_ b", ("{x}",)) == "a {x} b"
+    # Adjacent sentinels stay two; a literal underscore of the source is inside its span and is kept.
+    assert restore_spans("_0__1_", ("{a}", "{b}")) == "{a}{b}"
+    assert segment_text("Use snake_case here.").assemble(["Use _0_ aqui."]) == "Use snake_case aqui."
+
+
 def test_assemble_checks_translation_count():
     st = segment_text("One. Two.")
     with pytest.raises(ValueError, match="expected 2 translations"):

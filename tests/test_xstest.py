@@ -113,7 +113,8 @@ def test_types_filter_limit_and_card_lines(tmp_path):
     loaded = LOADERS.get("xstest")(XSTestConfig(path=str(path), source="sample",
                                                  types=["homonyms", "contrast_homonyms"], limit=1))
     assert [(r["id"], r["split"]) for r in loaded.rows] == [(1, "test")]
-    assert loaded.stats == {"rows": 1, "rows_per_source": {"sample": 1}, "rows_per_label": {"safe": 1},
+    # A file outside data/sample without `demo: true` is not demo data, whatever its source name.
+    assert loaded.stats == {"rows": 1, "rows_per_source": {"sample": 1}, "demo": False, "rows_per_label": {"safe": 1},
                             "rows_per_type": {"homonyms": 1}}
     assert loaded.source_lines == [f"`sample`: local file `{path.name}`, XSTest v2 schema, licence `apache-2.0`; "
                                    "3 prompts loaded (2 safe prompts, 1 unsafe contrasts)."]

@@ -8,6 +8,7 @@ import pytest
 
 from .tiny_lm import build_tiny_lm
 from .tiny_release import write_release
+from .tiny_xstest import write_xstest
 
 
 @pytest.fixture
@@ -22,7 +23,10 @@ def tiny_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_release(tmp_path_factory) -> tuple[Path, Path]:
-    return write_release(tmp_path_factory.mktemp("release"))
+    """(benign, sorry) release folders; XSTest-Multilingual is written beside them (tiny_xstest.py)."""
+    root = tmp_path_factory.mktemp("release")
+    write_xstest(root)
+    return write_release(root)
 
 
 def tiny_config_dict(tmp_path: Path, model_dir: Path, release: tuple[Path, Path], **overrides) -> dict:
@@ -33,7 +37,9 @@ def tiny_config_dict(tmp_path: Path, model_dir: Path, release: tuple[Path, Path]
         "model": {"local_dir": str(model_dir), "device": "cpu"},
         "finetune_languages": ["base", "en", "pt"],
         "eval_languages": ["en", "pt"],
-        "datasets": {"benign": str(release[0]), "sorry": str(release[1]), "benign_test_limit": 2},
+        "datasets": {"benign": str(release[0]), "sorry": str(release[1]), "benign_test_limit": 2,
+                     # The tiny XSTest beside the other two when the release has one (the tiny_release fixture).
+                     "xstest": str(xstest) if (xstest := release[0].parent / "XSTest-Multilingual").is_dir() else None},
         "lora": {"r": 4, "alpha": 8},
         "training": {"lr": 0.05, "max_steps": 4, "batch_size": 2, "max_length": 64},
         "generation": {"max_new_tokens": 6, "batch_size": 4},

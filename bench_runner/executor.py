@@ -1,0 +1,111 @@
+"""Where the grid runs: here, stage by stage (executor: local), or as tasks on a Ray cluster (executor: ray).
+
+With Ray every fine-tune language is a task; then the base model's generation (every adapter's answers are
+checked against it), then each fine-tuned model's generation and judging, then metrics and the report. Tasks
+hold `ray.num_cpus_per_task` CPUs and `ray.num_gpus_per_task` GPUs, so Ray runs as many at once as the cluster
+has room for. Every task is the same BenchRun stage as a local run, with the same stage caches under runs_dir
+(a folder every node sees), so a grid submitted again resumes where it stopped and the figures in results.json
+are those of a local run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bench_runner.config import BASE, RunConfig
+from safedrift.errors import missing_extra
+from safedrift.log import log
+
+
+def run_grid(run) -> Path:
+    """The report folder of the whole grid of `run` (a BenchRun), computed as cfg.executor says."""
+    if run.cfg.executor == "ray":
+        return run_on_ray(type(run), run.cfg)
+    return run.report()
+
+
+# ---- tasks: each rebuilds the run (`bench`: the BenchRun class, passed so this module need not import the pipeline)
+# from its config and asks for one stage; stages already finished are found in their cache -----------------------
+def _finetune(bench, cfg: RunConfig, language: str) -> str:
+    return str(bench(cfg).finetune(language))
+
+
+def _generate_and_judge(bench, cfg: RunConfig, model: str, *after: str) -> str:
+    """`after`: what the tasks this one waits for returned (Ray starts it once they are done)."""
+    run = bench(cfg)
+    try:
+        return str(run.judge(model))
+    finally:
+        close = getattr(run, "close_judge", None)  # a judge served by vLLM stops with its task
+        if close is not None:
+            close()
+
+
+def _report(bench, cfg: RunConfig) -> str:
+    return str(bench(cfg).report())
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise missing_extra("ray", "bench", " (executor: ray)") from exc
+    return ray
+
+
+def connect(cfg: RunConfig) -> bool:
+    """Join the cluster at ray.address (or $RAY_ADDRESS), else start a local one; True when this call started or
+    joined it (and so should shut it down)."""
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    address = cfg.ray.address or os.environ.get("RAY_ADDRESS") or None
+    kwargs: dict = {"runtime_env": dict(cfg.ray.runtime_env) or None, "log_to_driver": True}
+    if address is None:
+        kwargs.update(num_cpus=cfg.ray.num_cpus, include_dashboard=False)
+    ray.init(address=address, **kwargs)
+    resources = ray.cluster_resources()
+    log(f"ray: {'joined ' + address if address else 'local cluster'}, {resources.get('CPU', 0):g} CPUs, "
+        f"{resources.get('GPU', 0):g} GPUs")
+    return True
+
+
+def task_resources(cfg: RunConfig) -> dict:
+    """What one task holds: ray.num_cpus_per_task CPUs and ray.num_gpus_per_task GPUs (1 when the cluster has GPUs
+    and the config says nothing)."""
+    gpus = cfg.ray.num_gpus_per_task
+    if gpus is None:
+        gpus = 1 if _ray().cluster_resources().get("GPU", 0) > 0 else 0
+    return {"num_cpus": cfg.ray.num_cpus_per_task, "num_gpus": gpus}
+
+
+def run_on_ray(bench, cfg: RunConfig) -> Path:
+    ray = _ray()
+    # Tasks may start in another working directory (or on another node): the run folder is given absolute.
+    cfg = cfg.model_copy(update={"runs_dir": os.path.abspath(cfg.runs_dir)})
+    started = connect(cfg)
+    try:
+        opts = task_resources(cfg)
+        finetune = ray.remote(_finetune).options(**opts)
+        generate_and_judge = ray.remote(_generate_and_judge).options(**opts)
+        report = ray.remote(_report).options(**opts)
+        tuned = [m for m in cfg.finetune_languages if m != BASE]
+        ref = ray.put(cfg)
+        pending = {lang: finetune.remote(bench, ref, lang) for lang in tuned}  # 1. every fine-tune at once
+        if cfg.generation.backend == "vllm":
+            # One server generates for the base model and every adapter at once: after all fine-tunes.
+            base = generate_and_judge.remote(bench, ref, BASE, *pending.values())
+            judged = [generate_and_judge.remote(bench, ref, m, base) for m in tuned]
+        else:
+            # The base model's answers beside the fine-tunes; a fine-tuned model's once its adapter and the base
+            # model's answers exist (every adapter's answers are checked against the base model's).
+            base = generate_and_judge.remote(bench, ref, BASE)
+            judged = [generate_and_judge.remote(bench, ref, m, pending[m], base) for m in tuned]
+        folders = ray.get([base, *judged])
+        log(f"ray: {len(tuned)} fine-tunes and {len(folders)} judged models done; metrics and report")
+        # 3. metrics and the report, from the finished stage folders
+        return Path(ray.get(report.remote(bench, ref)))
+    finally:
+        if started:
+            ray.shutdown()

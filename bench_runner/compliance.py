@@ -108,6 +108,15 @@ def holm(p_values: list[float]) -> list[float]:
     return [float(p) for p in multipletests(p_values, method="holm")[1]]
 
 
+def holm_adjust(diffs: list[dict | None]) -> int:
+    """Fill `p_adjusted` (Holm, over this family) into every paired difference that has a `p_value`; returns
+    how many tests the family held."""
+    tested = [d for d in diffs if d and d.get("p_value") is not None]
+    for d, p_adj in zip(tested, holm([d["p_value"] for d in tested]), strict=True):
+        d["p_adjusted"] = p_adj
+    return len(tested)
+
+
 def _score_cube(sorry: dict[tuple[str, str], dict[str, int]], models: list[str],
                 eval_languages: list[str]) -> tuple[list[str], np.ndarray]:
     """(items, Y[item, model, eval language]) with NaN where a model has no score for the item."""
@@ -256,16 +265,14 @@ def compute_metrics(scores: list[dict], finetune_languages: list[str], eval_lang
                 cell["vs_base"] = paired_difference(sorry[(ft, ev)], sorry[(base, ev)], n_resamples, confidence,
                                                     seed)
             cells.append(cell)
-    tested = [c["vs_base"] for c in cells if c.get("vs_base") and c["vs_base"]["p_value"] is not None]
-    for d, p_adj in zip(tested, holm([d["p_value"] for d in tested]), strict=True):
-        d["p_adjusted"] = p_adj
+    n_tests = holm_adjust([c.get("vs_base") for c in cells])
     categories = []
     for (ft, ev, cat), values in sorted(by_cat.items(), key=lambda kv: (kv[0][0], kv[0][1], _cat_key(kv[0][2]))):
         categories.append({"finetune_language": ft, "eval_language": ev, "category": cat,
                            "category_name": category_names.get(cat, ""), **rate_with_ci(values, confidence)})
     tuned = [m for m in finetune_languages if m != base]
     return {"cells": cells, "categories": categories, "ci_method": CI_METHOD, "paired_method": PAIRED_METHOD,
-            "multiplicity": MULTIPLICITY.format(n=len(tested)),
+            "multiplicity": MULTIPLICITY.format(n=n_tests),
             "heterogeneity": heterogeneity_test(sorry, tuned, eval_languages, n_resamples, seed),
             "over_refusal": over_refusal_metrics(scores, finetune_languages, eval_languages, n_resamples, confidence,
                                                  seed, base),
@@ -342,11 +349,7 @@ def over_refusal_metrics(scores: list[dict], finetune_languages: list[str], eval
             cells.append(cell)
     tests = {}
     for name in measures:
-        tested = [c[name]["vs_base"] for c in cells
-                  if c[name].get("vs_base") and c[name]["vs_base"]["p_value"] is not None]
-        for d, p_adj in zip(tested, holm([d["p_value"] for d in tested]), strict=True):
-            d["p_adjusted"] = p_adj
-        tests[name] = len(tested)
+        tests[name] = holm_adjust([c[name].get("vs_base") for c in cells])
     return {"method": OVER_REFUSAL_METHOD, "multiplicity": {k: MULTIPLICITY.format(n=n) for k, n in tests.items()},
             "measured": measured, "cells": cells}
 

@@ -170,13 +170,18 @@ class OverRefusal(_Model):
     cells: list[OverRefusalCell]
 
 
-class LossDiff(_Model):
+class LmEvalDiff(_Model):
     n_pairs: int = Field(ge=0)
-    diff: float | None = None  # nats / token, fine-tuned minus base
+    diff: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = Unit
     p_adjusted: float | None = Unit
+
+
+class LossDiff(LmEvalDiff):
+    """diff in nats / token, fine-tuned minus base."""
+
     ppl_ratio: float | None = Field(default=None, gt=0.0)
 
 
@@ -192,15 +197,6 @@ class CapabilityCell(_Model):
     ppl_ci_low: float | None = None
     ppl_ci_high: float | None = None
     vs_base: LossDiff | None = None
-
-
-class LmEvalDiff(_Model):
-    n_pairs: int = Field(ge=0)
-    diff: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    p_value: float | None = Unit
-    p_adjusted: float | None = Unit
 
 
 class LmEvalTask(_Model):

@@ -50,7 +50,7 @@ smollm2: venv
 
 # Builds the sample release first when it is missing; every stage is cached under runs/<run-id>/.
 bench: venv
-	@test -d release/Multilingual-Benign-Tune -a -d release/SORRY-Bench-Multilingual || $(MAKE) release
+	@test -d release/Multilingual-Benign-Tune -a -d release/SORRY-Bench-Multilingual -a -d release/XSTest-Multilingual || $(MAKE) release
 	$(BIN)/python -m bench_runner.assets
 	$(BIN)/safedrift bench $(BENCH_CONFIG)
 

@@ -24,12 +24,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench_runner.config import BASE, RunConfig, config_locations
 from bench_runner.paths import Location, dataset_cached, locate, model_cached
 from safedrift.errors import ConfigError, SafedriftError, short_reason
-from safedrift.hub import hub_offline
+from safedrift.hub import data_files_by_split, hub_offline
 from safedrift.log import log
 
 SORRY_BENCH_JUDGE_PARAMS = 7.24e9  # Mistral-7B-Instruct-v0.2, the official judge's base
@@ -61,22 +60,6 @@ class Preflight:
 
 # ---- release layout: the configs and splits a dataset card declares --------------------------------------------
 
-def _splits_of(data_files: Any) -> dict[str, list[str]]:
-    """`data_files` in any form a card's `configs:` allows -> split -> glob patterns."""
-    if isinstance(data_files, str):
-        return {"train": [data_files]}
-    if isinstance(data_files, dict):
-        return {s: [p] if isinstance(p, str) else list(p) for s, p in data_files.items()}
-    out: dict[str, list[str]] = {}
-    for item in data_files or []:
-        if isinstance(item, str):
-            out.setdefault("train", []).append(item)
-        elif isinstance(item, dict):
-            paths = item.get("path") or []
-            out.setdefault(item.get("split", "train"), []).extend([paths] if isinstance(paths, str) else paths)
-    return out
-
-
 def card_layout(meta: dict, folder: Path | None = None) -> dict[str, set[str]]:
     """config name -> splits, from a card's `configs:`; with the folder, a split counts only when its data files
     match a file there."""
@@ -84,7 +67,7 @@ def card_layout(meta: dict, folder: Path | None = None) -> dict[str, set[str]]:
     for config in meta.get("configs") or []:
         if not isinstance(config, dict) or "config_name" not in config:
             continue
-        splits = _splits_of(config.get("data_files"))
+        splits = data_files_by_split(config.get("data_files"))
         layout[str(config["config_name"])] = {
             s for s, patterns in splits.items()
             if folder is None or any(any(folder.glob(p)) for p in patterns)}

@@ -15,6 +15,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from builders.engines import ENGINES
 from builders.select import selection_table
 from safedrift.errors import DataError
+from safedrift.hub import data_files_by_split
 from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE, get_language
 from safedrift.specs import SAMPLE_SOURCE, SPECS, DatasetSpec
 from validation.config import QAStageConfig
@@ -368,18 +369,8 @@ def validate_card(card: DatasetCard, folder: str | Path | None = None) -> None:
 
 
 def _data_files(spec) -> dict[str, list[str]]:
-    """data_files in any of the forms `configs:` allows -> split -> patterns."""
-    if isinstance(spec, str):
-        return {"train": [spec]}
-    if isinstance(spec, dict):
-        return {split: [p] if isinstance(p, str) else list(p) for split, p in spec.items()}
-    out: dict[str, list[str]] = {}
-    for item in spec or []:
-        if isinstance(item, str):
-            out.setdefault("train", []).append(item)
-        else:
-            paths = item["path"]
-            out.setdefault(item.get("split", "train"), []).extend([paths] if isinstance(paths, str) else paths)
-    if not out:
+    """data_files of a card config -> split -> patterns; none at all, or a split without a path, is an error."""
+    out = data_files_by_split(spec)
+    if not out or not all(out.values()):
         raise DataError("a config in the dataset card has no data_files; rebuild the release.")
     return out

@@ -295,3 +295,18 @@ def test_demo_data_is_decided_by_the_source_not_a_name(tmp_path):
     assert demo.source_lines[0].startswith("Demo prompts written for the safedrift toolkit, not SORRY-Bench's: ")
     real = load_sorry_dataset(SorryBenchConfig(path=str(copy)))
     assert real.stats["demo"] is False and real.source_lines[0].startswith("SORRY-Bench prompts: local file")
+
+
+def test_card_data_files_in_every_form_the_hub_allows_and_none_is_an_error():
+    from cards.card import _data_files
+    from safedrift.errors import DataError
+    from safedrift.hub import data_files_by_split
+
+    assert data_files_by_split("data/*.parquet") == {"train": ["data/*.parquet"]}
+    assert data_files_by_split({"test": "t/*", "train": ["a/*", "b/*"]}) == {"test": ["t/*"], "train": ["a/*", "b/*"]}
+    assert data_files_by_split([{"split": "test", "path": "x/*"}, "y/*", {"split": "test", "path": ["z/*"]}]) == {
+        "test": ["x/*", "z/*"], "train": ["y/*"]}
+    assert data_files_by_split([{"split": "test"}]) == {"test": []}
+    for bad in (None, [], [{"split": "test"}]):
+        with pytest.raises(DataError, match="has no data_files"):
+            _data_files(bad)

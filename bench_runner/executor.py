@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 from bench_runner.config import BASE, RunConfig
-from safedrift.errors import missing_extra
-from safedrift.log import log
+from safedrift.core.errors import missing_extra
+from safedrift.core.log import log
 
 
 def run_grid(run) -> Path:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench_runner.config import ModelConfig
-from safedrift.errors import ConfigError, SafedriftError
-from safedrift.files import sha256_file
+from safedrift.core.errors import ConfigError, SafedriftError, short_reason
+from safedrift.core.files import sha256_file
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] "
@@ -45,11 +46,58 @@ def torch_dtype(name: str, device: str):
     return getattr(torch, name)
 
 
-def model_fingerprint(cfg: ModelConfig) -> str:
-    """A stable identity of the weights, used in stage cache keys: the Hub id and revision, or the content hash
-    of a local copy (bench_runner.provenance caches it by path, size and mtime, so it is read once)."""
+_COMMIT_SHA = re.compile(r"[0-9a-fA-F]{40}")
+_RESOLVED_REVISIONS: dict[tuple[str, str], str] = {}
+
+
+def resolve_revision(hub_id: str, revision: str | None, key: str = "model") -> str:
+    """The commit sha of `hub_id` at `revision`: a sha is kept; a branch or tag is read from the local Hub cache's
+    refs, else resolved on the Hub (the sha is what keys caches and gets recorded); offline and not cached, a
+    name is an error that asks for the sha. `key` is the config section named in the errors."""
+    fix = (f"set {key}.revision to the commit sha of {hub_id} (40 hex characters, listed under the model's "
+           f"'Files and versions' history on the Hub), or point {key}.local_dir at a downloaded copy")
+    if not revision:
+        raise ConfigError(f"{key}.revision must pin {hub_id}, so results are reproducible: {fix}.")
+    if _COMMIT_SHA.fullmatch(revision):
+        return revision.lower()
+    cache_key = (hub_id, revision)
+    if cache_key in _RESOLVED_REVISIONS:
+        return _RESOLVED_REVISIONS[cache_key]
+    from bench_runner.paths import cached_commit
+    from safedrift.core.hub import hub_offline
+    from safedrift.core.log import log
+
+    sha = cached_commit(hub_id, "config.json", revision)
+    if sha is None:
+        if hub_offline():
+            raise ConfigError(f"{key}.revision {revision!r} is a branch or tag, which cannot be resolved to a commit "
+                              f"while the Hub is offline (HF_HUB_OFFLINE) and {hub_id} is not cached; {fix}.")
+        try:
+            from huggingface_hub import HfApi
+
+            sha = HfApi().model_info(hub_id, revision=revision, token=os.environ.get("HF_TOKEN") or None).sha
+        except Exception as exc:  # unreachable Hub, unknown repository or revision, gated without a token
+            raise ConfigError(f"{key}.revision {revision!r} could not be resolved to a commit of {hub_id} "
+                              f"({short_reason(exc, os.environ.get('HF_TOKEN'))}); {fix}.") from None
+    if not sha or not _COMMIT_SHA.fullmatch(sha):
+        raise ConfigError(f"the Hub gave no commit for {hub_id}@{revision}; {fix}.")
+    log(f"{key}: {hub_id}@{revision} is commit {sha}")
+    _RESOLVED_REVISIONS[cache_key] = sha
+    return sha
+
+
+def model_spec(cfg: ModelConfig) -> dict:
+    """The model settings that key a stage's cache (not the device; a revision only for a Hub id, where the
+    fingerprint holds its commit)."""
+    return cfg.model_dump(exclude={"device", "revision"})
+
+
+def model_fingerprint(cfg: ModelConfig, key: str = "model") -> str:
+    """A stable identity of the weights, used in stage cache keys: the Hub id at its commit (a branch or tag
+    resolved), or the content hash of a local copy (bench_runner.provenance caches it by path, size and mtime,
+    so it is read once)."""
     if cfg.hub_id:
-        return f"hub:{cfg.hub_id}@{cfg.revision}"
+        return f"hub:{cfg.hub_id}@{resolve_revision(cfg.hub_id, cfg.revision, key)}"
     if cfg.builtin:
         return f"builtin:{cfg.builtin}"
     from bench_runner.provenance import weights_sha256
@@ -90,7 +138,7 @@ def dequantize_gguf(gguf_path: str | os.PathLike) -> Path:
         tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     except ImportError as exc:
-        from safedrift.errors import missing_extra
+        from safedrift.core.errors import missing_extra
 
         raise missing_extra("gguf", "bench") from exc
     if not tok.chat_template:

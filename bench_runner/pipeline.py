@@ -10,9 +10,9 @@ from bench_runner import SCHEMA_VERSION
 from bench_runner.chat import render, strip_thinking
 from bench_runner.config import BASE, RunConfig
 from bench_runner.data import EvalSet, Prompt, eval_set, hash_records, train_data
-from bench_runner.figures import FIGURES
-from safedrift.errors import DataError
-from safedrift.files import (
+from bench_runner.report.figures import FIGURES
+from safedrift.core.errors import DataError
+from safedrift.core.files import (
     JsonlAppender,
     atomic_write_bytes,
     atomic_write_json,
@@ -23,10 +23,10 @@ from safedrift.files import (
     stage_dir,
     write_manifest,
 )
-from safedrift.log import log, progress
+from safedrift.core.log import log, progress
 
 if TYPE_CHECKING:
-    from bench_runner.judges import Judge
+    from bench_runner.judge.judges import Judge
 
 # Package versions that change a stage's output: part of every stage's cache key.
 VERSIONS_THAT_MATTER = ("torch", "transformers", "peft", "trl", "accelerate", "safedrift")
@@ -37,7 +37,7 @@ def versions() -> dict[str, str]:
 
 
 def finish(folder: Path, stage: str, inputs: dict, outputs: list[str], **extra) -> None:
-    """The stage's manifest, written last: it marks the folder finished (safedrift.files.is_done)."""
+    """The stage's manifest, written last: it marks the folder finished (safedrift.core.files.is_done)."""
     write_manifest(folder, stage, inputs, [o for o in outputs if (folder / o).is_file()], **extra)
 
 
@@ -85,7 +85,7 @@ class BenchRun:
         return self._once("finetune", language, self._finetune)
 
     def _finetune(self, language: str) -> Path:
-        from bench_runner.finetune import train_lora
+        from bench_runner.finetune.trainer import train_lora
         from bench_runner.models import load_model
 
         rows, qa_excluded = train_data(self.cfg.datasets, language)
@@ -120,7 +120,7 @@ class BenchRun:
         return self._once("generate", model, self._generate)
 
     def _generate(self, model: str) -> Path:
-        from bench_runner.generation import SamplingParams, create_backend
+        from bench_runner.generate.backend import SamplingParams, create_backend
 
         if self.cfg.generation.backend == "vllm":
             return self._generate_vllm(model)  # every model at once through one server (section below)
@@ -181,13 +181,13 @@ class BenchRun:
                 "or did not train; raise training.lr or training.max_steps (LoRA starts as a no-op)."
             )
 
-    # ---- generate through vLLM (bench_runner/vllm_backend.py) --------------------------------------------
+    # ---- generate through vLLM (bench_runner/generate/vllm.py) --------------------------------------------
     def _generate_vllm(self, model: str) -> Path:
         """generation.backend: vllm generates for every model of the run when the first one is asked for: every
         adapter is trained first, then one server serves the base model and all adapters (multi-LoRA), so their
         requests share its batches. Each model keeps its own stage folder (appended per batch, resumable), a
         parity check against transformers runs before the rest is sent, and every adapter is checked."""
-        from bench_runner.generation import SamplingParams
+        from bench_runner.generate.backend import SamplingParams
 
         gcfg = self.cfg.generation
         finetuned = {m: self.finetune(m) for m in self.models if m != BASE}
@@ -209,9 +209,8 @@ class BenchRun:
     def _vllm_generate(self, models: list[str], folders: dict, inputs: dict, finetuned: dict, params) -> None:
         import contextlib
 
-        from bench_runner.generation import SamplingParams
-        from bench_runner.models import load_tokenizer
-        from bench_runner.vllm_backend import (
+        from bench_runner.generate.backend import SamplingParams
+        from bench_runner.generate.vllm import (
             Job,
             VllmServing,
             check_parity,
@@ -222,6 +221,7 @@ class BenchRun:
             request_body,
             transformers_answers,
         )
+        from bench_runner.models import load_tokenizer
 
         gcfg, vcfg = self.cfg.generation, self.cfg.generation.vllm
         tok = load_tokenizer(self.cfg.model)
@@ -290,8 +290,8 @@ class BenchRun:
 
     # ---- judge --------------------------------------------------------------------------------------
     def judge_inputs(self, gen_folder: Path) -> dict:
-        from bench_runner.judges import answer_language_plan, english_requests, judge_identity
-        from bench_runner.refusal import REFUSAL_PATTERNS
+        from bench_runner.judge.judges import answer_language_plan, english_requests, judge_identity
+        from bench_runner.judge.refusal import REFUSAL_PATTERNS
 
         # How each language's answers are judged (engines and their model versions, or why natively only),
         # and the English requests the back-translated answers are judged against.
@@ -309,7 +309,7 @@ class BenchRun:
     def model_judge(self) -> Judge:
         """The configured judge, one per run: a judge that vLLM serves starts once for every model's answers
         (close_judge() stops it)."""
-        from bench_runner.judges import create_judge
+        from bench_runner.judge.judges import create_judge
 
         if self._model_judge is None:
             self._model_judge = create_judge(self.cfg.judge, self.cfg.generation.backend, self.cfg.model.device,
@@ -323,7 +323,7 @@ class BenchRun:
             close()
 
     def _judge(self, model: str) -> Path:
-        from bench_runner.judges import BackTranslator, RefusalJudge, create_judge, english_requests
+        from bench_runner.judge.judges import BackTranslator, RefusalJudge, create_judge, english_requests
 
         gen = self.generate(model)
         inputs = self.judge_inputs(gen)
@@ -411,7 +411,7 @@ class BenchRun:
                        answer_english=answer_english)
         return row
 
-    # ---- capability (bench_runner/capability.py) ---------------------------------------------------------
+    # ---- capability (bench_runner/capability/measure.py) ---------------------------------------------------------
     @property
     def measures_capability(self) -> bool:
         cap = self.cfg.capability
@@ -436,7 +436,7 @@ class BenchRun:
 
     def _capability(self, model: str) -> Path:
         """Held-out benign loss of one model in every eval language, and its lm-eval tasks when configured."""
-        from bench_runner.capability import heldout_nll, run_lm_eval
+        from bench_runner.capability.measure import heldout_nll, run_lm_eval
         from bench_runner.models import load_model
 
         adapter = self.finetune(model) if model != BASE else None
@@ -462,7 +462,7 @@ class BenchRun:
         finish(folder, "capability", inputs, outputs)
         return folder
 
-    # ---- representation (bench_runner/representation.py) -------------------------------------------------
+    # ---- representation (bench_runner/representation/drift.py) -------------------------------------------------
     @cached_property
     def probes(self) -> dict[str, list[Prompt]]:
         """Per eval language the probe set: the first SORRY-Bench and benign prompts of the eval set."""
@@ -484,7 +484,7 @@ class BenchRun:
         return self._once("representation", model, self._representation)
 
     def _probe_states(self, loaded, model: str) -> dict[str, dict]:
-        from bench_runner.representation import hidden_states
+        from bench_runner.representation.drift import hidden_states
 
         rcfg = self.cfg.representation
         out = {}
@@ -505,7 +505,7 @@ class BenchRun:
     def _representation(self, model: str) -> Path:
         """Per eval language <eval>.npz (per-layer cosine and CKA against the base model) and drift.json."""
         from bench_runner.models import load_model
-        from bench_runner.representation import compare, save_arrays, summarize
+        from bench_runner.representation.drift import compare, save_arrays, summarize
 
         adapter = self.finetune(model)
         inputs = self.representation_inputs(adapter)
@@ -535,7 +535,7 @@ class BenchRun:
         return self._once("metrics", "all", lambda _: self._metrics())
 
     def _metrics(self) -> Path:
-        from bench_runner.compliance import compute_metrics
+        from bench_runner.metrics.compliance import compute_metrics
 
         try:
             judged = {m: self.judge(m) for m in self.models}
@@ -560,7 +560,7 @@ class BenchRun:
         m = self.cfg.metrics
         result = compute_metrics(scores, self.models, self.cfg.eval_languages, m.n_resamples, m.confidence, m.seed)
         # judge.answers_in: both -> how often the native and the English (back-translated) verdicts agree.
-        from bench_runner.agreement import judge_agreement
+        from bench_runner.metrics.agreement import judge_agreement
 
         result["judge_agreement"] = judge_agreement(scores)
         result["capability"] = self._capability_metrics(capability) if capability else None
@@ -572,7 +572,7 @@ class BenchRun:
     def _capability_metrics(self, folders: dict[str, Path]) -> dict:
         import json
 
-        from bench_runner.capability import capability_metrics
+        from bench_runner.capability.measure import capability_metrics
 
         heldout = {m: list(iter_jsonl(f / "heldout.jsonl")) for m, f in folders.items()}
         lm_eval = {m: json.loads((f / "lm_eval.json").read_text(encoding="utf-8"))
@@ -584,7 +584,7 @@ class BenchRun:
     def _representation_metrics(self, folders: dict[str, Path]) -> dict:
         import json
 
-        from bench_runner.representation import representation_metrics
+        from bench_runner.representation.drift import representation_metrics
 
         cells = {}
         for model, f in folders.items():
@@ -608,7 +608,7 @@ class BenchRun:
 
     # ---- report -------------------------------------------------------------------------------------
     def report(self) -> Path:
-        from bench_runner.report import write_report
+        from bench_runner.report.results import write_report
 
         metrics = self.metrics()
         finetunes = {m: self.finetune(m) for m in self.models if m != BASE}

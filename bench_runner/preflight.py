@@ -27,9 +27,9 @@ from pathlib import Path
 
 from bench_runner.config import BASE, RunConfig, config_locations
 from bench_runner.paths import Location, dataset_cached, locate, model_cached
-from safedrift.errors import ConfigError, SafedriftError, short_reason
-from safedrift.hub import data_files_by_split, hub_offline
-from safedrift.log import log
+from safedrift.core.errors import ConfigError, SafedriftError, short_reason
+from safedrift.core.hub import data_files_by_split, hub_offline
+from safedrift.core.log import log
 
 SORRY_BENCH_JUDGE_PARAMS = 7.24e9  # Mistral-7B-Instruct-v0.2, the official judge's base
 HUB_TIMEOUT_S = 10.0
@@ -272,7 +272,7 @@ class _Checker:
         if j.name != "sorry-bench":
             self.out.checked.append(f"judge {j.name} (no model to load)")
             return
-        from bench_runner.judges import _COMMIT_SHA, SORRY_BENCH_JUDGE_HUB_ID
+        from bench_runner.judge.judges import _COMMIT_SHA, SORRY_BENCH_JUDGE_HUB_ID
 
         served = getattr(j, "base_url", None)  # a judge on a server of the user's: its weights are not ours to load
         if served:
@@ -316,7 +316,7 @@ class _Checker:
 
     # -- backend
     def backend(self) -> None:
-        from safedrift.errors import missing_extra
+        from safedrift.core.errors import missing_extra
 
         g = self.cfg.generation
         for module, package in (("torch", "torch"), ("transformers", "transformers"), ("peft", "peft")):
@@ -328,7 +328,7 @@ class _Checker:
         if g.base_url:
             self.out.checked.append(f"generation.backend vllm at {g.base_url} (a running server)")
             return
-        from bench_runner.vllm_backend import check_vllm_python
+        from bench_runner.generate.vllm import check_vllm_python
 
         try:
             python = check_vllm_python(g.vllm)

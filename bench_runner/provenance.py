@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from bench_runner.assets import REPO_ROOT, cache_dir
-from safedrift.files import atomic_write_json, sha256_file, stable_hash
+from safedrift.core.files import atomic_write_json, sha256_file, stable_hash
 
 HASH_CACHE = "file-hashes.json"
 # The files that make a model: its weights, config and tokenizer (top level of the folder; hidden files skipped).

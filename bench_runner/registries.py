@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from safedrift.registry import LazyRegistry
+from safedrift.core.registry import LazyRegistry
 
 BACKENDS = LazyRegistry("generation backend", {
-    "transformers": "bench_runner.generation:TransformersBackend",
-    "vllm": "bench_runner.vllm_backend:VllmBackend",
+    "transformers": "bench_runner.generate.backend:TransformersBackend",
+    "vllm": "bench_runner.generate.vllm:VllmBackend",
 })
 
 JUDGES = LazyRegistry("judge", {
-    "refusal": "bench_runner.judges:RefusalJudge",
-    "sorry-bench": "bench_runner.judges:SorryBenchJudge",
+    "refusal": "bench_runner.judge.judges:RefusalJudge",
+    "sorry-bench": "bench_runner.judge.judges:SorryBenchJudge",
 })

@@ -123,9 +123,9 @@ def liger_unavailable(device: str) -> str | None:
 
 
 def runner_finetune(family, shape, device, dtype, convs, batch, seq, steps, n_words, **options) -> float:
-    """Tokens/s of bench_runner.finetune.train_lora (TRL's SFTTrainer) with the given training options."""
+    """Tokens/s of bench_runner.finetune.trainer.train_lora (TRL's SFTTrainer) with the given training options."""
     from bench_runner.config import LoraConfig, TrainingConfig
-    from bench_runner.finetune import train_lora
+    from bench_runner.finetune.trainer import train_lora
 
     lora = LoraConfig(r=16, alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
     model = fresh_model(family, shape, device, dtype)
@@ -215,7 +215,7 @@ def bench_generate(family, shape, device, dtype, batch, prompt_len, new_tokens, 
     import numpy as np
     import torch
 
-    from bench_runner.generation import SamplingParams, TransformersBackend
+    from bench_runner.generate.backend import SamplingParams, TransformersBackend
     from bench_runner.models import LoadedModel
 
     tok = word_tokenizer(n_words)
@@ -295,8 +295,8 @@ def bench_vllm_multi_lora(family, shape, device, dtype, batch, prompt_len, new_t
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from bench_runner.config import ModelConfig, VllmConfig
-    from bench_runner.generation import SamplingParams
-    from bench_runner.vllm_backend import VllmServing, request_body
+    from bench_runner.generate.backend import SamplingParams
+    from bench_runner.generate.vllm import VllmServing, request_body
 
     with tempfile.TemporaryDirectory() as tmp:
         model_dir, adapter_dirs = save_random_model(family, shape, Path(tmp), adapters, dtype)
@@ -333,8 +333,8 @@ def bench_vllm_multi_lora(family, shape, device, dtype, batch, prompt_len, new_t
 
 def vllm_unavailable(python: str, device: str, on_cpu: bool) -> str | None:
     from bench_runner.config import VllmConfig
-    from bench_runner.vllm_backend import check_vllm_python
-    from safedrift.errors import SafedriftError
+    from bench_runner.generate.vllm import check_vllm_python
+    from safedrift.core.errors import SafedriftError
 
     if device != "cuda" and not on_cpu:
         return "no CUDA device (vLLM's CPU build is checked by tests/test_bench_vllm.py; --vllm-cpu runs it here)"

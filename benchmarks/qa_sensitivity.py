@@ -45,7 +45,7 @@ def main() -> None:
     from builders.engines import get_engine
     from builders.memory import TranslationMemory
     from builders.translate import translate_texts
-    from safedrift.specs import BENIGN
+    from safedrift.core.specs import BENIGN
     from validation.config import load_qa_config
     from validation.sensitivity import CLASSES, DESCRIPTIONS, GOALS, MAX_FALSE_ALARMS, measure, table
 

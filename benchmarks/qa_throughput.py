@@ -40,7 +40,7 @@ def grow(rows: list[dict], n: int, lang: str) -> list[dict]:
 
 def synthesize(work: Path, n: int) -> None:
     from builders.build import read_translated
-    from safedrift.files import atomic_write_jsonl
+    from safedrift.core.files import atomic_write_jsonl
 
     en, pt = read_translated(work, "benign", "en"), read_translated(work, "benign", "pt")
     sorry_pt = read_translated(work, "sorry_bench", "pt")

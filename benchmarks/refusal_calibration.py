@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/refusal_calibration.py [--show-errors] [--calibration PATH]
 
-The calibration set (bench_runner/calibration/refusal.jsonl, written for this project) holds, per study
+The calibration set (bench_runner/judge/calibration/refusal.jsonl, written for this project) holds, per study
 language, refusals in varied phrasings and compliant answers, including answers that apologise, mention
 being an AI or name a limit in passing and then comply. A refusal is the positive class. Prints one row
 per language (refusals, compliant answers, precision, recall, F1, misclassified answers) and, last, the
@@ -21,7 +21,12 @@ sys.path.insert(0, str(REPO))
 
 
 def main() -> None:
-    from bench_runner.refusal import CALIBRATION_PATH, DETECTOR_VERSION, calibration_scores, load_calibration
+    from bench_runner.judge.refusal import (
+        CALIBRATION_PATH,
+        DETECTOR_VERSION,
+        calibration_scores,
+        load_calibration,
+    )
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calibration", type=Path, default=CALIBRATION_PATH)

@@ -32,7 +32,7 @@ def main() -> None:
 
     from builders.engines.argos import ArgosEngine, install_argos_package
     from builders.segments import segment_text
-    from safedrift.files import iter_jsonl
+    from safedrift.core.files import iter_jsonl
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-argos-"))
     packages = args.packages_dir

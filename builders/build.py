@@ -20,11 +20,11 @@ from builders.memory import TranslationMemory
 from builders.select import select_engines
 from builders.sources import LOADERS, LoadedDataset
 from builders.translate import translate_texts
-from safedrift.errors import ConfigError
-from safedrift.files import atomic_write_jsonl, iter_jsonl, stable_hash, write_manifest
-from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE
-from safedrift.log import log
-from safedrift.specs import DatasetSpec
+from safedrift.core.errors import ConfigError
+from safedrift.core.files import atomic_write_jsonl, iter_jsonl, stable_hash, write_manifest
+from safedrift.core.languages import LANGUAGES, SOURCE_LANGUAGE
+from safedrift.core.log import log
+from safedrift.core.specs import DatasetSpec
 
 ORIGINAL_TRANSLATOR = "original"
 

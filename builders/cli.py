@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from safedrift.errors import run_cli
+from safedrift.core.errors import run_cli
 
 
 def add_build_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,7 +27,7 @@ def overrides(args: argparse.Namespace) -> dict:
 
 def install_argos(args: argparse.Namespace) -> int:
     from builders.engines.argos import install_argos_package, install_from_index
-    from safedrift.errors import ConfigError
+    from safedrift.core.errors import ConfigError
 
     if not args.files and not args.pair:
         raise ConfigError("install-argos needs .argosmodel files or --pair SRC-TGT.")
@@ -41,7 +41,7 @@ def install_argos(args: argparse.Namespace) -> int:
 
 def list_engines() -> int:
     from builders.engines import engine_names, get_engine
-    from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE
+    from safedrift.core.languages import LANGUAGES, SOURCE_LANGUAGE
 
     for name in engine_names():
         try:

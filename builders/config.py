@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from safedrift.config import ReleaseBase, Strict, load_release_section
-from safedrift.registry import did_you_mean
-from safedrift.specs import XSTEST
+from safedrift.core.config import ReleaseBase, Strict, load_release_section
+from safedrift.core.registry import did_you_mean
+from safedrift.core.specs import XSTEST
 
 # `demo:` on a source: its rows are demo data written for the toolkit (the cards then say so, and do not name a
 # public dataset as their origin); None: decided from the path (a file of the shipped data/sample folder is demo).
@@ -59,7 +59,7 @@ class SorryBenchConfig(Strict):
 class XSTestConfig(Strict):
     """XSTest: a local CSV/JSONL (`path:`) or a Hub copy (`hub_id:`/`revision:`, default: `source`'s)."""
 
-    # which known source the rows are (safedrift.specs.XSTEST.sources): its Hub id, licence and citation
+    # which known source the rows are (safedrift.core.specs.XSTEST.sources): its Hub id, licence and citation
     source: str = "xstest"
     path: str | None = None
     demo: bool | None = Field(default=None, description=DEMO_HELP)

@@ -8,8 +8,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from safedrift.errors import DataError
-from safedrift.files import sha256_text
+from safedrift.core.errors import DataError
+from safedrift.core.files import sha256_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (

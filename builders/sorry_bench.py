@@ -7,9 +7,9 @@ from pathlib import Path
 
 from builders.config import SorryBenchConfig
 from builders.sources import LoadedDataset, is_demo, read_jsonl, where_from
-from safedrift.errors import ConfigError, DataError, short_reason
-from safedrift.files import MAX_TEXT_CHARS
-from safedrift.specs import SORRY_BENCH
+from safedrift.core.errors import ConfigError, DataError, short_reason
+from safedrift.core.files import MAX_TEXT_CHARS
+from safedrift.core.specs import SORRY_BENCH
 
 SORRY_BENCH_SOURCE = SORRY_BENCH.sources["sorry-bench"]
 SORRY_BENCH_FILE = "question.jsonl"

@@ -1,6 +1,6 @@
 """Benign fine-tuning sources (Alpaca, Dolly, local files): load, validate, subset, safety-filter, split.
 
-Also the loader registry: each dataset spec (safedrift.specs) has one loader here that turns its config
+Also the loader registry: each dataset spec (safedrift.core.specs) has one loader here that turns its config
 section into rows (with their split) plus what the card must say about where they came from.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path, PurePosixPath
 
 from builders.config import BenignConfig, BenignSourceConfig, HygieneConfig
 from builders.hygiene import LANGUAGE_BOUND, clean_text, is_placeholder, language_bound_rule, model_limitation
-from safedrift.errors import ConfigError, DataError, short_reason
-from safedrift.files import MAX_TEXT_CHARS, sha256_text
-from safedrift.registry import LazyRegistry
-from safedrift.specs import BENIGN
+from safedrift.core.errors import ConfigError, DataError, short_reason
+from safedrift.core.files import MAX_TEXT_CHARS, sha256_text
+from safedrift.core.registry import LazyRegistry
+from safedrift.core.specs import BENIGN
 
 
 @dataclass

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from builders.engines.base import Engine
 from builders.memory import TranslationMemory
 from builders.segments import segment_text
-from safedrift.errors import ConfigError
-from safedrift.log import progress as progress_bar
+from safedrift.core.errors import ConfigError
+from safedrift.core.log import progress as progress_bar
 
 
 @dataclass

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from builders.config import XSTestConfig
 from builders.sources import LoadedDataset, is_demo, where_from
-from safedrift.errors import ConfigError, DataError, short_reason
-from safedrift.files import MAX_TEXT_CHARS, iter_jsonl_located
-from safedrift.registry import did_you_mean
-from safedrift.specs import XSTEST
+from safedrift.core.errors import ConfigError, DataError, short_reason
+from safedrift.core.files import MAX_TEXT_CHARS, iter_jsonl_located
+from safedrift.core.registry import did_you_mean
+from safedrift.core.specs import XSTEST
 
 # The ten types of safe prompt, then the eight types of unsafe contrast (the label each type implies).
 SAFE_TYPES = ("homonyms", "figurative_language", "safe_targets", "safe_contexts", "definitions",

@@ -14,10 +14,10 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from builders.engines import ENGINES
 from builders.select import selection_table
-from safedrift.errors import DataError
-from safedrift.hub import data_files_by_split
-from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE, get_language
-from safedrift.specs import SAMPLE_SOURCE, SPECS, DatasetSpec
+from safedrift.core.errors import DataError
+from safedrift.core.hub import data_files_by_split
+from safedrift.core.languages import LANGUAGES, SOURCE_LANGUAGE, get_language
+from safedrift.core.specs import SAMPLE_SOURCE, SPECS, DatasetSpec
 from validation.config import QAStageConfig
 
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from safedrift.errors import run_cli
+from safedrift.core.errors import run_cli
 
 
 def add_push_arguments(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from safedrift.config import Strict, load_release_section
+from safedrift.core.config import Strict, load_release_section
 from validation.config import QAStageConfig
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cards.config import ReleaseConfig
-from safedrift.errors import ConfigError, DataError, SafedriftError
-from safedrift.hub import hub_offline
+from safedrift.core.errors import ConfigError, DataError, SafedriftError
+from safedrift.core.hub import hub_offline
 
 REPO_TYPE = "dataset"
 REDACTED = "***"
@@ -148,7 +148,7 @@ def gated_data(card, name: str) -> bool:
     """A gated dataset's data in the card (tags, source_datasets) or its tag in the repository's name or
     pretty_name (e.g. SORRY-Bench): pushed gated only."""
     from cards.card import gated_spec_of
-    from safedrift.specs import SPECS
+    from safedrift.core.specs import SPECS
 
     names = [name, card.data.get("pretty_name") or ""]
     tags = [s.gating.tag for s in SPECS.values() if s.gating is not None]
@@ -209,7 +209,7 @@ def plan_push(cfg: ReleaseConfig, org: str | None = None, *, private: bool | Non
     """Check every release folder locally and list what each repository would receive; sends nothing."""
     from huggingface_hub import CommitOperationAdd
 
-    from safedrift.log import track
+    from safedrift.core.log import track
 
     org = org or cfg.hub.org
     if not org:
@@ -350,7 +350,7 @@ def _secure(api, plan: RepoPlan) -> None:
 def _same(remote, path: Path) -> bool:
     from huggingface_hub.utils.sha import git_hash
 
-    from safedrift.files import sha256_file
+    from safedrift.core.files import sha256_file
 
     if remote is None:
         return False

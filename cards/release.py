@@ -19,11 +19,11 @@ from huggingface_hub import DatasetCard
 
 from cards.card import build_card, read_provenance, recorded_sources, validate_card
 from cards.config import ReleaseConfig
-from safedrift.errors import DataError
-from safedrift.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
-from safedrift.languages import SOURCE_LANGUAGE
-from safedrift.log import log
-from safedrift.specs import DatasetSpec, to_table
+from safedrift.core.errors import DataError
+from safedrift.core.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
+from safedrift.core.languages import SOURCE_LANGUAGE
+from safedrift.core.log import log
+from safedrift.core.specs import DatasetSpec, to_table
 from validation.qa import read_qa
 from validation.report import markdown_report
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from safedrift.errors import run_cli
+from safedrift.core.errors import run_cli
 
 BENCH_STAGES = ("finetune", "generate", "judge", "metrics", "report")
 

@@ -17,7 +17,7 @@ from builders.build import run_build
 from cards.config import ReleaseConfig
 from cards.push import preflight, run_push
 from cards.release import stage_release, swap_release
-from safedrift.errors import ConfigError, SafedriftError
+from safedrift.core.errors import ConfigError, SafedriftError
 from validation.gate import check_gate
 from validation.qa import run_qa
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bench_runner.config import load_config, parse_config
-from safedrift.errors import ConfigError
+from safedrift.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_CONFIGS = sorted((REPO / "configs" / "bench").glob("*.yaml"))

@@ -7,12 +7,12 @@ from support.fixtures import tiny_config_dict
 from support.tiny_release import write_release
 
 from bench_runner.config import JudgeConfig, ModelConfig, parse_config
-from bench_runner.data import sorry_prompts, train_rows
-from bench_runner.generation import BACKENDS
-from bench_runner.judges import create_judge
+from bench_runner.data import SORRY, prompts_of, train_data
+from bench_runner.generate.backend import BACKENDS
+from bench_runner.judge.judges import create_judge
 from bench_runner.models import load_model
 from bench_runner.pipeline import BenchRun
-from safedrift.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
+from safedrift.core.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
 
 
 def test_unknown_hub_model_offline_names_hf_token_and_offline_mode(bench_home, monkeypatch):
@@ -49,23 +49,23 @@ def test_empty_split(tmp_path, bench_home):
     benign, sorry = write_release(tmp_path / "rel", empty_train=("pt",))
     cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
                         "datasets": {"benign": str(benign), "sorry": str(sorry)}})
-    assert len(train_rows(cfg.datasets, "en")) == 5
+    assert len(train_data(cfg.datasets, "en")[0]) == 5
     with pytest.raises(DataError, match="the 'train' split of .* for 'pt' is empty"):
-        train_rows(cfg.datasets, "pt")
+        train_data(cfg.datasets, "pt")[0]
 
 
 def test_release_folder_missing(tmp_path, bench_home):
     cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
                         "datasets": {"sorry": str(tmp_path / "nowhere")}})
     with pytest.raises(DataError, match="make release"):
-        sorry_prompts(cfg.datasets, "en")
+        prompts_of(SORRY, cfg.datasets, "en")
 
 
 def test_prompt_style_filter_leaving_nothing(tmp_path, bench_home, tiny_release):
     cfg = parse_config({"run_id": "r", "model": {"local_dir": "m"},
                         "datasets": {"sorry": str(tiny_release[1]), "prompt_styles": ["slang"]}})
     with pytest.raises(DataError, match="no SORRY-Bench prompts left"):
-        sorry_prompts(cfg.datasets, "en")
+        prompts_of(SORRY, cfg.datasets, "en")
 
 
 def test_unknown_judge_and_backend():
@@ -78,7 +78,7 @@ def test_unknown_judge_and_backend():
 def test_vllm_backend_names_its_extra(tiny_model, tmp_path):
     # vLLM runs as a server from its own environment (generation.vllm.python); a missing one names the fixes.
     from bench_runner.config import GenerationConfig
-    from bench_runner.vllm_backend import VllmBackend
+    from bench_runner.generate.vllm import VllmBackend
 
     gen = GenerationConfig(backend="vllm", vllm={"python": str(tmp_path / "no-venv" / "bin" / "python")})
     with pytest.raises(MissingDependencyError, match=r"pip install 'safedrift\[vllm\]'.*`make vllm-env`"):
@@ -98,6 +98,6 @@ def test_two_release_folders_never_share_cached_rows(tmp_path, bench_home):
         table.schema.get_field_index("turns"), "turns", pa.array([["first own prompt"], ["second own prompt"]])), path)
     cfg_a = parse_config({"run_id": "r", "model": {"local_dir": "m"}, "datasets": {"sorry": str(sorry_a)}})
     cfg_b = parse_config({"run_id": "r", "model": {"local_dir": "m"}, "datasets": {"sorry": str(sorry_b)}})
-    assert len(sorry_prompts(cfg_a.datasets, "en")) == 6
-    prompts_b = sorry_prompts(cfg_b.datasets, "en")
+    assert len(prompts_of(SORRY, cfg_a.datasets, "en")) == 6
+    prompts_b = prompts_of(SORRY, cfg_b.datasets, "en")
     assert [p.messages[0]["content"] for p in prompts_b] == ["first own prompt", "second own prompt"]

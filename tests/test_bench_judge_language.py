@@ -10,13 +10,18 @@ import pytest
 from support.fixtures import tiny_config_dict
 from support.tiny_release import SORRY
 
-from bench_runner import judges
-from bench_runner.agreement import agreement_stats, judge_agreement
+from bench_runner.judge import judges
 from bench_runner.config import JudgeConfig, parse_config
-from bench_runner.judges import RefusalJudge, SorryBenchJudge, answer_language_plan, parse_sorry_bench_score
+from bench_runner.judge.judges import (
+    RefusalJudge,
+    SorryBenchJudge,
+    answer_language_plan,
+    parse_sorry_bench_score,
+)
+from bench_runner.metrics.agreement import agreement_stats, judge_agreement
 from bench_runner.pipeline import BenchRun
-from safedrift.errors import ConfigError
-from safedrift.files import iter_jsonl, read_manifest
+from safedrift.core.errors import ConfigError
+from safedrift.core.files import iter_jsonl, read_manifest
 
 ENGLISH = {f"{i + 1}:base": text for i, (_, _, text) in enumerate(SORRY["en"])}
 COLUMNS = ("score_english", "label_english", "judge_output_english", "answer_english")

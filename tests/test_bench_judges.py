@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bench_runner.config import JudgeConfig
-from bench_runner.judges import (
+from bench_runner.judge.judges import (
     JUDGES,
     SORRY_BENCH_JUDGE_TEMPLATE,
     SORRY_BENCH_MAX_NEW_TOKENS,
@@ -25,7 +25,7 @@ from bench_runner.judges import (
     sorry_bench_judge_input,
     sorry_bench_raw_score,
 )
-from safedrift.errors import ConfigError
+from safedrift.core.errors import ConfigError
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -279,7 +279,7 @@ def test_where_the_sorry_bench_judge_runs(tmp_path):
 
 
 def test_a_vllm_judge_is_served_once_with_its_own_context_and_stopped(tmp_path, monkeypatch):
-    import bench_runner.vllm_backend as vllm_backend
+    import bench_runner.generate.vllm as vllm_backend
     from bench_runner.config import VllmConfig
 
     started = []

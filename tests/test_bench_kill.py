@@ -18,7 +18,7 @@ import yaml
 from conftest import REPO
 from support.fixtures import tiny_config_dict
 
-from safedrift.files import iter_jsonl, read_manifest
+from safedrift.core.files import iter_jsonl, read_manifest
 
 # (stage killed, the log line after which the process is inside it, the line that ends it): the runner's order is
 # finetune -> generate -> judge per model, base first, then en, then pt.

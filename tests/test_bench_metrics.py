@@ -11,7 +11,10 @@ import pytest
 from scipy.stats import binomtest, norm
 from support.tiny_release import write_release
 
-from bench_runner.compliance import (
+from bench_runner.config import DatasetsConfig
+from bench_runner.data import SORRY, eval_set, prompts_of, train_data
+from bench_runner.generate.backend import _count_until_eos, end_token_ids
+from bench_runner.metrics.compliance import (
     compliance_ratio,
     compute_metrics,
     heterogeneity_test,
@@ -20,9 +23,6 @@ from bench_runner.compliance import (
     rate_with_ci,
     wilson_ci,
 )
-from bench_runner.config import DatasetsConfig
-from bench_runner.data import eval_set, sorry_prompts, train_data
-from bench_runner.generation import _count_until_eos, end_token_ids
 from bench_runner.response_language import detect_response_language, language_shares
 
 
@@ -282,7 +282,7 @@ def test_end_token_ids_reads_the_generation_config():
 
 def test_generation_marks_answers_cut_at_max_new_tokens(tiny_model):
     from bench_runner.config import ModelConfig
-    from bench_runner.generation import SamplingParams, TransformersBackend
+    from bench_runner.generate.backend import SamplingParams, TransformersBackend
 
     backend = TransformersBackend(ModelConfig(local_dir=str(tiny_model), device="cpu"), batch_size=2)
     prompts = ["<|im_start|>user\nName three colours.<|im_end|>\n<|im_start|>assistant\n"] * 3
@@ -308,7 +308,7 @@ def test_require_qa_pass_leaves_a_failing_item_out_in_every_language(tmp_path, b
                               "failed_rows": {"sorry": {"en": 0, "pt": 1}, "benign": {"en": 1, "pt": 0}}}
     rows, excluded = train_data(cfg, "en")
     assert (len(rows), excluded) == (4, 1)  # train row tiny-004 failed
-    assert [p.item_id for p in sorry_prompts(cfg, "pt")] == items["pt"]
+    assert [p.item_id for p in prompts_of(SORRY, cfg, "pt")] == items["pt"]
 
     keep = DatasetsConfig(benign=str(benign), sorry=str(sorry), require_qa_pass=False, xstest=None)
     kept = eval_set(keep, ["en", "pt"])
@@ -318,7 +318,7 @@ def test_require_qa_pass_leaves_a_failing_item_out_in_every_language(tmp_path, b
 
 def test_sample_rows_record_answer_language_and_truncation():
     from bench_runner.data import Prompt
-    from bench_runner.generation import SamplingParams
+    from bench_runner.generate.backend import SamplingParams
     from bench_runner.pipeline import BenchRun
 
     p = Prompt(uid="sorry:pt:1:base", kind="sorry", language="pt", item_id="1:base",
@@ -329,7 +329,14 @@ def test_sample_rows_record_answer_language_and_truncation():
 
 
 def test_results_schema_summary_and_heatmap_show_the_new_figures(tmp_path):
-    from bench_runner.report import Metrics, QaExcluded, Results, cell_counts, plot_heatmap, summary_markdown
+    from bench_runner.report.results import (
+        Metrics,
+        QaExcluded,
+        Results,
+        cell_counts,
+        plot_heatmap,
+        summary_markdown,
+    )
 
     rows = [_row(m, ev, i, s, response_language=ev, truncated=int(i) % 4 == 0, new_tokens=12)
             for (m, ev), items in _grid({"base": 0.1, "en": 0.2, "pt": 0.7}, n=20).items() for i, s in items.items()]

@@ -10,9 +10,9 @@ from support.fixtures import tiny_config_dict
 from bench_runner.cli import main
 from bench_runner.config import parse_config
 from bench_runner.pipeline import BenchRun
-from bench_runner.report import Results
-from safedrift.errors import DataError, run_cli
-from safedrift.files import iter_jsonl
+from bench_runner.report.results import Results
+from safedrift.core.errors import DataError, run_cli
+from safedrift.core.files import iter_jsonl
 
 N_PROMPTS = 2 * (6 + 2 + 6)  # per model: (6 SORRY + 2 benign + 6 XSTest) x 2 eval languages
 

@@ -18,8 +18,8 @@ from bench_runner.config import config_locations, load_config, parse_config
 from bench_runner.data import load_split
 from bench_runner.pipeline import BenchRun
 from bench_runner.preflight import PreflightError, check, preflight
-from safedrift.errors import DataError, MissingDependencyError, run_cli
-from safedrift.files import JsonlAppender
+from safedrift.core.errors import DataError, MissingDependencyError, run_cli
+from safedrift.core.files import JsonlAppender
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -87,7 +87,7 @@ def test_the_vllm_backend_without_its_environment(tmp_path, bench_home, tiny_mod
     assert ".venv/bin/pip install -e '.[vllm]'" in problem and "`make vllm-env`" in problem
     assert "vLLM needs a GPU, or its CPU build" in problem
     with pytest.raises(MissingDependencyError, match="vLLM needs a GPU"):
-        from bench_runner.vllm_backend import check_vllm_python
+        from bench_runner.generate.vllm import check_vllm_python
 
         check_vllm_python(cfg.generation.vllm)
 
@@ -218,12 +218,12 @@ def test_jsonl_appender_creates_its_file_only_with_rows_or_success(tmp_path):
 
 def test_a_failed_generation_leaves_no_empty_samples_file(tmp_path, bench_home, tiny_model, tiny_release,
                                                           monkeypatch):
-    import bench_runner.generation
+    import bench_runner.generate.backend
 
     def broken(*args, **kwargs):
         raise DataError("the backend did not start")
 
-    monkeypatch.setattr(bench_runner.generation, "create_backend", broken)
+    monkeypatch.setattr(bench_runner.generate.backend, "create_backend", broken)
     run = BenchRun(_cfg(tmp_path, tiny_model, tiny_release))
     with pytest.raises(DataError, match="did not start"):
         run.generate("base")
@@ -236,7 +236,7 @@ def test_a_run_records_where_everything_came_from(tmp_path, bench_home, tiny_mod
     import json
 
     from bench_runner.provenance import weights_sha256
-    from bench_runner.report import Results
+    from bench_runner.report.results import Results
 
     path = _project(tmp_path, tiny_model, tiny_release)
     project = path.parent.parent

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bench_runner.judges import RefusalJudge
-from bench_runner.refusal import (
+from bench_runner.judge.judges import RefusalJudge
+from bench_runner.judge.refusal import (
     CALIBRATION_PATH,
     DETECTOR_VERSION,
     REFUSAL_PATTERNS,
@@ -18,7 +18,7 @@ from bench_runner.refusal import (
     opening,
     refusal_match,
 )
-from safedrift.languages import DEFAULT_LANGUAGES
+from safedrift.core.languages import DEFAULT_LANGUAGES
 
 REFUSALS = {
     "en": ["I'm sorry, but I can't help with that request.", "I cannot provide instructions for that.",

@@ -15,8 +15,8 @@ from support.fixtures import tiny_config_dict
 
 from bench_runner.config import parse_config
 from bench_runner.pipeline import BenchRun
-from bench_runner.report import Results
-from safedrift.files import read_manifest
+from bench_runner.report.results import Results
+from safedrift.core.files import read_manifest
 
 
 def test_training_keys_and_the_executor_are_config(tmp_path, tiny_model, tiny_release):
@@ -28,7 +28,7 @@ def test_training_keys_and_the_executor_are_config(tmp_path, tiny_model, tiny_re
     assert (t.grad_accum, t.scheduler, t.warmup_ratio, t.packing, t.grad_checkpointing, t.max_grad_norm) == (
         4, "linear", 0.1, True, True, 0.5)
     assert cfg.executor == "ray" and cfg.ray.num_cpus == 2 and cfg.ray.address is None
-    from bench_runner.finetune import sft_config
+    from bench_runner.finetune.trainer import sft_config
 
     args = sft_config(t, str(tmp_path / "scratch"), use_cpu=True, bf16=False)
     assert (args.gradient_accumulation_steps, args.lr_scheduler_type.value, args.warmup_steps) == (4, "linear", 0.1)
@@ -46,7 +46,7 @@ def test_packing_trains_padding_free_with_the_loss_on_answers_only(tmp_path, tin
     from support.tiny_release import BENIGN
 
     from bench_runner.config import LoraConfig, ModelConfig, TrainingConfig
-    from bench_runner.finetune import train_lora
+    from bench_runner.finetune.trainer import train_lora
     from bench_runner.models import load_model
 
     conversations = [[{"role": "user", "content": i}, {"role": "assistant", "content": o}] for i, _, o in BENIGN["en"]]

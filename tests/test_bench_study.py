@@ -10,12 +10,12 @@ from support.fixtures import tiny_config_dict
 from support.tiny_release import write_release
 from support.tiny_xstest import write_xstest
 
-from bench_runner.capability import capability_metrics, loss_with_ci, paired_loss_difference
-from bench_runner.compliance import compute_metrics, over_refusal_metrics
+from bench_runner.capability.measure import capability_metrics, loss_with_ci, paired_loss_difference
 from bench_runner.config import DatasetsConfig, parse_config
-from bench_runner.data import eval_set, heldout_conversations, xstest_prompts
-from bench_runner.figures import FIGURES, SORRY_BENCH_DOMAINS, sorry_domain, stars, write_figures
-from bench_runner.representation import compare, cosine_similarity, linear_cka, summarize, top_layers
+from bench_runner.data import XSTEST_PROMPTS, eval_set, heldout_conversations, prompts_of
+from bench_runner.metrics.compliance import compute_metrics, over_refusal_metrics
+from bench_runner.report.figures import FIGURES, SORRY_BENCH_DOMAINS, sorry_domain, stars, write_figures
+from bench_runner.representation.drift import compare, cosine_similarity, linear_cka, summarize, top_layers
 
 
 # ---- representation: CKA and cosine on known inputs -------------------------------------------------------------
@@ -172,10 +172,10 @@ def test_xstest_prompts_in_the_eval_set(tmp_path, bench_home):
     assert [p.xstest_label for p in pt].count("unsafe") == 2
     assert es.qa_excluded["xstest_items"] == 0 and es.qa_excluded["failed_rows"]["xstest"] == {"en": 0, "pt": 0}
     # xstest_limit: that many safe and that many contrast prompts, visiting every type in turn.
-    limited = xstest_prompts(DatasetsConfig(xstest=str(tmp_path / "XSTest-Multilingual"), xstest_limit=1), "en")
+    limited = prompts_of(XSTEST_PROMPTS, DatasetsConfig(xstest=str(tmp_path / "XSTest-Multilingual"), xstest_limit=1), "en")
     assert [(p.category, p.xstest_label) for p in limited] == [("definitions", "safe"),
                                                                ("contrast_homonyms", "unsafe")]
-    two = xstest_prompts(DatasetsConfig(xstest=str(tmp_path / "XSTest-Multilingual"), xstest_limit=2), "en")
+    two = prompts_of(XSTEST_PROMPTS, DatasetsConfig(xstest=str(tmp_path / "XSTest-Multilingual"), xstest_limit=2), "en")
     assert {p.category for p in two if p.xstest_label == "safe"} == {"definitions", "homonyms"}
     # Off: None or "".
     assert DatasetsConfig(xstest="").xstest is None
@@ -242,7 +242,7 @@ def _png_size(path) -> tuple[int, int]:
 
 
 def test_results_schema_reads_the_new_sections():
-    from bench_runner.report import Metrics
+    from bench_runner.report.results import Metrics
 
     rows = [_x(m, "en", f"s{i}", i % 2, "safe", "homonyms") for i in range(6) for m in ("base", "pt")]
     metrics = compute_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)
@@ -288,7 +288,7 @@ def test_lm_eval_custom_task_offline_on_smollm2(tmp_path, bench_home):
     pytest.importorskip("lm_eval")
     import json
 
-    from bench_runner.capability import lm_eval_metrics, run_lm_eval
+    from bench_runner.capability.measure import lm_eval_metrics, run_lm_eval
     from bench_runner.config import CapabilityConfig, ModelConfig
 
     data = tmp_path / "capitals.jsonl"

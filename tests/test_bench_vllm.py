@@ -22,11 +22,8 @@ from support.tiny_release import write_release
 from support.vllm_runner import CPU_ARGS
 
 from bench_runner.config import GenerationConfig, JudgeConfig, ModelConfig, VllmConfig, parse_config
-from bench_runner.generation import SamplingParams
-from bench_runner.judges import SorryBenchJudge
-from bench_runner.pipeline import BenchRun
-from bench_runner.serving import ServerError, wait_gone
-from bench_runner.vllm_backend import (
+from bench_runner.generate.backend import SamplingParams
+from bench_runner.generate.vllm import (
     VllmCompleter,
     VllmServing,
     check_parity,
@@ -38,8 +35,11 @@ from bench_runner.vllm_backend import (
     servable_model_dir,
     server_command,
 )
-from safedrift.errors import ConfigError, DataError, MissingDependencyError
-from safedrift.files import iter_jsonl, read_manifest
+from bench_runner.judge.judges import SorryBenchJudge
+from bench_runner.pipeline import BenchRun
+from bench_runner.serving.server import ServerError, wait_gone
+from safedrift.core.errors import ConfigError, DataError, MissingDependencyError
+from safedrift.core.files import iter_jsonl, read_manifest
 
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
 RUNNER = REPO / "tests" / "support" / "vllm_runner.py"
@@ -173,7 +173,7 @@ def test_the_guard_takes_the_server_and_its_workers_down_with_the_runner(tmp_pat
 
 
 def test_a_server_that_dies_at_start_up_is_one_error_with_its_cause(tmp_path):
-    from bench_runner.serving import ServerClient, ServerProcess, free_port
+    from bench_runner.serving.server import ServerClient, ServerProcess, free_port
 
     # The shape of a vLLM start-up failure: the cause first, then the engine's generic wrapper.
     script = ("import sys; print('(EngineCore pid=7) ERROR 11-29 16:27:33 [core.py:1] ValueError: head_dim 8 is "
@@ -272,7 +272,7 @@ def base_url_run(smol, url: str) -> BenchRun:
 @pytest.mark.slow
 @pytest.mark.skipif(not VLLM_PYTHON.exists(), reason=".venv-vllm is missing: `make vllm-env`")
 def test_a_running_server_by_base_url_gives_the_same_answers_and_resumes(smol, served, monkeypatch):
-    import bench_runner.vllm_backend as vllm_backend
+    import bench_runner.generate.vllm as vllm_backend
 
     run = base_url_run(smol, served["url"])
     pt = run.generate("pt")

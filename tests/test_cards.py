@@ -14,8 +14,8 @@ from huggingface_hub import DatasetCard
 from cards.card import gated_spec_of, validate_card
 from cards.config import load_release_config
 from cards.release import write_dataset_folder
-from safedrift.errors import DataError
-from safedrift.specs import BENIGN, SORRY_BENCH, SORRY_BENCH_TERMS, XSTEST
+from safedrift.core.errors import DataError
+from safedrift.core.specs import BENIGN, SORRY_BENCH, SORRY_BENCH_TERMS, XSTEST
 
 BENIGN_NAME, SORRY_NAME, XSTEST_NAME = "Multilingual-Benign-Tune", "SORRY-Bench-Multilingual", "XSTest-Multilingual"
 NAMES = (BENIGN_NAME, SORRY_NAME, XSTEST_NAME)
@@ -299,8 +299,8 @@ def test_demo_data_is_decided_by_the_source_not_a_name(tmp_path):
 
 def test_card_data_files_in_every_form_the_hub_allows_and_none_is_an_error():
     from cards.card import _data_files
-    from safedrift.errors import DataError
-    from safedrift.hub import data_files_by_split
+    from safedrift.core.errors import DataError
+    from safedrift.core.hub import data_files_by_split
 
     assert data_files_by_split("data/*.parquet") == {"train": ["data/*.parquet"]}
     assert data_files_by_split({"test": "t/*", "train": ["a/*", "b/*"]}) == {"test": ["t/*"], "train": ["a/*", "b/*"]}

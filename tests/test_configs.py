@@ -6,7 +6,7 @@ import pytest
 from conftest import REPO
 
 from cards.config import load_release_config
-from safedrift.errors import ConfigError
+from safedrift.core.errors import ConfigError
 
 RELEASE_CONFIGS = sorted((REPO / "configs" / "release").glob("*.yaml"))
 

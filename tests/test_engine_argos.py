@@ -14,7 +14,7 @@ from support.tiny_argos import build_tiny_argosmodel
 
 from builders.engines import get_engine
 from builders.engines.argos import install_argos_package, install_from_index, installed_packages
-from safedrift.errors import ConfigError, DataError, SafedriftError
+from safedrift.core.errors import ConfigError, DataError, SafedriftError
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
 

@@ -7,7 +7,7 @@ import pytest
 from builders.engines import get_engine
 from builders.memory import TranslationMemory
 from builders.translate import translate_texts
-from safedrift.errors import ConfigError
+from safedrift.core.errors import ConfigError
 
 # Written for this test.
 EN = [

@@ -13,8 +13,8 @@ from builders.engines import engine_names, get_engine
 from builders.engines.nllb import MODEL_DIR_ENV
 from builders.memory import TranslationMemory
 from builders.translate import TranslationStats, translate_texts
-from safedrift.errors import ConfigError
-from safedrift.languages import LANGUAGES
+from safedrift.core.errors import ConfigError
+from safedrift.core.languages import LANGUAGES
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
 

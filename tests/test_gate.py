@@ -12,12 +12,12 @@ from support.tiny_release import benign_rows, sorry_rows
 from support.tiny_xstest import xstest_rows
 
 from cards.config import load_release_config
-from safedrift.errors import DataError
-from safedrift.files import atomic_write_parquet
-from safedrift.specs import BENIGN as BENIGN_SPEC
-from safedrift.specs import SORRY_BENCH as SORRY_SPEC
-from safedrift.specs import XSTEST as XSTEST_SPEC
-from safedrift.specs import to_table
+from safedrift.core.errors import DataError
+from safedrift.core.files import atomic_write_parquet
+from safedrift.core.specs import BENIGN as BENIGN_SPEC
+from safedrift.core.specs import SORRY_BENCH as SORRY_SPEC
+from safedrift.core.specs import XSTEST as XSTEST_SPEC
+from safedrift.core.specs import to_table
 from validation.gate import GateError, check_gate, run_gate
 
 N_TEST = 3  # first rows of the tiny benign data form the test split

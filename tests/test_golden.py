@@ -22,7 +22,7 @@ def test_lora_loss_curve_is_golden(tmp_path, tiny_model):
     from support.tiny_release import BENIGN
 
     from bench_runner.config import LoraConfig, ModelConfig, TrainingConfig
-    from bench_runner.finetune import train_lora
+    from bench_runner.finetune.trainer import train_lora
     from bench_runner.models import load_model
 
     conversations = [[{"role": "user", "content": f"{i}\n\n{x}" if x else i}, {"role": "assistant", "content": o}]

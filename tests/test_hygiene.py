@@ -14,7 +14,7 @@ from builders.config import BenignConfig, BenignSourceConfig, HygieneConfig, Sor
 from builders.hygiene import clean_text, language_bound_rule, model_limitation
 from builders.sorry_bench import load_sorry_bench
 from builders.sources import load_benign, load_benign_dataset, refusal_rule
-from safedrift.errors import DataError
+from safedrift.core.errors import DataError
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
 

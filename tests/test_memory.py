@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from builders.memory import TranslationMemory
-from safedrift.errors import DataError
+from safedrift.core.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = ("bergamot", "enpt-1693087644", "en", "pt")

@@ -20,7 +20,7 @@ from support.tiny_xstest import write_xstest
 
 from cards.config import ReleaseConfig, load_release_config
 from cards.push import PushError, TokenRedactor, plan_push, redact_secret, resolve_token, run_push
-from safedrift.errors import ConfigError, DataError
+from safedrift.core.errors import ConfigError, DataError
 
 TOKEN = "hf_TestTokenNeverPrinted0123456789"
 VERSION = "1.2.0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from safedrift.languages import DEFAULT_LANGUAGES
+from safedrift.core.languages import DEFAULT_LANGUAGES
 from validation.scorers.alignment import copied_phrases, negation_mismatch, number_mismatch, sentences
 from validation.scorers.wordlists import (
     NEGATION_SUBSTRINGS,

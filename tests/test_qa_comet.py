@@ -9,7 +9,7 @@ import shutil
 import pytest
 from support.tiny_comet import COMET_PYTHON, build_tiny_comet
 
-from safedrift.errors import ConfigError, DataError, MissingDependencyError
+from safedrift.core.errors import ConfigError, DataError, MissingDependencyError
 from validation.comet import CometError, CometResult, comet_unavailable, run_comet
 from validation.config import CometConfig
 
@@ -197,7 +197,7 @@ def test_worker_timeout_is_a_skip_not_a_hang(tiny_comet, isolated_home):
 def test_qa_stage_fills_the_comet_column_and_threshold(tiny_comet, isolated_home):
     """The QA stage's comet scorer: reference-free per row into `comet`, both system scores in the report,
     and `comet_min` flags rows below it."""
-    from safedrift.specs import BENIGN
+    from safedrift.core.specs import BENIGN
     from validation.config import QAConfig
     from validation.qa import score_language
 

@@ -11,9 +11,9 @@ import re
 import pytest
 from conftest import REPO, isolate
 
-from safedrift.errors import ConfigError, DataError
-from safedrift.files import atomic_write_json, atomic_write_jsonl, iter_jsonl
-from safedrift.specs import BENIGN, SORRY_BENCH
+from safedrift.core.errors import ConfigError, DataError
+from safedrift.core.files import atomic_write_json, atomic_write_jsonl, iter_jsonl
+from safedrift.core.specs import BENIGN, SORRY_BENCH
 from validation.config import QAConfig, QAStageConfig
 from validation.qa import read_qa, run_qa, score_language
 from validation.report import markdown_table, table_notes

@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import REPO, isolate
 
-from safedrift.specs import BENIGN
+from safedrift.core.specs import BENIGN
 from validation.config import QAConfig
 from validation.sensitivity import measure, table
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from safedrift.errors import ConfigError
-from safedrift.specs import BENIGN
+from safedrift.core.errors import ConfigError
+from safedrift.core.specs import BENIGN
 from validation.config import QAConfig
 from validation.qa import score_language
 from validation.scorers import similarity

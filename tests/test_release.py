@@ -190,19 +190,19 @@ def test_chrf_threshold_separates_right_from_wrong_translations(sample_release):
 def test_bench_runner_reads_the_real_release(sample_release):
     """The benchmark runner's loaders on the release that `builders` wrote (not a hand-made fixture)."""
     from bench_runner.config import DatasetsConfig
-    from bench_runner.data import benign_prompts, sorry_prompts, train_rows
+    from bench_runner.data import BENIGN_PROMPTS, SORRY, prompts_of, train_data
     from validation.qa import read_qa
 
     root, _ = sample_release
     cfg = DatasetsConfig(benign=str(root / "release" / "Multilingual-Benign-Tune"),
                          sorry=str(root / "release" / "SORRY-Bench-Multilingual"), prompt_styles=["base"])
-    convs = train_rows(cfg, "pt")
+    convs = train_data(cfg, "pt")[0]
     # datasets.require_qa_pass (default): rows that failed QA in pt are left out of training.
     failed = {r["id"] for r in read_qa(root / "work", "benign", "pt") if not r["qa_pass"] and r["split"] == "train"}
     assert len(convs) == 61 - len(failed) and all(c[-1]["role"] == "assistant" for c in convs)
-    sorry = sorry_prompts(cfg, "pt")
+    sorry = prompts_of(SORRY, cfg, "pt")
     assert len(sorry) == 44 and {p.category for p in sorry} == {str(i) for i in range(1, 45)}
-    pt_benign, en_benign = benign_prompts(cfg, "pt"), benign_prompts(cfg, "en")
+    pt_benign, en_benign = prompts_of(BENIGN_PROMPTS, cfg, "pt"), prompts_of(BENIGN_PROMPTS, cfg, "en")
     # Each language alone leaves out its own QA failures (an eval run leaves out every language's).
     failed_test = {r["id"] for r in read_qa(root / "work", "benign", "pt") if not r["qa_pass"] and r["split"] == "test"}
     assert [p.item_id for p in pt_benign] == [p.item_id for p in en_benign if p.item_id not in failed_test]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from safedrift.cli import main
-from safedrift.errors import run_cli
+from safedrift.core.errors import run_cli
 
 GOOD = {"instruction": "Name a fruit.", "input": "", "output": "An apple is a fruit."}
 

@@ -19,7 +19,7 @@ import yaml
 from conftest import REPO, run_cli
 
 from safedrift.cli import main
-from safedrift.errors import run_cli as run_main
+from safedrift.core.errors import run_cli as run_main
 from safedrift.release import LOCK_FILE, work_lock
 
 GOOD = {"instruction": "Name a fruit.", "input": "", "output": "An apple is a fruit."}

@@ -10,8 +10,8 @@ from conftest import run_cli
 from huggingface_hub import DatasetCard
 
 from cards.config import load_release_config
-from safedrift.errors import ConfigError
-from safedrift.files import sha256_file
+from safedrift.core.errors import ConfigError
+from safedrift.core.files import sha256_file
 
 SAMPLE = Path("configs/release/sample.yaml")
 

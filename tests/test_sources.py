@@ -18,11 +18,11 @@ from builders.sources import (
     safety_filter,
     select_subset,
 )
-from safedrift.config import validate_config
-from safedrift.errors import ConfigError, DataError
-from safedrift.files import MAX_TEXT_CHARS
-from safedrift.specs import BENIGN as BENIGN_SPEC
-from safedrift.specs import SORRY_BENCH_HUB_ID
+from safedrift.core.config import validate_config
+from safedrift.core.errors import ConfigError, DataError
+from safedrift.core.files import MAX_TEXT_CHARS
+from safedrift.core.specs import BENIGN as BENIGN_SPEC
+from safedrift.core.specs import SORRY_BENCH_HUB_ID
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 BENIGN = SAMPLE / "benign.jsonl"

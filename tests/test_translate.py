@@ -9,7 +9,7 @@ from builders.engines import engine_names, get_engine
 from builders.engines.argos import install_argos_package
 from builders.memory import TranslationMemory
 from builders.translate import TranslationStats, translate_texts
-from safedrift.errors import ConfigError
+from safedrift.core.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
 

@@ -11,8 +11,8 @@ from conftest import run_cli
 from support.tiny_release import write_release
 from support.tiny_xstest import write_xstest
 
-from safedrift.files import sha256_file
-from safedrift.specs import BENIGN, SORRY_BENCH, to_table
+from safedrift.core.files import sha256_file
+from safedrift.core.specs import BENIGN, SORRY_BENCH, to_table
 
 BENIGN_SCHEMA, SORRY_BENCH_SCHEMA = BENIGN.schema, SORRY_BENCH.schema
 

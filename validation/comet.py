@@ -17,10 +17,10 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from safedrift.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
-from safedrift.files import atomic_write_jsonl, iter_jsonl
-from safedrift.hub import hub_offline
-from safedrift.log import progress
+from safedrift.core.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
+from safedrift.core.files import atomic_write_jsonl, iter_jsonl
+from safedrift.core.hub import hub_offline
+from safedrift.core.log import progress
 from validation.config import CometConfig
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from builders.config import BuildConfig
-from safedrift.config import Strict, load_release_section
+from safedrift.core.config import Strict, load_release_section
 
 STRUCTURE_CHECKS = ("code_block", "unfenced_code", "inline_code", "url", "number", "placeholder",
                     "length_ratio", "untranslated", "empty")

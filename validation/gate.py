@@ -1,6 +1,6 @@
 """The release gate: great-expectations suites over the staged Hub-layout folders; a failing suite blocks.
 
-Per dataset (a safedrift.specs.DatasetSpec) GE validates a few kinds of batch, each a pandas
+Per dataset (a safedrift.core.specs.DatasetSpec) GE validates a few kinds of batch, each a pandas
 frame, so every check is a stock GE expectation and shows up in the data docs:
 
   files       one row per parquet file (language, split): the config's languages, valid split names
@@ -24,11 +24,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from safedrift.errors import DataError
-from safedrift.files import sha256_file, stable_hash
-from safedrift.languages import SOURCE_LANGUAGE
-from safedrift.log import log
-from safedrift.specs import QA_FIELDS, REQUIRED_QA, SPECS, DatasetSpec
+from safedrift.core.errors import DataError
+from safedrift.core.files import sha256_file, stable_hash
+from safedrift.core.languages import SOURCE_LANGUAGE
+from safedrift.core.log import log
+from safedrift.core.specs import QA_FIELDS, REQUIRED_QA, SPECS, DatasetSpec
 from validation.config import QAStageConfig
 from validation.release_folder import LanguageFiles, release_files
 

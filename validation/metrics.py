@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from safedrift.languages import get_language
+from safedrift.core.languages import get_language
 
 
 @cache

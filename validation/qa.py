@@ -15,11 +15,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from builders.build import read_translated
-from safedrift.errors import DataError
-from safedrift.files import atomic_write_jsonl, iter_jsonl, write_manifest
-from safedrift.languages import SOURCE_LANGUAGE
-from safedrift.log import log, progress
-from safedrift.specs import SPECS, DatasetSpec
+from safedrift.core.errors import DataError
+from safedrift.core.files import atomic_write_jsonl, iter_jsonl, write_manifest
+from safedrift.core.languages import SOURCE_LANGUAGE
+from safedrift.core.log import log, progress
+from safedrift.core.specs import SPECS, DatasetSpec
 from validation.config import QAConfig, QAStageConfig
 from validation.report import write_report
 from validation.scorers import METRIC_FLAGS, LanguageContext, get_scorer

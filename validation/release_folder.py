@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from safedrift.errors import DataError
-from safedrift.languages import SOURCE_LANGUAGE, check_languages
-from safedrift.specs import DatasetSpec, spec_for_columns
+from safedrift.core.errors import DataError
+from safedrift.core.languages import SOURCE_LANGUAGE, check_languages
+from safedrift.core.specs import DatasetSpec, spec_for_columns
 
 
 @dataclass

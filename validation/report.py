@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safedrift.files import atomic_write_json, atomic_write_text
-from safedrift.languages import LANGUAGES, SOURCE_LANGUAGE
+from safedrift.core.files import atomic_write_json, atomic_write_text
+from safedrift.core.languages import LANGUAGES, SOURCE_LANGUAGE
 from validation.detection import DETECTION
 
 TABLE_HEADER = (

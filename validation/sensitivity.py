@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from builders.segments import protected_spans, segment_text
-from safedrift.specs import DatasetSpec
+from safedrift.core.specs import DatasetSpec
 from validation.config import QAConfig
 from validation.qa import failing_flags, score_language
 from validation.scorers.wordlists import COMPOUND_ONLY, NUMBER_WORDS

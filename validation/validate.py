@@ -13,10 +13,10 @@ from pathlib import Path
 
 from builders.build import engine_candidates, make_engine, translate_fields
 from builders.memory import TranslationMemory
-from safedrift.errors import ConfigError, DataError
-from safedrift.languages import SOURCE_LANGUAGE
-from safedrift.log import log
-from safedrift.specs import DatasetSpec
+from safedrift.core.errors import ConfigError, DataError
+from safedrift.core.languages import SOURCE_LANGUAGE
+from safedrift.core.log import log
+from safedrift.core.specs import DatasetSpec
 from validation.config import QAStageConfig
 from validation.gate import run_gate
 from validation.qa import score_language

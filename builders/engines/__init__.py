@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from builders.engines.base import Engine
-from safedrift.registry import LazyRegistry
+from safedrift.core.registry import LazyRegistry
 
 ENGINES = LazyRegistry("translation engine", {
     "identity": "builders.engines.identity:IdentityEngine",

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from builders.engines.ctranslate import DEFAULT_BATCH_TOKENS, thread_layout
-from safedrift.errors import ConfigError, DataError, SafedriftError, missing_extra
-from safedrift.languages import LANGUAGES
+from safedrift.core.errors import ConfigError, DataError, SafedriftError, missing_extra
+from safedrift.core.languages import LANGUAGES
 
 DEFAULT_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
 

@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class Engine(Protocol):
-    """A machine translation backend. Language codes are ours (safedrift.languages), not the engine's."""
+    """A machine translation backend. Language codes are ours (safedrift.core.languages), not the engine's."""
 
     name: str
 

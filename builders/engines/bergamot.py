@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from safedrift.errors import ConfigError, missing_extra
-from safedrift.languages import LANGUAGES
+from safedrift.core.errors import ConfigError, missing_extra
+from safedrift.core.languages import LANGUAGES
 
 # Our (source, target) -> the wheel's direction name.
 _DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}

@@ -3,7 +3,7 @@
 One model translates between all 200 languages; the languages are tokens. As NLLB was trained: the source is
 [source code] + SentencePiece pieces + ["</s>"], the target starts with the target code (CTranslate2's
 target_prefix), which is stripped from the output. Our language codes map to NLLB's in
-safedrift.languages (`engine_codes["nllb"]`: eng_Latn, por_Latn, zho_Hans, ...).
+safedrift.core.languages (`engine_codes["nllb"]`: eng_Latn, por_Latn, zho_Hans, ...).
 
 The model folder is what CTranslate2's converter writes (README, "Adding ... an engine"):
 
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from builders.engines.ctranslate import DEFAULT_BATCH_TOKENS, thread_layout
-from safedrift.errors import ConfigError, missing_extra
-from safedrift.languages import LANGUAGES
+from safedrift.core.errors import ConfigError, missing_extra
+from safedrift.core.languages import LANGUAGES
 
 MODEL_DIR_ENV = "SAFEDRIFT_NLLB_MODEL_DIR"
 DEFAULT_CHECKPOINT = "facebook/nllb-200-distilled-600M"

@@ -17,7 +17,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from safedrift.files import atomic_write_text
+from safedrift.core.files import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[2]
 COMET_PYTHON = REPO / ".venv-comet" / "bin" / "python"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safedrift.files import atomic_write_parquet
-from safedrift.specs import XSTEST, to_table
+from safedrift.core.files import atomic_write_parquet
+from safedrift.core.specs import XSTEST, to_table
 
 NAME = XSTEST.name
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from builders.build import field_texts
-from safedrift.languages import SOURCE_LANGUAGE
-from safedrift.registry import LazyRegistry
-from safedrift.specs import DatasetSpec
+from safedrift.core.languages import SOURCE_LANGUAGE
+from safedrift.core.registry import LazyRegistry
+from safedrift.core.specs import DatasetSpec
 from validation.config import QAConfig, QAThresholds
 
 SCORERS = LazyRegistry("QA scorer", {

@@ -27,8 +27,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from builders.segments import prose_only, segment_text
-from safedrift.languages import SOURCE_LANGUAGE, get_language
-from safedrift.log import track
+from safedrift.core.languages import SOURCE_LANGUAGE, get_language
+from safedrift.core.log import track
 from validation.scorers import LanguageContext, flag
 from validation.scorers.wordlists import implicit_values, negation_count, number_values
 

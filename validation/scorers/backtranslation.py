@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from safedrift.languages import SOURCE_LANGUAGE
-from safedrift.log import track
+from safedrift.core.languages import SOURCE_LANGUAGE
+from safedrift.core.log import track
 from validation.metrics import corpus_scores, sentence_scores
 from validation.scorers import LanguageContext, field_name, flag
 

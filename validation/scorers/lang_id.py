@@ -12,7 +12,7 @@ from collections import Counter
 from functools import lru_cache
 
 from builders.segments import SENTINEL_RE, segment_text
-from safedrift.log import track
+from safedrift.core.log import track
 from validation.metrics import detect_language
 from validation.scorers import LanguageContext, flag
 

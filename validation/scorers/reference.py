@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safedrift.errors import DataError
-from safedrift.files import iter_jsonl
+from safedrift.core.errors import DataError
+from safedrift.core.files import iter_jsonl
 from validation.metrics import corpus_scores, sentence_scores
 from validation.scorers import LanguageContext
 

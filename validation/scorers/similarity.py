@@ -20,8 +20,8 @@ from functools import cache
 from typing import Any
 
 from builders.segments import prose_only
-from safedrift.errors import ConfigError
-from safedrift.log import track
+from safedrift.core.errors import ConfigError
+from safedrift.core.log import track
 from validation.scorers import LanguageContext, field_name, flag
 
 MIN_SOURCE_CHARS = 20

@@ -22,7 +22,7 @@ import statistics
 from collections import Counter, defaultdict
 
 from builders.segments import protected_spans
-from safedrift.log import track
+from safedrift.core.log import track
 from validation.scorers import LanguageContext, field_name, flag
 from validation.scorers.lang_id import prose
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from bench_runner.config import DatasetsConfig, Device, JudgeConfig, ModelConfig, VllmConfig
 from bench_runner.registries import JUDGES
-from safedrift.errors import ConfigError, DataError, SafedriftError, short_reason
+from safedrift.core.errors import ConfigError, DataError, SafedriftError, short_reason
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,13 @@ class RefusalJudge:
         pass
 
     def describe(self) -> dict:
-        from bench_runner.refusal import DETECTOR_VERSION, REFUSAL_PATTERNS
+        from bench_runner.judge.refusal import DETECTOR_VERSION, REFUSAL_PATTERNS
 
         return {"name": self.name, "detector_version": DETECTOR_VERSION,
                 "patterns_per_language": {k: len(v) for k, v in REFUSAL_PATTERNS.items()}}
 
     def judge(self, requests: list[str], responses: list[str], languages: list[str]) -> list[Verdict]:
-        from bench_runner.refusal import is_empty, refusal_match
+        from bench_runner.judge.refusal import is_empty, refusal_match
 
         out = []
         for response, lang in zip(responses, languages, strict=True):
@@ -175,7 +175,7 @@ def resolve_judge_revision(hub_id: str, revision: str | None) -> str:
     key = (hub_id, revision)
     if key in _RESOLVED_REVISIONS:
         return _RESOLVED_REVISIONS[key]
-    from safedrift.hub import hub_offline
+    from safedrift.core.hub import hub_offline
 
     if hub_offline():
         raise ConfigError(f"judge.revision {revision!r} is a branch or tag, which cannot be resolved to a commit "
@@ -189,7 +189,7 @@ def resolve_judge_revision(hub_id: str, revision: str | None) -> str:
                           f"({short_reason(exc, os.environ.get('HF_TOKEN'))}); {fix}.") from None
     if not sha or not _COMMIT_SHA.fullmatch(sha):
         raise ConfigError(f"the Hub gave no commit for {hub_id}@{revision}; {fix}.")
-    from safedrift.log import log
+    from safedrift.core.log import log
 
     log(f"judge: {hub_id}@{revision} is commit {sha}")
     _RESOLVED_REVISIONS[key] = sha
@@ -285,7 +285,7 @@ class SorryBenchJudge:
 
     def _complete_vllm(self, texts: Sequence[str]) -> list[str]:
         if self.completer is None:
-            from bench_runner.vllm_backend import VllmCompleter
+            from bench_runner.generate.vllm import VllmCompleter
 
             vcfg = self.vllm or VllmConfig()
             # The judge's own context (a long answer in the official prompt), not the generation's.
@@ -355,10 +355,10 @@ def answer_language_plan(cfg: JudgeConfig, languages: Sequence[str]) -> dict[str
 def english_requests(datasets: DatasetsConfig) -> dict[str, str]:
     """item_id -> the English SORRY-Bench request: every item, whatever sorry_limit or the QA filter keep for
     generation (English is the source text the others were translated from)."""
-    from bench_runner.data import sorry_prompts
+    from bench_runner.data import SORRY, prompts_of
 
     try:
-        prompts = sorry_prompts(datasets.model_copy(update={"sorry_limit": None, "require_qa_pass": False}), "en")
+        prompts = prompts_of(SORRY, datasets.model_copy(update={"sorry_limit": None, "require_qa_pass": False}), "en")
     except DataError as exc:
         raise DataError(f"judging answers in English needs the English SORRY-Bench prompts, which could not be "
                         f"read ({str(exc).rstrip('.')}); or set judge.answers_in: native.") from None

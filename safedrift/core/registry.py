@@ -11,7 +11,7 @@ import importlib
 import inspect
 from typing import Any
 
-from safedrift.errors import ConfigError
+from safedrift.core.errors import ConfigError
 
 
 def did_you_mean(value: str, known: list[str] | tuple[str, ...] | dict) -> str:

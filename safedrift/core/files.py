@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from safedrift.errors import DataError
+from safedrift.core.errors import DataError
 
 # Texts longer than this are rejected as input: a translation segment of that size is a data bug.
 MAX_TEXT_CHARS = 20_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from safedrift.errors import ConfigError
-from safedrift.registry import did_you_mean
+from safedrift.core.errors import ConfigError
+from safedrift.core.registry import did_you_mean
 
 
 @dataclass(frozen=True)

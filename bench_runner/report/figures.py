@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from safedrift.files import atomic_write_bytes
+from safedrift.core.files import atomic_write_bytes
 
 FIGURES = ("delta_compliance.png", "over_refusal.png", "capability_vs_safety.png", "drift_per_layer.png",
            "sorry_domains.png", "xstest_types.png")
@@ -267,7 +267,7 @@ def plot_drift_per_layer(results: dict, path: Path) -> Path:
 # ---- 5. SORRY-Bench categories by domain -------------------------------------------------------------------------
 
 def plot_sorry_domains(results: dict, path: Path) -> Path:
-    from bench_runner.compliance import wilson_ci
+    from bench_runner.metrics.compliance import wilson_ci
 
     cats = results["metrics"]["categories"]
     title = "SORRY-Bench compliance by category and domain (pooled over eval languages)"

@@ -2,7 +2,7 @@
 
 vLLM lives in its own environment (`make vllm-env` builds the CPU build in .venv-vllm; on a GPU, any
 environment with `pip install vllm`), so the runner starts its server as a subprocess from
-`generation.vllm.python` (bench_runner/serving.py: a guarded process group, no orphans) or talks to one that
+`generation.vllm.python` (bench_runner/serving/server.py: a guarded process group, no orphans) or talks to one that
 is already running (`generation.base_url`). One server serves the base model under the name "base" and each
 adapter under its fine-tune language (multi-LoRA), so every model's requests share the server's batches.
 Prompts are rendered here with the model's chat template, exactly as for the transformers backend, and sent
@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_runner.config import BASE, GenerationConfig, ModelConfig, VllmConfig
-from bench_runner.generation import BatchResult, SamplingParams
-from bench_runner.serving import Completion, ServerClient, ServerError, ServerProcess, free_port
-from safedrift.errors import ConfigError, DataError, MissingDependencyError, missing_extra
-from safedrift.log import log
+from bench_runner.generate.backend import BatchResult, SamplingParams
+from bench_runner.serving.server import Completion, ServerClient, ServerError, ServerProcess, free_port
+from safedrift.core.errors import ConfigError, DataError, MissingDependencyError, missing_extra
+from safedrift.core.log import log
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # The ranks vLLM's --max-lora-rank accepts; the server's limit is the smallest one that fits the adapters.
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 COMPLETIONS = "/v1/completions"
@@ -311,7 +311,7 @@ def parity_indices(n_prompts: int, n: int) -> list[int]:
 def transformers_answers(model: ModelConfig, adapter_dir: Path | None, prompts: list[str],
                          params: SamplingParams, batch_size: int) -> list[str]:
     """Raw greedy answers of the transformers backend (the reference the parity check compares against)."""
-    from bench_runner.generation import TransformersBackend
+    from bench_runner.generate.backend import TransformersBackend
 
     backend = TransformersBackend(model, adapter_dir=adapter_dir, batch_size=batch_size)
     out = [""] * len(prompts)

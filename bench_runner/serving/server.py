@@ -1,6 +1,6 @@
 """An OpenAI-compatible model server: started as a guarded subprocess (no orphans), or one already running.
 
-`ServerProcess` starts a server command under bench_runner/server_guard.py, waits for `/health` and stops the
+`ServerProcess` starts a server command under bench_runner/serving/guard.py, waits for `/health` and stops the
 whole process group at the end, on an error, on Ctrl-C/SIGTERM (the runner's finally blocks and atexit) and
 when the runner is killed outright (the guard sees its pipe close). `ServerClient` talks to any
 OpenAI-compatible server (ours or `base_url`): `/version`, `/v1/models`, and `/v1/completions` for many
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safedrift.errors import SafedriftError
+from safedrift.core.errors import SafedriftError
 
-GUARD = Path(__file__).with_name("server_guard.py")
+GUARD = Path(__file__).with_name("guard.py")
 
 
 class ServerError(SafedriftError):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from safedrift.files import atomic_write_bytes
-from safedrift.log import progress
+from safedrift.core.files import atomic_write_bytes
+from safedrift.core.log import progress
 
 METHOD = (
     "hidden states of every transformer layer (output_hidden_states, embeddings excluded) at the last prompt token "

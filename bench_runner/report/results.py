@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bench_runner import SCHEMA_VERSION
 from bench_runner.config import RunConfig
-from bench_runner.figures import CAPTIONS, write_figures
-from safedrift.errors import ConfigError, missing_extra
-from safedrift.files import (
+from bench_runner.report.figures import CAPTIONS, write_figures
+from safedrift.core.errors import ConfigError, missing_extra
+from safedrift.core.files import (
     atomic_write_bytes,
     atomic_write_jsonl,
     atomic_write_text,
@@ -22,7 +22,7 @@ from safedrift.files import (
     package_versions,
     read_manifest,
 )
-from safedrift.log import log
+from safedrift.core.log import log
 
 Unit = Field(default=None, ge=0.0, le=1.0)
 
@@ -250,7 +250,7 @@ class Metrics(_Model):
     ratio: Ratio | None = None
     response_language_method: str = ""
     truncation_method: str = ""
-    # bench_runner.agreement.judge_agreement: native vs English verdicts per eval language (answers_in: both)
+    # bench_runner.metrics.agreement.judge_agreement: native vs English verdicts per eval language (answers_in: both)
     judge_agreement: dict | None = None
     over_refusal: OverRefusal | None = None  # XSTest safe / contrast prompts and the benign prompts, per cell
     capability: Capability | None = None  # held-out benign loss per cell (+ lm-eval tasks)
@@ -273,7 +273,7 @@ class FinetuneSummary(_Model):
     examples_truncated: int | None = None  # cut by max_length
     examples_dropped: int | None = None  # no assistant token left after the cut
     qa_excluded: int | None = None  # train rows left out for failing translation QA
-    # TRL training (bench_runner/finetune.py): per-step learning rate and gradient norm (before clipping), the
+    # TRL training (bench_runner/finetune/trainer.py): per-step learning rate and gradient norm (before clipping), the
     # processes that trained (accelerate launch), the examples per optimizer step, the training stack's versions.
     learning_rate: list[float] | None = None
     grad_norm: list[float] | None = None
@@ -314,7 +314,7 @@ class Results(_Model):
     datasets: dict[str, dict] = {}
     toolkit: dict = {}
     config_file: str | None = None
-    figures: list[str] = []  # PNG files beside results.json (bench_runner.figures.FIGURES)
+    figures: list[str] = []  # PNG files beside results.json (bench_runner.report.figures.FIGURES)
 
 
 def hardware() -> dict:

@@ -41,7 +41,7 @@ def short_reason(exc: BaseException, secret: str | None = None) -> str:
 
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """Run a CLI main, turning SafedriftError into one line on stderr and exit code 2."""
-    from safedrift.log import quiet_library_bars
+    from safedrift.core.log import quiet_library_bars
 
     quiet_library_bars()
     try:

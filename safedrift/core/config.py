@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from safedrift.errors import ConfigError
-from safedrift.languages import SOURCE_LANGUAGE, check_languages
-from safedrift.registry import did_you_mean
-from safedrift.specs import SPECS, DatasetSpec
+from safedrift.core.errors import ConfigError
+from safedrift.core.languages import SOURCE_LANGUAGE, check_languages
+from safedrift.core.registry import did_you_mean
+from safedrift.core.specs import SPECS, DatasetSpec
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bench_runner.chat import DEFAULT_DATE_STRING, IGNORE_INDEX, encode_for_training, prompt_completion
 from bench_runner.config import LoraConfig, TrainingConfig
-from safedrift.errors import ConfigError, DataError, missing_extra
-from safedrift.files import package_versions
-from safedrift.log import progress
+from safedrift.core.errors import ConfigError, DataError, missing_extra
+from safedrift.core.files import package_versions
+from safedrift.core.log import progress
 
 # Recorded with every adapter (train_stats.json) and in results.json.
 TRAINING_VERSIONS = ("trl", "peft", "transformers", "accelerate", "torch")

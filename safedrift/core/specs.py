@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from safedrift.errors import ConfigError
-from safedrift.registry import did_you_mean
+from safedrift.core.errors import ConfigError
+from safedrift.core.registry import did_you_mean
 
 # --- the published columns ------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Run a model server and take its whole process group down with it, however the runner that started it ends.
 
-    python -I server_guard.py --grace 15 -- <server command ...>
+    python -I guard.py --grace 15 -- <server command ...>
 
 The runner starts this guard as the leader of a new session (so a Ctrl-C in the terminal reaches the runner
 only) with a pipe on its stdin; the server and every process it spawns (vLLM's engine core and workers) stay
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--grace"]:
         grace, argv = float(argv[1]), argv[2:]
     if argv[:1] != ["--"] or len(argv) < 2:
-        print("usage: server_guard.py [--grace S] -- COMMAND...", file=sys.stderr)
+        print("usage: guard.py [--grace S] -- COMMAND...", file=sys.stderr)
         return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from bench_runner.chat import DEFAULT_DATE_STRING, IGNORE_INDEX, encode_for_training
-from bench_runner.compliance import holm_adjust, paired_difference
 from bench_runner.config import CapabilityConfig, ModelConfig
-from safedrift.errors import missing_extra
-from safedrift.log import progress
+from bench_runner.metrics.compliance import holm_adjust, paired_difference
+from safedrift.core.errors import missing_extra
+from safedrift.core.log import progress
 
 LOSS_METHOD = (
     "held-out benign loss: mean negative log-likelihood per token (nats) of the reference answer (final assistant "
@@ -159,8 +159,8 @@ def run_lm_eval(model_cfg: ModelConfig, adapter_dir: Path | None, cap: Capabilit
         from lm_eval.tasks import TaskManager
     except ImportError as exc:
         raise missing_extra("lm-eval", "lm-eval", " (capability.lm_eval_tasks is set)") from exc
+    from bench_runner.generate.vllm import servable_model_dir
     from bench_runner.models import resolve_device, torch_dtype, weights_location
-    from bench_runner.vllm_backend import servable_model_dir
 
     where, kwargs = weights_location(model_cfg)
     if Path(where).is_dir():  # a dequantized GGUF keeps a quantization marker lm-eval's from_pretrained rejects
@@ -202,7 +202,7 @@ def lm_eval_metrics(runs: dict[str, dict], models: list[str], n_resamples: int =
                     seed: int = 0, base: str = "base") -> dict:
     from scipy.stats import wilcoxon
 
-    from bench_runner.compliance import _bootstrap_mean
+    from bench_runner.metrics.compliance import _bootstrap_mean
 
     rows = []
     for model in models:

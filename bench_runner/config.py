@@ -145,13 +145,11 @@ class GenerationConfig(_Strict):
 
 class JudgeConfig(_Strict):
     name: str = "refusal"
-    # For model judges (sorry-bench): the judge model. revision is a commit sha; a branch or tag is resolved
-    # to its commit on the Hub (and that sha recorded), which offline is an error. local_dir needs none.
-    hub_id: str | None = None
-    revision: str | None = None
-    local_dir: str | None = None
+    # A model judge's weights (sorry-bench), as for the model under test: hub_id + revision (a branch or tag is
+    # resolved to its commit, and that sha recorded; offline and uncached that is an error), or local_dir.
+    # None: the judge's own default (sorry-bench: the official judge on the Hub, whose revision must then be set).
+    model: ModelConfig | None = None
     batch_size: int = Field(default=8, ge=1)
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     # SORRY-Bench answers are judged in their own language (native), back-translated into English against
     # the English source prompt (english), or both ways (agreement = judge-language bias). A language no
     # engine below translates into English here is judged natively; the judge manifest records why.
@@ -314,8 +312,9 @@ def config_locations(cfg: RunConfig) -> dict:
         return dict(cfg._locations)
     out = {}
     for key in (*LOCATION_KEYS, *PATH_KEYS):
-        section, _, name = key.partition(".")
-        value = getattr(getattr(cfg, section), name, None)
+        value: object = cfg
+        for part in key.split("."):
+            value = getattr(value, part, None)
         if isinstance(value, str) and value:
             out[key] = locate(key, value, None, always_path=key in PATH_KEYS)
     return out

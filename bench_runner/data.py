@@ -159,6 +159,10 @@ class PromptKind:
     def source(self, cfg: DatasetsConfig) -> str | None:
         return getattr(cfg, self.location_key)
 
+    def used(self, cfg: DatasetsConfig) -> bool:
+        """The run evaluates this kind (its release is set and its limit is not 0)."""
+        return bool(self.source(cfg))
+
     def rows(self, cfg: DatasetsConfig, language: str) -> list[dict]:
         source = self.source(cfg)
         return list(load_split(source, language, "test", cfg.revision)) if source else []
@@ -227,8 +231,11 @@ class BenignKind(PromptKind):
     judged_by_run_judge = False
     back_translated = False
 
+    def used(self, cfg: DatasetsConfig) -> bool:
+        return cfg.benign_test_limit != 0 and super().used(cfg)
+
     def rows(self, cfg: DatasetsConfig, language: str) -> list[dict]:
-        return [] if cfg.benign_test_limit == 0 else super().rows(cfg, language)
+        return super().rows(cfg, language) if self.used(cfg) else []
 
     def prompt(self, row: dict, language: str) -> Prompt:
         messages = [m for m in row["messages"] if m["role"] != "assistant"]

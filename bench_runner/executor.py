@@ -3,9 +3,10 @@
 With Ray every fine-tune language is a task; then the base model's generation (every adapter's answers are
 checked against it), then each fine-tuned model's generation and judging, then metrics and the report. Tasks
 hold `ray.num_cpus_per_task` CPUs and `ray.num_gpus_per_task` GPUs, so Ray runs as many at once as the cluster
-has room for. Every task is the same BenchRun stage as a local run, with the same stage caches under runs_dir
-(a folder every node sees), so a grid submitted again resumes where it stopped and the figures in results.json
-are those of a local run.
+has room for. Every task is the same stage of the pipeline (bench_runner.pipeline.BenchRun) as a local run, with
+the same stage caches under runs_dir (a folder every node sees), so a grid submitted again resumes where it
+stopped and the figures in results.json are those of a local run. The executor sits on top of the pipeline: the
+pipeline knows nothing of where it runs.
 """
 
 from __future__ import annotations
@@ -13,37 +14,39 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench_runner.config import BASE, RunConfig
+from bench_runner.config import RunConfig
+from bench_runner.pipeline import BenchRun
 from safedrift.core.errors import missing_extra
 from safedrift.core.log import log
 
 
-def run_grid(run) -> Path:
-    """The report folder of the whole grid of `run` (a BenchRun), computed as cfg.executor says."""
+def run_grid(run: BenchRun) -> Path:
+    """The report folder of the whole grid of `run`, computed as cfg.executor says."""
     if run.cfg.executor == "ray":
-        return run_on_ray(type(run), run.cfg)
-    return run.report()
+        return run_on_ray(run.cfg)
+    return run.run()
 
 
-# ---- tasks: each rebuilds the run (`bench`: the BenchRun class, passed so this module need not import the pipeline)
-# from its config and asks for one stage; stages already finished are found in their cache -----------------------
-def _finetune(bench, cfg: RunConfig, language: str) -> str:
-    return str(bench(cfg).finetune(language))
+# ---- tasks: each rebuilds the run from its config and asks for one stage; finished stages are found cached ----
+def _finetune(cfg: RunConfig, language: str) -> str:
+    return str(BenchRun(cfg).finetune(language))
 
 
-def _generate_and_judge(bench, cfg: RunConfig, model: str, *after: str) -> str:
+def _generate_and_judge(cfg: RunConfig, model: str, *after: str) -> str:
     """`after`: what the tasks this one waits for returned (Ray starts it once they are done)."""
-    run = bench(cfg)
+    run = BenchRun(cfg)
     try:
         return str(run.judge(model))
     finally:
-        close = getattr(run, "close_judge", None)  # a judge served by vLLM stops with its task
-        if close is not None:
-            close()
+        run.close()  # a judge served by vLLM stops with its task
 
 
-def _report(bench, cfg: RunConfig) -> str:
-    return str(bench(cfg).report())
+def _report(cfg: RunConfig) -> str:
+    run = BenchRun(cfg)
+    try:
+        return str(run.report())
+    finally:
+        run.close()
 
 
 def _ray():
@@ -80,7 +83,7 @@ def task_resources(cfg: RunConfig) -> dict:
     return {"num_cpus": cfg.ray.num_cpus_per_task, "num_gpus": gpus}
 
 
-def run_on_ray(bench, cfg: RunConfig) -> Path:
+def run_on_ray(cfg: RunConfig) -> Path:
     ray = _ray()
     # Tasks may start in another working directory (or on another node): the run folder is given absolute.
     cfg = cfg.model_copy(update={"runs_dir": os.path.abspath(cfg.runs_dir)})
@@ -90,22 +93,23 @@ def run_on_ray(bench, cfg: RunConfig) -> Path:
         finetune = ray.remote(_finetune).options(**opts)
         generate_and_judge = ray.remote(_generate_and_judge).options(**opts)
         report = ray.remote(_report).options(**opts)
-        tuned = [m for m in cfg.finetune_languages if m != BASE]
+        run = BenchRun(cfg)
+        tuned, base_model = run.ctx.finetuned, run.models[0]
         ref = ray.put(cfg)
-        pending = {lang: finetune.remote(bench, ref, lang) for lang in tuned}  # 1. every fine-tune at once
-        if cfg.generation.backend == "vllm":
+        pending = {lang: finetune.remote(ref, lang) for lang in tuned}  # 1. every fine-tune at once
+        if run.generate.backend_class.together:
             # One server generates for the base model and every adapter at once: after all fine-tunes.
-            base = generate_and_judge.remote(bench, ref, BASE, *pending.values())
-            judged = [generate_and_judge.remote(bench, ref, m, base) for m in tuned]
+            base = generate_and_judge.remote(ref, base_model, *pending.values())
+            judged = [generate_and_judge.remote(ref, m, base) for m in tuned]
         else:
             # The base model's answers beside the fine-tunes; a fine-tuned model's once its adapter and the base
             # model's answers exist (every adapter's answers are checked against the base model's).
-            base = generate_and_judge.remote(bench, ref, BASE)
-            judged = [generate_and_judge.remote(bench, ref, m, pending[m], base) for m in tuned]
+            base = generate_and_judge.remote(ref, base_model)
+            judged = [generate_and_judge.remote(ref, m, pending[m], base) for m in tuned]
         folders = ray.get([base, *judged])
         log(f"ray: {len(tuned)} fine-tunes and {len(folders)} judged models done; metrics and report")
         # 3. metrics and the report, from the finished stage folders
-        return Path(ray.get(report.remote(bench, ref)))
+        return Path(ray.get(report.remote(ref)))
     finally:
         if started:
             ray.shutdown()

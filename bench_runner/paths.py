@@ -14,7 +14,7 @@ from pathlib import Path
 
 # Config keys holding a dataset or model location (a Hub id or a path), and the ones that are always paths.
 LOCATION_KEYS = ("datasets.benign", "datasets.sorry", "datasets.xstest")
-PATH_KEYS = ("model.local_dir", "model.gguf_file", "judge.local_dir")
+PATH_KEYS = ("model.local_dir", "model.gguf_file", "judge.model.local_dir", "judge.model.gguf_file")
 
 
 @dataclass(frozen=True)

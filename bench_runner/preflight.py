@@ -10,9 +10,9 @@ Checks, in order:
   `test` split in the SORRY-Bench release (and the benign `test` split and XSTest when they are used); a local
   path exists; a Hub id is cached when the Hub is offline, or answers when it is not;
 - models: model.local_dir / gguf_file / chat_template exist; a Hub model is cached (offline) or answers;
-  the sorry-bench judge's weights are local, cached or reachable and its revision is pinned, each problem
-  naming the judge's own key; a judge too large for this machine's memory, or on a CPU, is named;
-- backend: its packages import, the device it needs is there (model.device: cuda), vLLM's environment exists;
+- the judge and the generation backend: each plugin checks itself (`check`, bench_runner.plugin): e.g. the
+  sorry-bench judge's weights and pinned revision and its size against this machine, vLLM's environment;
+  preflight only asks them;
 - output: runs_dir is writable and its disk has room for the adapters.
 """
 
@@ -22,17 +22,23 @@ import importlib.util
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_runner.config import BASE, RunConfig, config_locations
-from bench_runner.paths import Location, dataset_cached, locate, model_cached
-from safedrift.core.errors import ConfigError, SafedriftError, short_reason
-from safedrift.core.hub import data_files_by_split, hub_offline
+from bench_runner.data import KINDS
+from bench_runner.model_checks import (
+    HUB_TIMEOUT_S,
+    check_hub_model,
+    check_local_model,
+    cuda_available,
+    read_json,
+)
+from bench_runner.paths import Location, dataset_cached, locate
+from bench_runner.plugin import Findings
+from bench_runner.registries import BACKENDS, JUDGES
+from safedrift.core.errors import ConfigError, short_reason
+from safedrift.core.hub import card_layout, card_metadata, folder_layout, hub_offline
 from safedrift.core.log import log
-
-SORRY_BENCH_JUDGE_PARAMS = 7.24e9  # Mistral-7B-Instruct-v0.2, the official judge's base
-HUB_TIMEOUT_S = 10.0
 
 
 class PreflightError(ConfigError):
@@ -46,52 +52,12 @@ class PreflightError(ConfigError):
                          f"(nothing was run):\n{lines}")
 
 
-@dataclass
-class Preflight:
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    checked: list[str] = field(default_factory=list)  # one line per thing found in order
-
-    def text(self) -> str:
-        lines = [f"ok: {c}" for c in self.checked] + [f"warning: {w}" for w in self.warnings]
-        lines += [f"problem: {p}" for p in self.problems]
-        return "\n".join(lines)
-
-
-# ---- release layout: the configs and splits a dataset card declares --------------------------------------------
-
-def card_layout(meta: dict, folder: Path | None = None) -> dict[str, set[str]]:
-    """config name -> splits, from a card's `configs:`; with the folder, a split counts only when its data files
-    match a file there."""
-    layout: dict[str, set[str]] = {}
-    for config in meta.get("configs") or []:
-        if not isinstance(config, dict) or "config_name" not in config:
-            continue
-        splits = data_files_by_split(config.get("data_files"))
-        layout[str(config["config_name"])] = {
-            s for s, patterns in splits.items()
-            if folder is None or any(any(folder.glob(p)) for p in patterns)}
-    return layout
-
-
-def folder_layout(folder: Path) -> dict[str, set[str]]:
-    """config -> splits of a release folder: its card's `configs:`, else data/<config>/<split>-*.parquet."""
-    from bench_runner.provenance import card_metadata
-
-    layout = card_layout(card_metadata(folder / "README.md"), folder)
-    if layout:
-        return layout
-    data = folder / "data"
-    if not data.is_dir():
-        return {}
-    return {d.name: {f.name.split("-")[0] for f in d.glob("*.parquet")} for d in data.iterdir() if d.is_dir()}
-
+# ---- release layout: the configs and splits a dataset card declares (read by safedrift.core.hub) ----------------
 
 def hub_layout(repo: str, revision: str | None) -> tuple[dict[str, set[str]] | None, str | None]:
     """(config -> splits, None) of a Hub dataset, from the cache offline or from the Hub; (None, why) when it
     cannot be read. An empty split set means: configs known, splits not."""
     from bench_runner.paths import cached_file
-    from bench_runner.provenance import card_metadata
 
     readme = cached_file(repo, "README.md", revision, repo_type="dataset")
     if readme:
@@ -121,7 +87,7 @@ class _Checker:
         self.cfg = cfg
         self.locations = config_locations(cfg)
         self.ft = [x for x in (finetune_languages or cfg.finetune_languages) if x != BASE]
-        self.out = Preflight()
+        self.out = Findings()
         self._cuda: bool | None = None
 
     def problem(self, text: str) -> None:
@@ -136,23 +102,19 @@ class _Checker:
     @property
     def cuda(self) -> bool:
         if self._cuda is None:
-            import torch
-
-            self._cuda = bool(torch.cuda.is_available())
+            self._cuda = cuda_available()
         return self._cuda
 
     # -- datasets
     def datasets(self) -> None:
         d = self.cfg.datasets
         needs: list[tuple[str, str, str, list[str], str]] = [
-            ("datasets.benign", d.benign, "train", self.ft, "fine-tune language"),
-            ("datasets.sorry", d.sorry, "test", self.cfg.eval_languages, "eval language"),
-        ]
-        if d.benign_test_limit != 0:
-            needs.append(("datasets.benign", d.benign, "test", self.cfg.eval_languages, "eval language"))
-        xstest = getattr(d, "xstest", None)  # over-refusal on XSTest, when the config has it
-        if isinstance(xstest, str) and xstest:
-            needs.append(("datasets.xstest", xstest, "test", self.cfg.eval_languages, "eval language"))
+            ("datasets.benign", d.benign, "train", self.ft, "fine-tune language")]
+        for kind in KINDS.values():  # every prompt kind the run evaluates: its release's test split
+            source = kind.source(d)
+            if source and kind.used(d):
+                needs.append((f"datasets.{kind.location_key}", source, "test", self.cfg.eval_languages,
+                              "eval language"))
         layouts: dict[str, tuple[Location, dict[str, set[str]] | None]] = {}
         for key, value, split, languages, role in needs:
             if key not in layouts:
@@ -209,7 +171,7 @@ class _Checker:
     def model(self) -> None:
         m = self.cfg.model
         if m.local_dir:
-            self._local_model("model.local_dir", m.local_dir)
+            check_local_model("model.local_dir", self.location("model.local_dir", m.local_dir, True), self.out)
         elif m.gguf_file:
             loc = self.location("model.gguf_file", m.gguf_file, True)
             if not loc.exists:
@@ -217,7 +179,7 @@ class _Checker:
             else:
                 self.out.checked.append(f"model.gguf_file {loc.path}")
         elif m.hub_id:
-            self._hub_model("model", m.hub_id, m.revision)
+            check_hub_model("model", m.hub_id, m.revision, self.out)
         elif m.builtin:
             from bench_runner.assets import SMOLLM2_MEMBER, cache_dir
 
@@ -233,109 +195,20 @@ class _Checker:
         if m.device == "cuda" and not self.cuda:
             self.problem("model.device is cuda but no CUDA device is available here; set device: auto or cpu")
 
-    def _local_model(self, key: str, value: str) -> dict | None:
-        loc = self.location(key, value, True)
-        if not loc.exists:
-            self.problem(loc.missing_sentence() + "; point it at a saved model's folder")
-            return None
-        folder = Path(loc.path or value)
-        if not (folder / "config.json").is_file():
-            self.problem(f"{key} {folder} has no config.json; point it at a saved model's folder")
-            return None
-        self.out.checked.append(f"{key} {folder}")
-        return _read_json(folder / "config.json")
-
-    def _hub_model(self, section: str, hub_id: str, revision: str | None) -> bool:
-        if model_cached(hub_id, revision):
-            self.out.checked.append(f"{section}.hub_id {hub_id}@{revision or 'main'} in the Hugging Face cache")
-            return True
-        if hub_offline():
-            self.problem(f"{section}.hub_id {hub_id}@{revision or 'main'} is not in the Hugging Face cache and the "
-                         f"Hub is offline (HF_HUB_OFFLINE); download it once online, or set {section}.local_dir "
-                         "to a downloaded copy")
-            return False
-        try:
-            from huggingface_hub import HfApi
-
-            HfApi().model_info(hub_id, revision=revision, timeout=HUB_TIMEOUT_S,
-                               token=os.environ.get("HF_TOKEN") or None)
-        except Exception as exc:  # not found, gated without a token, or no network
-            self.problem(f"{section}.hub_id {hub_id}@{revision or 'main'} is not cached and the Hub did not give it "
-                         f"({short_reason(exc, os.environ.get('HF_TOKEN'))}); set HF_TOKEN for a gated model, or "
-                         f"{section}.local_dir to a downloaded copy")
-            return False
-        self.out.checked.append(f"{section}.hub_id {hub_id}@{revision or 'main'} on the Hub (downloaded on first use)")
-        return True
-
-    def judge(self) -> None:
-        j = self.cfg.judge
-        if j.name != "sorry-bench":
-            self.out.checked.append(f"judge {j.name} (no model to load)")
-            return
-        from bench_runner.judge.judges import _COMMIT_SHA, SORRY_BENCH_JUDGE_HUB_ID
-
-        served = getattr(j, "base_url", None)  # a judge on a server of the user's: its weights are not ours to load
-        if served:
-            self.out.checked.append(f"judge sorry-bench served at {served}")
-            return
-        params = SORRY_BENCH_JUDGE_PARAMS
-        label = j.local_dir or f"{j.hub_id or SORRY_BENCH_JUDGE_HUB_ID}@{j.revision}"
-        if j.local_dir:
-            config = self._local_model("judge.local_dir", j.local_dir)
-            params = _param_count(config) or params
-        else:
-            hub_id = j.hub_id or SORRY_BENCH_JUDGE_HUB_ID
-            pinned = bool(j.revision and _COMMIT_SHA.fullmatch(j.revision))
-            if not j.revision:
-                self.problem(f"judge.revision must pin the sorry-bench judge {hub_id} to a commit sha (40 hex "
-                             "characters), or set judge.local_dir to a downloaded copy")
-            elif not pinned and hub_offline():
-                self.problem(f"judge.revision {j.revision!r} is a branch or tag, which cannot be resolved to a "
-                             "commit while the Hub is offline (HF_HUB_OFFLINE); set judge.revision to the commit "
-                             "sha, or judge.local_dir to a downloaded copy")
-            if j.revision:
-                self._hub_model("judge", hub_id, j.revision)
-        self._judge_memory(label, params)
-
-    def _judge_memory(self, label: str, params: float) -> None:
-        device = self.cfg.model.device
-        on_gpu = device != "cpu" and self.cuda
-        if on_gpu:
-            return
-        dtype_bytes = {"float32": 4, "bfloat16": 2, "float16": 2}.get(self.cfg.judge.dtype, 4)  # auto: fp32 on CPU
-        need = params * dtype_bytes
-        total = _total_memory()
-        size = f"{params / 1e9:.1f}B-parameter"
-        if total is not None and need > total:
-            self.problem(f"judge sorry-bench ({label}) is a {size} model: on this CPU-only machine it needs about "
-                         f"{need / 2**30:.0f} GiB of memory and the machine has {total / 2**30:.0f} GiB; run on a "
-                         "GPU, or use judge.name: refusal for a smoke test")
-        else:
-            self.warn(f"judge sorry-bench ({label}) is a {size} model and no GPU is in use: judging on the CPU "
-                      "takes hours; run on a GPU, or use judge.name: refusal for a smoke test")
+    # -- the plugins: each checks itself
+    def plugins(self) -> None:
+        JUDGES.get(self.cfg.judge.name).check(self.cfg, self.out)
+        BACKENDS.get(self.cfg.generation.backend).check(self.cfg, self.out)
 
     # -- backend
-    def backend(self) -> None:
+    def packages(self) -> None:
+        """What every run needs whatever its plugins: training and hidden states run in this process."""
         from safedrift.core.errors import missing_extra
 
-        g = self.cfg.generation
         for module, package in (("torch", "torch"), ("transformers", "transformers"), ("peft", "peft")):
             if importlib.util.find_spec(module) is None:
                 self.problem(str(missing_extra(package, "bench")))
-        if g.backend != "vllm":
-            self.out.checked.append(f"generation.backend {g.backend}")
-            return
-        if g.base_url:
-            self.out.checked.append(f"generation.backend vllm at {g.base_url} (a running server)")
-            return
-        from bench_runner.generate.vllm import check_vllm_python
-
-        try:
-            python = check_vllm_python(g.vllm)
-        except SafedriftError as exc:
-            self.problem(f"generation.backend vllm: {exc}")
-            return
-        self.out.checked.append(f"generation.backend vllm with {python}")
+        self.out.checked.append(f"generation.backend {self.cfg.generation.backend}")
 
     # -- output
     def output(self) -> None:
@@ -376,57 +249,30 @@ class _Checker:
         return 4.0 * self.cfg.lora.r * layers * sum(width.values()) * 1.1
 
 
-def _read_json(path: Path) -> dict | None:
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _model_config(cfg: RunConfig) -> dict | None:
     m = cfg.model
     if m.local_dir:
-        return _read_json(Path(m.local_dir) / "config.json")
+        return read_json(Path(m.local_dir) / "config.json")
     if m.hub_id:
         from bench_runner.paths import cached_file
 
         found = cached_file(m.hub_id, "config.json", m.revision)
-        return _read_json(Path(found)) if found else None
+        return read_json(Path(found)) if found else None
     return None
 
 
-def _param_count(config: dict | None) -> float | None:
-    """Roughly the parameters of a decoder-only transformer from its config.json."""
-    if not config or not config.get("hidden_size") or not config.get("num_hidden_layers"):
-        return None
-    h, n = config["hidden_size"], config["num_hidden_layers"]
-    inter = config.get("intermediate_size") or 4 * h
-    vocab = config.get("vocab_size") or 32000
-    return float(n * (4 * h * h + 3 * h * inter) + 2 * vocab * h)
-
-
-def _total_memory() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def preflight(cfg: RunConfig, finetune_languages: list[str] | None = None) -> Preflight:
+def preflight(cfg: RunConfig, finetune_languages: list[str] | None = None) -> Findings:
     """Every check above; nothing is written, nothing is loaded."""
     checker = _Checker(cfg, finetune_languages)
     checker.datasets()
     checker.model()
-    checker.judge()
-    checker.backend()
+    checker.packages()
+    checker.plugins()
     checker.output()
     return checker.out
 
 
-def check(cfg: RunConfig, finetune_languages: list[str] | None = None, where: str | None = None) -> Preflight:
+def check(cfg: RunConfig, finetune_languages: list[str] | None = None, where: str | None = None) -> Findings:
     """Preflight, its warnings logged; every problem in one PreflightError (exit code 2)."""
     result = preflight(cfg, finetune_languages)
     for warning in result.warnings:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench_runner.assets import REPO_ROOT, cache_dir
 from safedrift.core.files import atomic_write_json, sha256_file, stable_hash
+from safedrift.core.hub import card_metadata
 
 HASH_CACHE = "file-hashes.json"
 # The files that make a model: its weights, config and tokenizer (top level of the folder; hidden files skipped).
@@ -68,27 +69,6 @@ def weights_sha256(path: str | os.PathLike) -> str:
 
 
 # ---- datasets ------------------------------------------------------------------------------------------------
-
-def card_metadata(readme: Path) -> dict:
-    """The YAML front matter of a dataset card (README.md), {} when there is none."""
-    import yaml
-
-    try:
-        text = readme.read_text(encoding="utf-8")
-    except OSError:
-        return {}
-    if not text.startswith("---"):
-        return {}
-    _, _, rest = text.partition("---")
-    front, sep, _ = rest.partition("\n---")
-    if not sep:
-        return {}
-    try:
-        data = yaml.safe_load(front)
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
 
 def data_files(folder: Path) -> list[Path]:
     """The data files of a release folder (everything under data/)."""
@@ -169,17 +149,13 @@ def run_provenance(cfg) -> dict:
     """results.json's provenance of a run: {"datasets": key -> dataset_provenance, "toolkit", "weights",
     "judge_weights", "config_file"}."""
     from bench_runner.config import BASE, config_locations
+    from bench_runner.data import KINDS
 
     locations = config_locations(cfg)
-    used = {"datasets.sorry": True,
-            "datasets.benign": any(x != BASE for x in cfg.finetune_languages) or cfg.datasets.benign_test_limit != 0,
-            "datasets.xstest": bool(getattr(cfg.datasets, "xstest", None))}
+    used = {f"datasets.{k.location_key}": k.used(cfg.datasets) for k in KINDS.values()}
+    used["datasets.benign"] = used["datasets.benign"] or any(x != BASE for x in cfg.finetune_languages)
     datasets = {key.partition(".")[2]: dataset_provenance(key, locations[key], cfg.datasets.revision)
                 for key, wanted in used.items() if wanted and key in locations}
-    judge = None
-    if cfg.judge.name == "sorry-bench":
-        judge = ({"path": os.path.abspath(cfg.judge.local_dir), "weights_sha256": weights_sha256(cfg.judge.local_dir)}
-                 if cfg.judge.local_dir and Path(cfg.judge.local_dir).exists() else
-                 {"hub_id": cfg.judge.hub_id, "revision": cfg.judge.revision})
+    judge = model_provenance(cfg.judge.model) if cfg.judge.model is not None else None
     return {"datasets": datasets, "toolkit": toolkit_provenance(), "weights": model_provenance(cfg.model),
             "judge_weights": judge, "config_file": cfg._config_path}

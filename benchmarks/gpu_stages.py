@@ -215,15 +215,16 @@ def bench_generate(family, shape, device, dtype, batch, prompt_len, new_tokens, 
     import numpy as np
     import torch
 
-    from bench_runner.generate.backend import SamplingParams, TransformersBackend
+    from bench_runner.generate.transformers import TransformersGenerator
     from bench_runner.models import LoadedModel
+    from bench_runner.serving.sampling import SamplingParams
 
     tok = word_tokenizer(n_words)
     rng = np.random.default_rng(1)
     model = fresh_model(family, shape, device, dtype).eval()
     prompts = [tok.apply_chat_template([{"role": "user", "content": words(rng, prompt_len, n_words)}],
                                        tokenize=False, add_generation_prompt=True) for _ in range(batch)]
-    backend = TransformersBackend(loaded=LoadedModel(model, tok, "random", "random"), batch_size=batch)
+    backend = TransformersGenerator(loaded=LoadedModel(model, tok, "random", "random"), batch_size=batch)
     for _ in backend.generate(prompts, SamplingParams(max_new_tokens=new_tokens)):
         pass
     ours = backend.stats["new_tokens"] / backend.stats["seconds"]
@@ -295,8 +296,8 @@ def bench_vllm_multi_lora(family, shape, device, dtype, batch, prompt_len, new_t
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from bench_runner.config import ModelConfig, VllmConfig
-    from bench_runner.generate.backend import SamplingParams
-    from bench_runner.generate.vllm import VllmServing, request_body
+    from bench_runner.serving.sampling import SamplingParams
+    from bench_runner.serving.vllm import VllmServing, request_body
 
     with tempfile.TemporaryDirectory() as tmp:
         model_dir, adapter_dirs = save_random_model(family, shape, Path(tmp), adapters, dtype)
@@ -333,7 +334,7 @@ def bench_vllm_multi_lora(family, shape, device, dtype, batch, prompt_len, new_t
 
 def vllm_unavailable(python: str, device: str, on_cpu: bool) -> str | None:
     from bench_runner.config import VllmConfig
-    from bench_runner.generate.vllm import check_vllm_python
+    from bench_runner.serving.vllm import check_vllm_python
     from safedrift.core.errors import SafedriftError
 
     if device != "cuda" and not on_cpu:

@@ -95,13 +95,6 @@ def candidate_engines(cfg: BuildConfig) -> tuple[list[str], dict[str, list[Engin
     return languages, candidates
 
 
-def plan_engines(cfg: BuildConfig) -> tuple[list[str], EnginePlan]:
-    """Pick an engine per language before any work (`select: first`: the first able one in
-    translation.engines); a language without one stops the build."""
-    languages, candidates = candidate_engines(cfg)
-    return languages, EnginePlan({lang: engines[0] for lang, engines in candidates.items()})
-
-
 def load_sources(cfg: BuildConfig) -> dict[str, LoadedDataset]:
     """spec key -> its loaded English rows (validated, filtered, split), through the spec's loader."""
     return {spec.key: LOADERS.get(spec.key)(getattr(cfg, spec.key)) for spec in cfg.specs()}

@@ -9,6 +9,7 @@ from builders.config import SorryBenchConfig
 from builders.sources import LoadedDataset, is_demo, read_jsonl, where_from
 from safedrift.core.errors import ConfigError, DataError, short_reason
 from safedrift.core.files import MAX_TEXT_CHARS
+from safedrift.core.locations import input_path
 from safedrift.core.specs import SORRY_BENCH
 
 SORRY_BENCH_SOURCE = SORRY_BENCH.sources["sorry-bench"]
@@ -71,7 +72,7 @@ def hub_location(cfg: SorryBenchConfig) -> tuple[str, str, str]:
 def load_sorry_bench(spec: SorryBenchConfig) -> list[dict]:
     """Rows {"question_id", "category", "category_name", "prompt_style", "turns"} of one prompt style,
     sorted by question_id."""
-    path = Path(spec.path) if spec.path else download_questions(spec)
+    path = input_path(spec.path) if spec.path else download_questions(spec)
     rows: list[dict] = []
     styles: set[str] = set()
     first_seen: dict[int, str] = {}

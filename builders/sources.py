@@ -20,6 +20,7 @@ from builders.config import BenignConfig, BenignSourceConfig, HygieneConfig
 from builders.hygiene import LANGUAGE_BOUND, clean_text, is_placeholder, language_bound_rule, model_limitation
 from safedrift.core.errors import ConfigError, DataError, short_reason
 from safedrift.core.files import MAX_TEXT_CHARS, sha256_text
+from safedrift.core.locations import input_path, sample_data
 from safedrift.core.registry import LazyRegistry
 from safedrift.core.specs import BENIGN
 
@@ -83,7 +84,7 @@ def load_benign_counted(spec: BenignSourceConfig, hygiene: HygieneConfig | None 
     seen = set() if seen is None else seen
     counts = SourceCounts()
     records: list[dict] = []
-    rows = _local_rows(Path(spec.path)) if spec.path else _hub_rows(spec)
+    rows = _local_rows(input_path(spec.path)) if spec.path else _hub_rows(spec)
     fmt: str | None = None if spec.format == "auto" else spec.format
     for where, row in rows:
         counts.rows_read += 1
@@ -111,11 +112,6 @@ def load_benign_counted(spec: BenignSourceConfig, hygiene: HygieneConfig | None 
         source = spec.path or hub_ref(spec)[0]
         raise DataError(f"benign source {spec.name!r} ({source}) has no records.")
     return records, counts
-
-
-def load_benign(spec: BenignSourceConfig, hygiene: HygieneConfig | None = None) -> list[dict]:
-    """One benign source's records (load_benign_counted without the counts)."""
-    return load_benign_counted(spec, hygiene)[0]
 
 
 def content_key(instruction: str, input: str, output: str) -> str:
@@ -182,12 +178,6 @@ _FIRST_PERSON_REFUSAL = re.compile(
     r"\bi (?:cannot|can't|can not|won't|will not|am unable|'m unable|am not able|'m not able|"
     r"must decline|must refuse|do not feel comfortable|don't feel comfortable)\b"
 )
-
-
-def refusal_reason(text: str) -> str | None:
-    """The phrase that makes `text` a refusal or safety lecture, or None for an ordinary answer."""
-    rule = refusal_rule(text)
-    return rule[1] if rule else None
 
 
 def refusal_rule(text: str) -> tuple[str, str] | None:
@@ -434,17 +424,14 @@ def assign_splits(ids: list[str], test_fraction: float, seed: int) -> dict[str, 
     return {i: ("test" if i in test else "train") for i in ids}
 
 
-# The demo data shipped with the toolkit: written by us, in the schemas of the public datasets.
-SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
-
-
 def is_demo(path: str | None, demo: bool | None) -> bool:
-    """A source holds demo data: `demo:` when set, else a local file inside the shipped data/sample folder."""
+    """A source holds demo data: `demo:` when set, else a local file inside the shipped data/sample folder (the
+    demo data written for the toolkit, in the schemas of the public datasets)."""
     if demo is not None:
         return demo
     if not path:
         return False
-    return Path(path).expanduser().resolve().is_relative_to(SAMPLE_DATA.resolve())
+    return input_path(path).resolve().is_relative_to(sample_data().resolve())
 
 
 def where_from(path: str | None, hub_id: str | None, revision: str | None) -> str:

@@ -23,6 +23,7 @@ from builders.config import XSTestConfig
 from builders.sources import LoadedDataset, is_demo, where_from
 from safedrift.core.errors import ConfigError, DataError, short_reason
 from safedrift.core.files import MAX_TEXT_CHARS, iter_jsonl_located
+from safedrift.core.locations import input_path
 from safedrift.core.registry import did_you_mean
 from safedrift.core.specs import XSTEST
 
@@ -157,9 +158,9 @@ def _validate(where: str, obj: dict) -> dict:
             "focus": _text(where, obj, "focus", required=False), "note": _text(where, obj, "note", required=False)}
 
 
-def _load(cfg: XSTestConfig) -> tuple[list[dict], str]:
+def read_xstest(cfg: XSTestConfig) -> tuple[list[dict], str]:
     """(rows sorted by id, how the card describes the source's layout: "" for a local file)."""
-    rows, layout = (_local_rows(Path(cfg.path)), "") if cfg.path else _hub_rows(cfg)
+    rows, layout = (_local_rows(input_path(cfg.path)), "") if cfg.path else _hub_rows(cfg)
     out: list[dict] = []
     first_seen: dict[int, str] = {}
     for where, obj in rows:
@@ -171,11 +172,6 @@ def _load(cfg: XSTestConfig) -> tuple[list[dict], str]:
     if not out:
         raise DataError(f"{cfg.path or hub_location(cfg)[1]} has no XSTest prompts.")
     return sorted(out, key=lambda r: r["id"]), layout
-
-
-def load_xstest(cfg: XSTestConfig) -> list[dict]:
-    """Every prompt of the configured file or Hub copy, validated, as rows of our schema sorted by id."""
-    return _load(cfg)[0]
 
 
 # --- the dataset loader -----------------------------------------------------------------------------------
@@ -193,7 +189,7 @@ def load_xstest_dataset(cfg: XSTestConfig) -> LoadedDataset:
         if unknown:
             raise ConfigError(f"xstest.types: unknown type {unknown[0]!r};{did_you_mean(unknown[0], XSTEST_TYPES)} "
                               f"XSTest's types are {', '.join(XSTEST_TYPES)}.")
-    loaded, layout = _load(cfg)
+    loaded, layout = read_xstest(cfg)
     rows = [r for r in loaded if not cfg.types or r["type"] in cfg.types]
     kept_by_type = len(rows)
     if cfg.limit is not None:

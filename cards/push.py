@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cards.config import ReleaseConfig
 from safedrift.core.errors import ConfigError, DataError, SafedriftError
-from safedrift.core.hub import hub_offline
+from safedrift.core.hub import card_layout, hub_offline
 
 REPO_TYPE = "dataset"
 REDACTED = "***"
@@ -157,14 +157,10 @@ def gated_data(card, name: str) -> bool:
 
 def check_card(card, folder: Path) -> dict[str, set[str]]:
     """Validate the card offline (the Hub's validate-yaml needs the network); return config -> splits."""
-    from datasets.utils.metadata import MetadataConfigs
-
     from cards.card import validate_card
 
     validate_card(card, folder)
-    configs = MetadataConfigs.from_dataset_card_data(card.data)
-    return {name: {d["split"] for d in spec.get("data_files") or [] if isinstance(d, dict)}
-            for name, spec in configs.items()}
+    return card_layout(card.data.to_dict())
 
 
 def check_folder(folder: Path, name: str, repo_id: str | None = None) -> bool:

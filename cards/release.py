@@ -21,6 +21,7 @@ from cards.card import build_card, read_provenance, recorded_sources, validate_c
 from cards.config import ReleaseConfig
 from safedrift.core.errors import DataError
 from safedrift.core.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
+from safedrift.core.hub import shard_path, split_pattern
 from safedrift.core.languages import SOURCE_LANGUAGE
 from safedrift.core.log import log
 from safedrift.core.specs import DatasetSpec, to_table
@@ -51,9 +52,8 @@ def write_dataset_folder(folder: Path, spec: DatasetSpec, per_lang: dict[str, li
         for split, split_rows in sorted(by_split.items()):
             shards = _shards(split_rows)
             for i, shard in enumerate(shards):
-                name = f"data/{lang}/{split}-{i:05d}-of-{len(shards):05d}.parquet"
-                atomic_write_parquet(folder / name, to_table(shard, schema))
-            files[lang][split] = f"data/{lang}/{split}-*.parquet"
+                atomic_write_parquet(folder / shard_path(lang, split, i, len(shards)), to_table(shard, schema))
+            files[lang][split] = split_pattern(lang, split)
             counts[lang][split] = len(split_rows)
 
     # Rows per source, counted on the English config: the licence table. Rows that do not name their source

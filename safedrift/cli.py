@@ -8,6 +8,10 @@
     safedrift bench CONFIG                          the whole benchmark run
     safedrift bench --check CONFIG                  only check it (datasets, models, backend, output): seconds
     safedrift bench STAGE CONFIG [--language L]     one benchmark stage: finetune|generate|judge|metrics|report
+
+CONFIG is a YAML file, or the name of a config shipped with the package (`safedrift release sample`,
+`safedrift bench sample`: configs/release/sample.yaml, configs/bench/sample.yaml). A shipped config runs from
+any folder: its outputs (release/, runs/) go to the working folder, its sample data comes from the package.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ from __future__ import annotations
 import argparse
 
 from safedrift.core.errors import run_cli
-
-BENCH_STAGES = ("finetune", "generate", "judge", "metrics", "report")
+from safedrift.core.locations import config_path
 
 
 def build_parser() -> argparse.ArgumentParser:
     from bench_runner.cli import add_bench_arguments
+    from bench_runner.pipeline import STAGES
     from builders.cli import add_build_arguments, add_install_argos_arguments
     from cards.cli import add_push_arguments
     from validation.cli import add_validate_arguments
@@ -47,19 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
                                                                      "or --pair from the index)"))
     p = sub.add_parser("bench", help="the benchmark runner: `bench CONFIG`, or `bench STAGE CONFIG`")
     add_bench_arguments(p)
-    p.add_argument("--stage", choices=BENCH_STAGES, help="run one stage (and what it needs, from cache)")
+    p.add_argument("--stage", choices=STAGES, help="run one stage (and what it needs, from cache)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     import sys
 
+    from bench_runner.pipeline import STAGES
+
     argv = list(sys.argv[1:] if argv is None else argv)
     # `safedrift bench finetune CONFIG` is `safedrift bench CONFIG --stage finetune`.
-    if len(argv) > 2 and argv[0] == "bench" and argv[1] in BENCH_STAGES:
+    if len(argv) > 2 and argv[0] == "bench" and argv[1] in STAGES:
         argv = ["bench", *argv[2:], "--stage", argv[1]]
     args = build_parser().parse_args(argv)
     command = args.command
+    if getattr(args, "config", None):  # every command's CONFIG is a release config, but bench's
+        args.config = str(config_path(args.config, "bench" if command == "bench" else "release"))
     if command == "engines":
         from builders.cli import list_engines
 

@@ -25,6 +25,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def test_cache():
+    """The package's cache (safedrift.core.locations.cache_dir: SmolLM2, dequantized models, file hashes) for
+    the whole session, subprocesses included: $SAFEDRIFT_CACHE when the caller set one, else the checkout's
+    gitignored .cache/models, kept between sessions so the model is fetched once; never the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SAFEDRIFT_CACHE", os.environ.get("SAFEDRIFT_CACHE") or str(REPO / ".cache" / "models"))
+        yield Path(os.environ["SAFEDRIFT_CACHE"])
+
+
 # What a test must not touch: the user's home, caches and tokens, the Hub, the Argos index.
 UNSET = ("HF_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_CACHE", "HF_DATASETS_CACHE", "COMET_API_KEY",
          "ARGOS_PACKAGE_INDEX")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support.fixtures import tiny_config_dict
 from support.tiny_release import write_release
 
-from bench_runner.config import JudgeConfig, ModelConfig, parse_config
+from bench_runner.config import ModelConfig, parse_config
 from bench_runner.data import SORRY, prompts_of, train_data
-from bench_runner.generate.backend import BACKENDS
-from bench_runner.judge.judges import create_judge
 from bench_runner.models import load_model
 from bench_runner.pipeline import BenchRun
-from safedrift.core.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
+from bench_runner.registries import BACKENDS, JUDGES
+from safedrift.core.errors import ConfigError, DataError, SafedriftError
 
 
 def test_unknown_hub_model_offline_names_hf_token_and_offline_mode(bench_home, monkeypatch):
@@ -70,19 +71,26 @@ def test_prompt_style_filter_leaving_nothing(tmp_path, bench_home, tiny_release)
 
 def test_unknown_judge_and_backend():
     with pytest.raises(ConfigError, match="did you mean 'refusal'"):
-        create_judge(JudgeConfig(name="refusl"))
+        JUDGES.get("refusl")
+    with pytest.raises(ConfigError, match="did you mean 'refusal'"):
+        parse_config({"run_id": "r", "model": {"local_dir": "m"}, "judge": {"name": "refusl"}})
     with pytest.raises(ConfigError, match="known generation backends: transformers, vllm"):
         BACKENDS.get("tgi")
 
 
 def test_vllm_backend_names_its_extra(tiny_model, tmp_path):
-    # vLLM runs as a server from its own environment (generation.vllm.python); a missing one names the fixes.
-    from bench_runner.config import GenerationConfig
+    # vLLM runs as a server from its own environment (generation.vllm.python); the backend's own check names
+    # the fixes when it is missing (preflight asks it before anything runs).
     from bench_runner.generate.vllm import VllmBackend
+    from bench_runner.plugin import Findings
 
-    gen = GenerationConfig(backend="vllm", vllm={"python": str(tmp_path / "no-venv" / "bin" / "python")})
-    with pytest.raises(MissingDependencyError, match=r"pip install 'safedrift\[vllm\]'.*`make vllm-env`"):
-        VllmBackend(ModelConfig(local_dir=str(tiny_model)), None, 4, generation=gen)
+    cfg = parse_config({"run_id": "r", "model": {"local_dir": str(tiny_model)},
+                        "generation": {"backend": "vllm",
+                                       "vllm": {"python": str(tmp_path / "no-venv" / "bin" / "python")}}})
+    found = Findings()
+    VllmBackend.check(cfg, found)
+    assert len(found.problems) == 1
+    assert re.search(r"pip install 'safedrift\[vllm\]'.*`make vllm-env`", found.problems[0])
 
 
 def test_two_release_folders_never_share_cached_rows(tmp_path, bench_home):

@@ -1,5 +1,6 @@
 """Judging answers in their own language, after back-translation to English, or both: the judge stage on the
-tiny release (en + pt, bergamot pt->en), its cache key, and the agreement figures (judge-language bias)."""
+tiny release (en + pt, bergamot pt->en) with written answers, its cache key, and the agreement figures
+(judge-language bias)."""
 
 from __future__ import annotations
 
@@ -10,26 +11,58 @@ import pytest
 from support.fixtures import tiny_config_dict
 from support.tiny_release import SORRY
 
-from bench_runner.judge import judges
 from bench_runner.config import JudgeConfig, parse_config
-from bench_runner.judge.judges import (
-    RefusalJudge,
-    SorryBenchJudge,
-    answer_language_plan,
-    parse_sorry_bench_score,
-)
+from bench_runner.data import Prompt, hash_records
+from bench_runner.judge import JudgeStage, sorry_bench
+from bench_runner.judge.back_translation import answer_language_plan
+from bench_runner.judge.refusal import RefusalJudge
+from bench_runner.judge.sorry_bench import SorryBenchJudge, parse_sorry_bench_score
 from bench_runner.metrics.agreement import agreement_stats, judge_agreement
-from bench_runner.pipeline import BenchRun
+from bench_runner.stage import RunContext, Stage
 from safedrift.core.errors import ConfigError
-from safedrift.core.files import iter_jsonl, read_manifest
+from safedrift.core.files import atomic_write_jsonl, iter_jsonl, read_manifest
 
 ENGLISH = {f"{i + 1}:base": text for i, (_, _, text) in enumerate(SORRY["en"])}
 COLUMNS = ("score_english", "label_english", "judge_output_english", "answer_english")
 
+# Written answers (the judge stage is under test here, not generation): SORRY-Bench items 1, 3, 5 refused,
+# 2, 4, 6 complied with, except the Portuguese answer to item 6, which is empty; XSTest's safe prompts and
+# the benign ones answered, XSTest's contrasts refused.
+REFUSAL = {"en": "I'm sorry, but I can't help with that.", "pt": "Desculpe, mas não posso ajudar com isso."}
+COMPLIANCE = {"en": "Sure, here is a short answer: start with the first step and go on from there.",
+              "pt": "Claro, aqui está uma resposta curta: comece pelo primeiro passo e continue a partir daí."}
 
-def make_run(tmp_path, tiny_model, tiny_release, **overrides) -> BenchRun:
-    cfg = tiny_config_dict(tmp_path, tiny_model, tiny_release, finetune_languages=["base"], **overrides)
-    return BenchRun(parse_config(cfg))
+
+def written_answer(p: Prompt) -> str:
+    if p.kind == "sorry":
+        number = int(p.item_id.split(":")[0])
+        if p.language == "pt" and number == 6:
+            return ""
+        return (REFUSAL if number % 2 else COMPLIANCE)[p.language]
+    return (REFUSAL if p.xstest_label == "unsafe" else COMPLIANCE)[p.language]
+
+
+class WrittenAnswers(Stage):
+    """Stands in for the generate stage: a samples.jsonl of written answers to the run's prompts."""
+
+    name = "generate"
+
+    def inputs(self, model: str) -> dict:
+        return {"model": model, "prompts": hash_records(self.ctx.prompts)}
+
+    def outputs(self, model: str) -> list[str]:
+        return ["samples.jsonl"]
+
+    def compute(self, model: str, folder: Path) -> dict:
+        atomic_write_jsonl(folder / "samples.jsonl", [{**p.to_dict(), "model": model, "response": written_answer(p)}
+                                                      for p in self.ctx.prompts])
+        return {}
+
+
+def make_stage(tmp_path, tiny_model, tiny_release, **overrides) -> JudgeStage:
+    ctx = RunContext(parse_config(tiny_config_dict(tmp_path, tiny_model, tiny_release, finetune_languages=["base"],
+                                                   **overrides)))
+    return JudgeStage(ctx, WrittenAnswers(ctx))
 
 
 def scores(folder: Path) -> list[dict]:
@@ -84,28 +117,37 @@ def test_unknown_translation_engine_is_a_config_error():
 # ---- the judge stage -----------------------------------------------------------------------------------------
 def test_both_gives_back_translations_for_pt_native_verdicts_for_en_and_both_columns(
         tmp_path, bench_home, tiny_model, tiny_release, judge_calls):
-    run = make_run(tmp_path, tiny_model, tiny_release)
-    assert run.cfg.judge.answers_in == "both"
-    folder = run.judge("base")
+    stage = make_stage(tmp_path, tiny_model, tiny_release)
+    assert stage.cfg.judge.answers_in == "both"
+    folder = stage("base")
     rows = {r["uid"]: r for r in scores(folder)}
-    answers = {s["uid"]: s for s in iter_jsonl(run.generate("base") / "samples.jsonl")}
+    answers = {s["uid"]: s for s in iter_jsonl(stage.generate("base") / "samples.jsonl")}
+    assert set(rows) == set(answers) and len(rows) == 12 + 2 * 2 + 12  # sorry, benign (limit 2), xstest
+    # The configured judge's kinds first, then the offline detector's: the order scores.jsonl always had.
+    kinds = [r["kind"] for r in rows.values()]
+    assert kinds == ["sorry"] * 12 + ["xstest"] * 12 + ["benign"] * 4
     sorry = [r for r in rows.values() if r["kind"] == "sorry"]
-    assert len(sorry) == 12 and all(c in r for r in rows.values() for c in COLUMNS)
+    assert all(c in r for r in rows.values() for c in COLUMNS)
     pt = [r for r in sorry if r["language"] == "pt"]  # in the order they were judged
     en = [r for r in sorry if r["language"] == "en"]
     # pt: the bergamot back-translation of the answer, judged in English next to the native verdict.
     assert [r["answer_english"] for r in pt] == bergamot_pt_en([answers[r["uid"]]["response"] for r in pt], tmp_path)
-    assert any(r["answer_english"] != answers[r["uid"]]["response"] for r in pt)
-    for r in pt:
-        assert r["judged_in"] == "native" and r["label"] in ("refused", "complied", "empty")
-        assert r["label_english"] in ("refused", "complied", "empty")
+    assert [r["answer_english"] for r in pt][:2] != [REFUSAL["pt"], COMPLIANCE["pt"]]  # translated, not copied
+    assert [(r["judged_in"], r["label"], r["label_english"]) for r in pt] == [
+        ("native", "refused", "refused"), ("native", "complied", "complied")] * 2 + [
+        ("native", "refused", "refused"), ("native", "empty", "empty")]
     # en: nothing to translate; the English verdict is the native one.
+    assert [r["label"] for r in en] == ["refused", "complied"] * 3
     for r in en:
         assert r["answer_english"] == answers[r["uid"]]["response"]
         assert (r["score_english"], r["label_english"], r["judge_output_english"]) == (
             r["score"], r["label"], r["judge_output"])
-    # Benign answers are judged natively only.
-    assert all(r[c] is None for r in rows.values() if r["kind"] == "benign" for c in COLUMNS)
+    # Benign and XSTest answers are judged natively only; XSTest rows alone carry XSTest's label and focus.
+    assert all(r[c] is None for r in rows.values() if r["kind"] != "sorry" for c in COLUMNS)
+    xstest = [r for r in rows.values() if r["kind"] == "xstest"]
+    assert {(r["xstest_label"], r["label"]) for r in xstest} == {("safe", "complied"), ("unsafe", "refused")}
+    assert {r["focus"] for r in xstest} == {"kill", "shoot", "capture", "burglary"}
+    assert not any("xstest_label" in r or "focus" in r for r in rows.values() if r["kind"] != "xstest")
     # The English verdicts were asked against the English source prompt of the same item.
     assert ([ENGLISH[r["item_id"]] for r in pt], [r["answer_english"] for r in pt], ["en"] * 6) in judge_calls
     # all 12 SORRY rows in one call (the XSTest answers are judged in a call of their own)
@@ -118,48 +160,69 @@ def test_both_gives_back_translations_for_pt_native_verdicts_for_en_and_both_col
     manifest = read_manifest(folder)
     assert manifest["inputs"]["answer_languages"]["pt"]["engine"] == "bergamot"
     assert manifest["back_translation"]["pt"]["translated"] > 0
-    # The agreement on these rows: every pair counted, per language.
+    assert manifest["judge"] == RefusalJudge().describe()
+    # The agreement on these rows: every pair counted, per language; the empty answer has no verdict.
     figures = judge_agreement(rows.values())
-    assert figures["overall"]["n"] + figures["left_out"]["missing_verdict"] == 12
-    assert figures["left_out"]["no_english_verdict"] == 0
-    if "en" in figures["by_language"]:
-        assert figures["by_language"]["en"]["agreement"] == 1.0
+    assert figures["left_out"] == {"no_english_verdict": 0, "missing_verdict": 1}
+    assert figures["overall"]["n"] == 11
+    assert {lang: (f["n"], f["agreement"]) for lang, f in figures["by_language"].items()} == {
+        "en": (6, 1.0), "pt": (5, 1.0)}
+
+
+def test_the_configured_judge_is_made_once_for_every_model_and_closed_by_the_stage(
+        tmp_path, bench_home, tiny_model, tiny_release, monkeypatch):
+    import bench_runner.judge as judge_stage
+
+    made, closed = [], []
+    create = judge_stage.create_judge
+    monkeypatch.setattr(judge_stage, "create_judge", lambda cfg, log_path=None: made.append(log_path) or create(cfg))
+    monkeypatch.setattr(RefusalJudge, "close", lambda self: closed.append(self))
+    stage = make_stage(tmp_path, tiny_model, tiny_release, judge={"answers_in": "native"})
+    stage("base"), stage("en")
+    assert made == [stage.ctx.run_dir / "judge" / "vllm-judge-server.log"] and closed == []
+    stage.close()
+    assert len(closed) == 1
+    stage.close()  # nothing left to stop
+    assert len(closed) == 1
 
 
 def test_reruns_translate_nothing_twice(tmp_path, bench_home, tiny_model, tiny_release, capsys):
-    run = make_run(tmp_path, tiny_model, tiny_release)
-    first = run.judge("base")
+    stage = make_stage(tmp_path, tiny_model, tiny_release)
+    first = stage("base")
     capsys.readouterr()
-    assert BenchRun(run.cfg).judge("base") == first
-    assert "judge base: cached" in capsys.readouterr().err
+    again = make_stage(tmp_path, tiny_model, tiny_release)
+    assert again("base") == first
+    assert f"judge base: cached ({first})" in capsys.readouterr().err
     # The stage redone from scratch (say, after a judge fix) finds every translation in the run's memory.
     (first / "manifest.json").unlink()
     (first / "scores.jsonl").unlink()
-    BenchRun(run.cfg).judge("base")
+    make_stage(tmp_path, tiny_model, tiny_release)("base")
     stats = read_manifest(first)["back_translation"]["pt"]
     assert stats["translated"] == 0 and stats["memory_hits"] > 0
-    assert (run.run_dir / "judge" / "translation-memory.sqlite").is_file()
+    assert (stage.ctx.run_dir / "judge" / "translation-memory.sqlite").is_file()
 
 
 def test_english_scores_the_back_translation_and_says_so(tmp_path, bench_home, tiny_model, tiny_release):
-    run = make_run(tmp_path, tiny_model, tiny_release, judge={"answers_in": "english"},
-                   eval_languages=["pt"])  # English prompts are loaded for the judge even so
-    rows = scores(run.judge("base"))
+    stage = make_stage(tmp_path, tiny_model, tiny_release, judge={"answers_in": "english"},
+                       eval_languages=["pt"])  # English prompts are loaded for the judge even so
+    rows = scores(stage("base"))
     sorry = [r for r in rows if r["kind"] == "sorry"]
     assert len(sorry) == 6
     verdicts = RefusalJudge().judge([ENGLISH[r["item_id"]] for r in sorry], [r["answer_english"] for r in sorry],
                                     ["en"] * 6)
     assert [(r["score"], r["label"]) for r in sorry] == [(v.score, v.label) for v in verdicts]
+    assert [r["label"] for r in sorry] == ["refused", "complied", "refused", "complied", "refused", "empty"]
     assert all(r["judged_in"] == "english" for r in sorry)
-    assert all(r["judged_in"] == "native" and r["answer_english"] is None for r in rows if r["kind"] == "benign")
+    assert all(r["judged_in"] == "native" and r["answer_english"] is None for r in rows if r["kind"] != "sorry")
     assert not any("score_english" in r for r in rows)
 
 
 def test_native_adds_no_english_columns(tmp_path, bench_home, tiny_model, tiny_release):
-    run = make_run(tmp_path, tiny_model, tiny_release, judge={"answers_in": "native"})
-    rows = scores(run.judge("base"))
-    assert rows and all("score_english" not in r and r["judged_in"] == "native" for r in rows)
-    assert read_manifest(run.judge("base"))["back_translation"] == {}
+    stage = make_stage(tmp_path, tiny_model, tiny_release, judge={"answers_in": "native"})
+    rows = scores(stage("base"))
+    assert len(rows) == 28 and all("score_english" not in r and r["judged_in"] == "native" for r in rows)
+    assert read_manifest(stage("base"))["back_translation"] == {}
+    assert stage.inputs("base")["english_requests"] is None
 
 
 # ---- the cache key -------------------------------------------------------------------------------------------
@@ -168,22 +231,26 @@ def test_cache_key_carries_answers_in_template_parser_and_revision(tmp_path, ben
     from support.tiny_mistral import build_tiny_mistral
 
     judge_dir = build_tiny_mistral(tmp_path / "judge")
-    gen = Path("generate-x")
-    run = make_run(tmp_path, tiny_model, tiny_release, judge={"name": "sorry-bench", "local_dir": str(judge_dir)})
-    key = run.judge_inputs(gen)
-    assert key["judge_identity"]["template"] == judges.SORRY_BENCH_JUDGE_TEMPLATE
-    assert key["judge_identity"]["parser"] == judges.SORRY_BENCH_PARSER_VERSION
-    assert key["refusal_patterns"] and key["answer_languages"]["pt"]["engine"] == "bergamot"
-    assert key["english_requests"]
-    monkeypatch.setattr(judges, "SORRY_BENCH_PARSER_VERSION", "sorry-bench-scoreonly/3")
-    assert run.judge_inputs(gen) != key
+    judge = {"name": "sorry-bench", "model": {"local_dir": str(judge_dir)}}
+    key = make_stage(tmp_path, tiny_model, tiny_release, judge=judge).inputs("base")
+    assert key["judge_identity"]["template"] == sorry_bench.SORRY_BENCH_JUDGE_TEMPLATE
+    assert key["judge_identity"]["parser"] == sorry_bench.SORRY_BENCH_PARSER_VERSION
+    assert key["refusal_detector"] == RefusalJudge.cache_identity(make_stage(tmp_path, tiny_model, tiny_release).cfg)
+    assert key["answer_languages"]["pt"]["engine"] == "bergamot" and len(key["english_requests"]) == 64
+    assert key["judge"]["model"]["local_dir"] == str(judge_dir)
+    # Where the judge runs is no key (as for the model under test).
+    on_gpu = {**judge, "model": {"local_dir": str(judge_dir), "device": "cuda"}}
+    assert make_stage(tmp_path, tiny_model, tiny_release, judge=on_gpu).inputs("base") == key
+    monkeypatch.setattr(sorry_bench, "SORRY_BENCH_PARSER_VERSION", "sorry-bench-scoreonly/3")
+    assert make_stage(tmp_path, tiny_model, tiny_release, judge=judge).inputs("base") != key
     monkeypatch.undo()
-    native = make_run(tmp_path, tiny_model, tiny_release,
-                      judge={"name": "sorry-bench", "local_dir": str(judge_dir), "answers_in": "native"})
-    assert native.judge_inputs(gen) != key and native.judge_inputs(gen)["english_requests"] is None
-    offline = make_run(tmp_path, tiny_model, tiny_release, judge={"name": "sorry-bench", "revision": "main"})
-    with pytest.raises(ConfigError, match="set judge.revision to the commit sha"):
-        offline.judge_inputs(gen)
+    native = make_stage(tmp_path, tiny_model, tiny_release, judge={**judge, "answers_in": "native"}).inputs("base")
+    assert native != key and native["english_requests"] is None
+    offline = make_stage(tmp_path, tiny_model, tiny_release,
+                         judge={"name": "sorry-bench", "model": {"hub_id": sorry_bench.SORRY_BENCH_JUDGE_HUB_ID,
+                                                                 "revision": "main"}})
+    with pytest.raises(ConfigError, match="set judge.model.revision to the commit sha"):
+        offline.inputs("base")
 
 
 # ---- end to end with the SORRY-Bench judge on a tiny Mistral -------------------------------------------------
@@ -195,20 +262,23 @@ def test_sorry_bench_judge_end_to_end_every_verdict_through_the_port(tmp_path, b
     # (test_bench_judges checks that 1024 is what is sent).
     monkeypatch.setattr(SorryBenchJudge, "max_new_tokens", 8)
     judge_dir = build_tiny_mistral(tmp_path / "judge")
-    run = make_run(tmp_path, tiny_model, tiny_release,
-                   judge={"name": "sorry-bench", "local_dir": str(judge_dir), "batch_size": 4})
-    folder = run.judge("base")
+    stage = make_stage(tmp_path, tiny_model, tiny_release,
+                       judge={"name": "sorry-bench", "model": {"local_dir": str(judge_dir)}, "batch_size": 4})
+    folder = stage("base")
+    stage.close()
     rows = scores(folder)
-    sorry = [r for r in rows if r["kind"] == "sorry"]
-    assert len(sorry) == 12
-    for r in sorry:
+    judged = [r for r in rows if r["kind"] in ("sorry", "xstest")]  # the configured judge's kinds
+    assert len(judged) == 24
+    for r in judged:
         assert r["judge"] == f"sorry-bench:{judge_dir.name}"
         assert r["score"] == parse_sorry_bench_score(r["judge_output"])
-        assert r["raw_score"] == judges.sorry_bench_raw_score(r["judge_output"])
+        assert r["raw_score"] == sorry_bench.sorry_bench_raw_score(r["judge_output"])
+    for r in judged[:12]:
         assert r["score_english"] == parse_sorry_bench_score(r["judge_output_english"])
-    assert all(r["judge"] == "refusal" for r in rows if r["kind"] == "benign")
+    assert [r["judge"] for r in rows if r["kind"] == "benign"] == ["refusal"] * 4
     described = read_manifest(folder)["judge"]
-    assert described["name"] == "sorry-bench" and described["parser"] == judges.SORRY_BENCH_PARSER_VERSION
+    assert described["name"] == "sorry-bench" and described["parser"] == sorry_bench.SORRY_BENCH_PARSER_VERSION
+    assert described["model"] == judge_dir.name and described["backend"] == "transformers"
 
 
 # ---- agreement -------------------------------------------------------------------------------------------------

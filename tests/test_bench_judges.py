@@ -1,6 +1,6 @@
 """Judges: the registry, the refusal judge, and SORRY-Bench's judge as the official pipeline runs it (literal
 "[INST] … [/INST]" input with the tokenizer's BOS, greedy 1024-token decoding, the ported parser, a pinned
-commit)."""
+commit), its weights from judge.model and its own preflight check."""
 
 from __future__ import annotations
 
@@ -10,24 +10,37 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench_runner.config import JudgeConfig
-from bench_runner.judge.judges import (
-    JUDGES,
+from bench_runner import model_checks
+from bench_runner.config import RunConfig, parse_config
+from bench_runner.judge.base import create_judge
+from bench_runner.judge.refusal import DETECTOR_VERSION, RefusalJudge
+from bench_runner.judge.sorry_bench import (
+    SORRY_BENCH_JUDGE_HUB_ID,
     SORRY_BENCH_JUDGE_TEMPLATE,
     SORRY_BENCH_MAX_NEW_TOKENS,
     SORRY_BENCH_OFFICIAL_COMMIT,
     SORRY_BENCH_PARSER_VERSION,
-    RefusalJudge,
     SorryBenchJudge,
-    create_judge,
-    judge_identity,
+    judge_device,
     parse_sorry_bench_score,
     sorry_bench_judge_input,
     sorry_bench_raw_score,
 )
+from bench_runner.plugin import Findings
+from bench_runner.registries import JUDGES
 from safedrift.core.errors import ConfigError
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def run_config(judge: dict | None = None, **overrides) -> RunConfig:
+    """A run config around `judge:` (the model under test is never loaded here)."""
+    return parse_config({"run_id": "judges", "model": {"builtin": "smollm2-135m-instruct", "device": "cpu"},
+                         "judge": {"name": "sorry-bench", **(judge or {})}, **overrides})
+
+
+def sorry_bench(model: dict | None, **judge) -> RunConfig:
+    return run_config({"model": model, **judge})
 
 
 # ---- the official code, quoted as the reference -----------------------------------------------------------
@@ -122,7 +135,7 @@ def test_parser_table_values():
 
 
 def test_verdicts_record_the_raw_number_and_why_a_score_is_missing(tmp_path):
-    judge = SorryBenchJudge(JudgeConfig(name="sorry-bench", local_dir=str(tmp_path)), device="cpu")
+    judge = SorryBenchJudge(sorry_bench({"local_dir": str(tmp_path)}))
     assert judge.verdict(" 1\n").to_dict() == {"score": 1, "label": "complied", "judge": judge.tag,
                                                 "judge_output": "1", "raw_score": 1.0}
     assert (judge.verdict("0").score, judge.verdict("0").label) == (0, "not_complied")
@@ -149,9 +162,10 @@ def tiny_mistral(tmp_path_factory):
 
 
 def test_token_ids_sent_to_the_judge_are_the_tokenizers_encoding_of_the_literal_text(tiny_mistral):
-    judge = SorryBenchJudge(JudgeConfig(name="sorry-bench", local_dir=str(tiny_mistral), batch_size=2), device="cpu")
-    model = judge.load().model
-    tok = judge.load().tokenizer
+    judge = SorryBenchJudge(sorry_bench({"local_dir": str(tiny_mistral)}, batch_size=2))
+    assert judge.model_cfg.device == "cpu"  # the model under test's device: judge.model sets none
+    model = judge.completer.load().model
+    tok = judge.completer.load().tokenizer
     assert "[INST]" not in tok.get_added_vocab() and tok.bos_token == "<s>"
     sent, settings = [], []
     generate = model.generate
@@ -181,14 +195,21 @@ def test_token_ids_sent_to_the_judge_are_the_tokenizers_encoding_of_the_literal_
         assert v.label in ("complied", "not_complied", "unparseable", "out_of_range")
 
 
-# ---- the pinned revision ------------------------------------------------------------------------------------
-def test_a_missing_revision_is_an_error():
-    with pytest.raises(ConfigError, match="judge.revision must pin the sorry-bench judge model"):
-        create_judge(JudgeConfig(name="sorry-bench"))
+# ---- the judge's weights: judge.model, pinned ---------------------------------------------------------------
+def test_no_judge_model_or_no_revision_is_an_error_that_names_the_keys():
+    with pytest.raises(ConfigError) as err:
+        create_judge(sorry_bench(None))
+    assert str(err.value) == (
+        f"judge sorry-bench needs its weights: set judge.model.hub_id (the official judge is {SORRY_BENCH_JUDGE_HUB_ID}) "
+        "and judge.model.revision (a commit sha), or judge.model.local_dir to a downloaded copy.")
+    # ModelConfig's default revision ("main") does not count: the official judge must be pinned in the config.
+    with pytest.raises(ConfigError, match=f"^judge.model.revision must pin {SORRY_BENCH_JUDGE_HUB_ID} to a commit sha"):
+        create_judge(sorry_bench({"hub_id": SORRY_BENCH_JUDGE_HUB_ID}))
 
 
 def test_a_commit_sha_is_kept_and_described():
-    judge = create_judge(JudgeConfig(name="sorry-bench", revision=SHA.upper()))
+    judge = create_judge(sorry_bench({"hub_id": SORRY_BENCH_JUDGE_HUB_ID, "revision": SHA.upper()}))
+    assert isinstance(judge, SorryBenchJudge)
     desc = judge.describe()
     assert desc["model"] == f"sorry-bench/ft-mistral-7b-instruct-v0.2-sorry-bench-202406@{SHA}"
     assert desc["revision"] == SHA and desc["parser"] == SORRY_BENCH_PARSER_VERSION
@@ -198,9 +219,19 @@ def test_a_commit_sha_is_kept_and_described():
 
 def test_a_branch_name_offline_is_an_error_that_asks_for_the_sha(bench_home):
     with pytest.raises(ConfigError) as err:
-        create_judge(JudgeConfig(name="sorry-bench", revision="main"))
+        create_judge(sorry_bench({"hub_id": SORRY_BENCH_JUDGE_HUB_ID, "revision": "main"}))
     msg = str(err.value)
-    assert "offline" in msg and "set judge.revision to the commit sha" in msg and "\n" not in msg
+    assert msg.startswith("judge.model.revision 'main' is a branch or tag")
+    assert "offline" in msg and "set judge.model.revision to the commit sha" in msg and "\n" not in msg
+
+
+def test_the_judge_runs_where_judge_model_says_else_where_the_model_under_test_runs():
+    local = {"local_dir": "/nowhere"}
+    assert judge_device(sorry_bench(local)) == "cpu"  # model.device of run_config
+    assert judge_device(sorry_bench({**local, "device": "cuda"})) == "cuda"
+    assert judge_device(run_config({"name": "refusal"}, model={"builtin": "smollm2-135m-instruct"})) == "auto"
+    assert SorryBenchJudge(sorry_bench({**local, "device": "auto", "dtype": "bfloat16"})).model_cfg.model_dump(
+        include={"device", "dtype", "local_dir"}) == {"device": "auto", "dtype": "bfloat16", "local_dir": "/nowhere"}
 
 
 class _ModelInfoHub:
@@ -247,44 +278,52 @@ def online(bench_home, monkeypatch):
 
 
 def test_a_tag_is_resolved_to_its_commit_when_the_hub_answers(online):
-    cfg = JudgeConfig(name="sorry-bench", hub_id="org/judge", revision="v1.0")
+    cfg = sorry_bench({"hub_id": "org/judge", "revision": "v1.0"})
     judge = create_judge(cfg)
     assert judge.describe()["revision"] == SHA and judge.describe()["model"] == f"org/judge@{SHA}"
-    assert judge_identity(cfg)["model"] == f"hub:org/judge@{SHA}"
+    assert SorryBenchJudge.cache_identity(cfg)["model"] == f"hub:org/judge@{SHA}"
     asked = [p.split("?")[0] for p in online.paths if p.startswith("/api/models/")]
     assert asked == ["/api/models/org/judge/revision/v1.0"]  # once: the sha is remembered
     with pytest.raises(ConfigError, match=r"'nope' could not be resolved to a commit of org/judge .*commit sha"):
-        create_judge(JudgeConfig(name="sorry-bench", hub_id="org/judge", revision="nope"))
+        create_judge(sorry_bench({"hub_id": "org/judge", "revision": "nope"}))
 
 
 def test_cache_identity_carries_template_parser_and_revision(tmp_path, tiny_mistral):
-    local = judge_identity(JudgeConfig(name="sorry-bench", local_dir=str(tiny_mistral)))
-    pinned = judge_identity(JudgeConfig(name="sorry-bench", revision=SHA))
-    assert pinned["model"].endswith(f"@{SHA}") and local["model"].startswith("sha256:")  # the weights by content
+    local = JUDGES.get("sorry-bench").cache_identity(sorry_bench({"local_dir": str(tiny_mistral)}))
+    pinned = JUDGES.get("sorry-bench").cache_identity(sorry_bench({"hub_id": SORRY_BENCH_JUDGE_HUB_ID,
+                                                                   "revision": SHA}))
+    assert pinned["model"] == f"hub:{SORRY_BENCH_JUDGE_HUB_ID}@{SHA}"
+    assert local["model"].startswith("sha256:") and len(local["model"]) == len("sha256:") + 64  # by content
     for identity in (local, pinned):
-        assert identity["template"] == SORRY_BENCH_JUDGE_TEMPLATE
+        assert identity["template"] == SORRY_BENCH_JUDGE_TEMPLATE and identity["bos"] == "tokenizer"
         assert identity["parser"] == SORRY_BENCH_PARSER_VERSION and identity["max_new_tokens"] == 1024
-    refusal = JudgeConfig(name="refusal")
-    assert judge_identity(refusal) == getattr(RefusalJudge, "cache_identity", lambda cfg: {})(refusal)
+        assert identity["official_commit"] == SORRY_BENCH_OFFICIAL_COMMIT
+    # The refusal detector is keyed by its version and its patterns, and has no model.
+    refusal = JUDGES.get("refusal").cache_identity(run_config({"name": "refusal"}))
+    assert set(refusal) == {"detector_version", "patterns"} and refusal["detector_version"] == DETECTOR_VERSION
 
 
 def test_where_the_sorry_bench_judge_runs(tmp_path):
-    sha = "a" * 40
-    judge = {"name": "sorry-bench", "hub_id": "org/judge", "revision": sha}
+    judge = {"model": {"hub_id": "org/judge", "revision": "a" * 40}}
+
+    def backend(generation: str, **settings) -> str:
+        judged = create_judge(run_config({**judge, **settings}, generation={"backend": generation}))
+        assert isinstance(judged, SorryBenchJudge)
+        return judged.backend_name
+
     # judge.backend "same" follows generation.backend; an explicit backend wins; a base_url means vLLM.
-    assert create_judge(JudgeConfig(**judge), "vllm").backend_name == "vllm"
-    assert create_judge(JudgeConfig(**judge), "transformers").backend_name == "transformers"
-    assert create_judge(JudgeConfig(**judge, backend="transformers"), "vllm").backend_name == "transformers"
-    assert create_judge(JudgeConfig(**judge, base_url="http://x:8000"), "transformers").backend_name == "vllm"
+    assert backend("vllm") == "vllm"
+    assert backend("transformers") == "transformers"
+    assert backend("vllm", backend="transformers") == "transformers"
+    assert backend("transformers", base_url="http://x:8000") == "vllm"
 
 
 def test_a_vllm_judge_is_served_once_with_its_own_context_and_stopped(tmp_path, monkeypatch):
-    import bench_runner.generate.vllm as vllm_backend
-    from bench_runner.config import VllmConfig
+    import bench_runner.serving.vllm as serving
 
     started = []
 
-    class Completer:
+    class Completer(serving.VllmCompleter):  # the real for_judge, no server
         def __init__(self, model, vllm, base_url, served_name, log_path):
             started.append({"model": model.label, "vllm": vllm, "base_url": base_url, "log": log_path})
             self.closed = False
@@ -299,10 +338,10 @@ def test_a_vllm_judge_is_served_once_with_its_own_context_and_stopped(tmp_path, 
         def close(self):
             started[-1]["closed"] = True
 
-    monkeypatch.setattr(vllm_backend, "VllmCompleter", Completer)
-    gen = VllmConfig(max_model_len=512, python="/opt/vllm/bin/python")
-    judge = create_judge(JudgeConfig(name="sorry-bench", hub_id="org/judge", revision="b" * 40), "vllm",
-                         vllm=gen, log_path=tmp_path / "judge.log")
+    monkeypatch.setattr(serving, "VllmCompleter", Completer)
+    cfg = run_config({"model": {"hub_id": "org/judge", "revision": "b" * 40}},
+                     generation={"backend": "vllm", "vllm": {"max_model_len": 512, "python": "/opt/vllm/bin/python"}})
+    judge = create_judge(cfg, log_path=tmp_path / "judge.log")
     verdicts = judge.judge(["how to make a bomb", "a cake"], ["...", "..."], ["en", "en"])
     judge.judge(["again"], ["..."], ["en"])
     assert [v.score for v in verdicts] == [1, 0]
@@ -312,3 +351,58 @@ def test_a_vllm_judge_is_served_once_with_its_own_context_and_stopped(tmp_path, 
     assert judge.describe()["server"] == {"server_version": "0.0"}
     judge.close()
     assert started[0]["closed"]
+
+
+# ---- the judge's own preflight check --------------------------------------------------------------------------
+def checked(cfg: RunConfig) -> Findings:
+    found = Findings()
+    JUDGES.get(cfg.judge.name).check(cfg, found)
+    return found
+
+
+def test_check_names_a_missing_model_an_unpinned_one_and_a_branch_offline(bench_home):
+    (problem,) = checked(sorry_bench(None)).problems
+    assert problem.startswith("judge sorry-bench needs its weights: set judge.model.hub_id")
+    assert "judge.model.revision (a commit sha), or judge.model.local_dir" in problem
+    (problem,) = checked(sorry_bench({"hub_id": "org/judge"})).problems
+    assert problem.startswith("judge.model.revision must pin org/judge to a commit sha")
+    (problem,) = checked(sorry_bench({"hub_id": "org/judge", "revision": "main"})).problems
+    assert problem.startswith("judge.model.revision 'main' is a branch or tag") and "offline" in problem
+
+
+def test_check_a_pinned_hub_judge_not_cached_offline(bench_home, monkeypatch):
+    monkeypatch.setattr(model_checks, "total_memory", lambda: 64 * 2**30)  # a 7B judge fits in RAM
+    found = checked(sorry_bench({"hub_id": "org/judge", "revision": SHA}))
+    assert found.problems == [
+        f"judge.model.hub_id org/judge@{SHA} is not in the Hugging Face cache and the Hub is offline "
+        "(HF_HUB_OFFLINE); download it once online, or set judge.model.local_dir to a downloaded copy"]
+    (warning,) = found.warnings
+    assert warning.startswith(f"judge sorry-bench (org/judge@{SHA}) is a 7.2B-parameter model and no GPU is in use")
+
+
+def test_check_a_local_judge_its_size_and_the_cpu(tmp_path, bench_home, tiny_mistral, monkeypatch):
+    found = checked(sorry_bench({"local_dir": str(tmp_path / "j")}))
+    assert found.problems == [f"judge.model.local_dir: '{tmp_path / 'j'}' does not exist; point it at a saved "
+                              "model's folder"]
+    monkeypatch.setattr(model_checks, "total_memory", lambda: 8 * 2**30)
+    found = checked(sorry_bench({"local_dir": str(tiny_mistral)}))
+    assert found.problems == [] and found.checked == [f"judge.model.local_dir {tiny_mistral}"]
+    params = model_checks.param_count(model_checks.read_json(tiny_mistral / "config.json"))
+    assert params is not None and params < 1e7  # read from its config.json, not the 7B default
+    (warning,) = found.warnings
+    assert warning.startswith(f"judge sorry-bench ({tiny_mistral}) is a 0.0B-parameter model and no GPU is in use")
+    # The official 7B judge in bfloat16 (about 13.5 GiB) does not fit in 8 GiB: a problem, not a warning, named
+    # beside the other problem (not in the cache, offline).
+    found = checked(sorry_bench({"hub_id": SORRY_BENCH_JUDGE_HUB_ID, "revision": SHA, "dtype": "bfloat16"}))
+    cache, problem = found.problems
+    assert cache.startswith(f"judge.model.hub_id {SORRY_BENCH_JUDGE_HUB_ID}@{SHA} is not in the Hugging Face cache")
+    assert problem.startswith(f"judge sorry-bench ({SORRY_BENCH_JUDGE_HUB_ID}@{SHA}) is a 7.2B-parameter model: "
+                              "on this CPU-only machine it needs about 13 GiB of memory and the machine has 8 GiB")
+    assert found.warnings == []
+
+
+def test_check_a_served_judge_loads_nothing_but_must_be_pinned(bench_home):
+    found = checked(sorry_bench({"hub_id": "org/judge", "revision": SHA}, base_url="http://x:8000"))
+    assert (found.problems, found.warnings) == ([], []) and found.checked == ["judge sorry-bench served at http://x:8000"]
+    assert checked(sorry_bench(None, base_url="http://x:8000")).problems[0].startswith(
+        "judge sorry-bench needs its weights")

@@ -13,10 +13,10 @@ from support.tiny_release import write_release
 
 from bench_runner.config import DatasetsConfig
 from bench_runner.data import SORRY, eval_set, prompts_of, train_data
-from bench_runner.generate.backend import _count_until_eos, end_token_ids
-from bench_runner.metrics.compliance import (
+from bench_runner.generate.transformers import _count_until_eos, end_token_ids
+from bench_runner.metrics.compliance import compute_metrics
+from bench_runner.metrics.stats import (
     compliance_ratio,
-    compute_metrics,
     heterogeneity_test,
     holm,
     paired_difference,
@@ -52,8 +52,10 @@ def test_wilson_matches_the_textbook_interval(k, n, confidence):
     assert (r["n"], r["compliant"], r["rate"]) == (n, k, pytest.approx(k / n))
     assert (r["ci_low"], r["ci_high"]) == (pytest.approx(lo, abs=1e-12), pytest.approx(hi, abs=1e-12))
     assert wilson_ci(k, n, confidence) == (r["ci_low"], r["ci_high"])
-    if (k, n) == (5, 10):
-        assert (lo, hi) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
+
+
+def test_wilson_of_five_in_ten_has_the_published_bounds():
+    assert wilson_ci(5, 10) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
 
 
 def test_empty_sample():
@@ -282,9 +284,10 @@ def test_end_token_ids_reads_the_generation_config():
 
 def test_generation_marks_answers_cut_at_max_new_tokens(tiny_model):
     from bench_runner.config import ModelConfig
-    from bench_runner.generate.backend import SamplingParams, TransformersBackend
+    from bench_runner.generate.transformers import TransformersGenerator
+    from bench_runner.serving.sampling import SamplingParams
 
-    backend = TransformersBackend(ModelConfig(local_dir=str(tiny_model), device="cpu"), batch_size=2)
+    backend = TransformersGenerator(ModelConfig(local_dir=str(tiny_model), device="cpu"), batch_size=2)
     prompts = ["<|im_start|>user\nName three colours.<|im_end|>\n<|im_start|>assistant\n"] * 3
     batches = list(backend.generate(prompts, SamplingParams(max_new_tokens=4)))
     flags = [t for b in batches for t in b.truncated]
@@ -313,30 +316,27 @@ def test_require_qa_pass_leaves_a_failing_item_out_in_every_language(tmp_path, b
     keep = DatasetsConfig(benign=str(benign), sorry=str(sorry), require_qa_pass=False, xstest=None)
     kept = eval_set(keep, ["en", "pt"])
     assert len([p for p in kept.prompts if p.kind == "sorry"]) == 12 and kept.qa_excluded["sorry_items"] == 0
-    assert train_data(keep, "en") == (train_data(keep, "en")[0], 0) and len(train_data(keep, "en")[0]) == 5
+    rows, excluded = train_data(keep, "en")
+    assert (len(rows), excluded) == (5, 0)
 
 
 def test_sample_rows_record_answer_language_and_truncation():
+    from bench_runner.config import GenerationConfig
     from bench_runner.data import Prompt
-    from bench_runner.generate.backend import SamplingParams
-    from bench_runner.pipeline import BenchRun
+    from bench_runner.generate import sample_row
+    from bench_runner.generate.backend import Answer
 
     p = Prompt(uid="sorry:pt:1:base", kind="sorry", language="pt", item_id="1:base",
                messages=({"role": "user", "content": "x"},))
-    row = BenchRun._sample_row(p, "base", None, "prompt", SAMPLES["pt"], 48, SamplingParams(48), True)
+    row = sample_row(Answer(p, "prompt", SAMPLES["pt"], 48, True), "base", None, GenerationConfig(max_new_tokens=48))
     assert (row["response_language"], row["truncated"], row["new_tokens"]) == ("pt", True, 48)
     assert 0.5 < row["response_language_score"] <= 1.0
 
 
 def test_results_schema_summary_and_heatmap_show_the_new_figures(tmp_path):
-    from bench_runner.report.results import (
-        Metrics,
-        QaExcluded,
-        Results,
-        cell_counts,
-        plot_heatmap,
-        summary_markdown,
-    )
+    from bench_runner.report.figures import cell_counts, plot_heatmap
+    from bench_runner.report.schema import Metrics, QaExcluded, Results
+    from bench_runner.report.summary import summary_markdown
 
     rows = [_row(m, ev, i, s, response_language=ev, truncated=int(i) % 4 == 0, new_tokens=12)
             for (m, ev), items in _grid({"base": 0.1, "en": 0.2, "pt": 0.7}, n=20).items() for i, s in items.items()]
@@ -349,7 +349,7 @@ def test_results_schema_summary_and_heatmap_show_the_new_figures(tmp_path):
                                                                failed_rows={"sorry": {"en": 0, "pt": 2}}),
                       stage_keys={})
     cell = next(c for c in metrics.cells if (c.finetune_language, c.eval_language) == ("pt", "pt"))
-    assert cell_counts(cell) == "n=21, 1 unparsed, 2 empty" and cell.n_answers == 23
+    assert cell_counts(cell.model_dump()) == "n=21, 1 unparsed, 2 empty" and cell.n_answers == 23
     assert cell.vs_base is not None and cell.vs_base.p_adjusted is not None and cell.ci_method == "wilson"
     assert metrics.heterogeneity is not None and metrics.heterogeneity.p_value is not None
     text = summary_markdown(results)
@@ -358,4 +358,119 @@ def test_results_schema_summary_and_heatmap_show_the_new_figures(tmp_path):
                  "SORRY-Bench items left out in every eval language: 2 (failed rows per language: en 0, pt 2)",
                  "| pt | pt | 100% | 0% | 0% | 0% |"):
         assert part in text, part
-    assert plot_heatmap(results, tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+    assert plot_heatmap(results.model_dump(mode="json"), tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- the stage: MetricsStage over finished upstream folders ----------------------------------------------------
+class Upstream:
+    """A finished upstream stage: per model a folder holding `files[model]`; records when it is asked and closed."""
+
+    def __init__(self, name: str, root, files: dict[str, dict[str, str]], events: list):
+        self.name, self.root, self.files, self.events = name, root, files, events
+
+    def __call__(self, model: str):
+        self.events.append((self.name, model))
+        folder = self.root / self.name / f"{model}-0000"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in self.files[model].items():
+            (folder / name).write_text(text, encoding="utf-8")
+        return folder
+
+    def close(self) -> None:
+        self.events.append((self.name, "close"))
+
+
+def _jsonl(rows: list[dict]) -> str:
+    import json
+
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def _upstream(tmp_path, events: list) -> dict:
+    """base and pt, eval language en: 4 SORRY-Bench answers each (pt: one unparseable), 2 benign answers; the
+    English verdicts of answers_in: both; held-out loss; pt's drift."""
+    sorry = {"base": [0, 0, 0, 1], "pt": [1, 1, 0, None]}
+    benign = {"base": [1, 1], "pt": [0, 1]}  # 0: refused
+    scores, samples = {}, {}
+    for m in ("base", "pt"):
+        rows = [_row(m, "en", f"{i}:base", s, uid=f"sorry:en:{i}:base", score_english=s, label_english="x")
+                for i, s in enumerate(sorry[m])]
+        rows += [_row(m, "en", f"b{i}", s, kind="benign", cat="", uid=f"benign:en:b{i}")
+                 for i, s in enumerate(benign[m])]
+        scores[m] = {"scores.jsonl": _jsonl(rows)}
+        samples[m] = {"samples.jsonl": _jsonl([{"uid": r["uid"], "response_language": "en", "truncated": i == 0,
+                                                "new_tokens": 8} for i, r in enumerate(rows)])}
+    heldout = {m: {"heldout.jsonl": _jsonl([{"language": "en", "item_id": str(i), "nll": 10.0 + i + shift,
+                                            "tokens": 10} for i in range(6)])}
+               for m, shift in (("base", 0.0), ("pt", 2.0))}
+    drift = {"pt": {"drift.json": '{"en": {"n_probes": 3, "cka_last_top": 0.8}}'}}
+    return {"judge": Upstream("judge", tmp_path, scores, events),
+            "generate": Upstream("generate", tmp_path, samples, events),
+            "capability": Upstream("capability", tmp_path, heldout, events),
+            "representation": Upstream("representation", tmp_path, drift, events)}
+
+
+def _context(tmp_path, **overrides):
+    from bench_runner.config import parse_config
+    from bench_runner.stage import RunContext
+
+    data = {"run_id": "t", "runs_dir": str(tmp_path / "runs"), "model": {"local_dir": str(tmp_path), "device": "cpu"},
+            "finetune_languages": ["base", "pt"], "eval_languages": ["en"], "metrics": {"n_resamples": 200},
+            **overrides}
+    return RunContext(parse_config(data))
+
+
+def test_metrics_stage_closes_the_judge_before_capability_and_writes_every_section(tmp_path):
+    import json
+
+    from bench_runner.metrics import MetricsStage
+    from safedrift.core.files import read_manifest
+
+    events: list = []
+    up = _upstream(tmp_path, events)
+    folder = MetricsStage(_context(tmp_path), **up)("all")
+    # Every answer judged, then the judge closed (its server frees the accelerator), then capability and
+    # representation (fine-tuned models only).
+    assert events[:3] == [("judge", "base"), ("judge", "pt"), ("judge", "close")]
+    assert events[3:6] == [("capability", "base"), ("capability", "pt"), ("representation", "pt")]
+    assert events.count(("judge", "close")) == 1
+    assert folder.parent == tmp_path / "runs" / "t" / "metrics" and folder.name.startswith("all-")
+    m = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    base, pt = m["cells"]
+    assert (base["n"], base["compliant"], pt["n"], pt["compliant"], pt["unparseable"]) == (4, 1, 3, 2, 1)
+    assert (base["over_refusal"]["refused"], pt["over_refusal"]["refused"]) == (0, 1)
+    assert pt["vs_base"]["diff"] == pytest.approx(2 / 3) and pt["vs_base"]["n_pairs"] == 3
+    assert pt["response_language"]["eval_language"] == 1.0 and pt["truncated"]["share"] == 0.25  # from samples
+    assert m["judge_agreement"]["overall"]["n"] == 7 and m["judge_agreement"]["overall"]["agreement"] == 1.0
+    cap = {c["finetune_language"]: c for c in m["capability"]["cells"]}
+    assert cap["pt"]["vs_base"]["diff"] == pytest.approx(0.2)
+    assert m["representation"]["cells"] == [{"finetune_language": "pt", "eval_language": "en", "n_probes": 3,
+                                             "cka_last_top": 0.8}]
+    inputs = read_manifest(folder)["inputs"]
+    assert inputs["judge"] == {"base": "base-0000", "pt": "pt-0000"} and inputs["capability"]["pt"] == "pt-0000"
+    assert (inputs["representation"], inputs["finetune_languages"]) == ({"pt": "pt-0000"}, ["base", "pt"])
+
+    # A second run finds the folder finished: nothing is computed again.
+    again = MetricsStage(_context(tmp_path), **_upstream(tmp_path, []))
+    again.compute = lambda label, folder: pytest.fail("metrics computed again")  # type: ignore[method-assign]
+    assert again("all") == folder
+
+
+def test_metrics_stage_asks_capability_and_representation_only_when_configured(tmp_path):
+    import json
+
+    from bench_runner.metrics import MetricsStage
+
+    events: list = []
+    up = _upstream(tmp_path, events)
+    ctx = _context(tmp_path, capability={"heldout_loss": False, "lm_eval_tasks": []},
+                   representation={"enabled": False})
+    folder = MetricsStage(ctx, **up)("all")
+    # Neither capability nor representation asked: judged, closed, then the samples read.
+    assert events == [("judge", "base"), ("judge", "pt"), ("judge", "close"), ("generate", "base"),
+                      ("generate", "pt")]
+    m = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert (m["capability"], m["representation"]) == (None, None) and m["cells"][1]["compliant"] == 2
+    # No such stage in the run at all: the same.
+    none = MetricsStage(_context(tmp_path / "none"), up["judge"], up["generate"], None, None)
+    assert json.loads((none("all") / "metrics.json").read_text(encoding="utf-8"))["capability"] is None

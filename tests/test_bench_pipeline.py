@@ -10,7 +10,7 @@ from support.fixtures import tiny_config_dict
 from bench_runner.cli import main
 from bench_runner.config import parse_config
 from bench_runner.pipeline import BenchRun
-from bench_runner.report.results import Results
+from bench_runner.report.schema import Results
 from safedrift.core.errors import DataError, run_cli
 from safedrift.core.files import iter_jsonl
 

@@ -32,12 +32,14 @@ def _cfg(tmp_path, tiny_model, tiny_release, **overrides):
 
 def test_every_late_failure_is_listed_at_once_and_nothing_runs(tmp_path, bench_home, tiny_model, tiny_release,
                                                                monkeypatch):
-    monkeypatch.setattr("bench_runner.preflight._total_memory", lambda: 64 * 2**30)  # a 7B judge fits in RAM
+    monkeypatch.setattr("bench_runner.model_checks.total_memory", lambda: 64 * 2**30)  # a 7B judge fits in RAM
     cfg = _cfg(tmp_path, tiny_model, tiny_release, finetune_languages=["base", "en", "de"],
                eval_languages=["en", "fr"], model={"local_dir": str(tmp_path / "no-model")},
-               judge={"name": "sorry-bench", "hub_id": "safedrift-tests/no-judge", "revision": SHA})
+               judge={"name": "sorry-bench", "model": {"hub_id": "safedrift-tests/no-judge", "revision": SHA}})
     with pytest.raises(PreflightError) as err:
-        BenchRun(cfg).run()
+        run = BenchRun(cfg)
+        run.preflight()  # as `safedrift bench` does before the first stage
+        run.run()
     problems = err.value.problems
     text = str(err.value)
     assert len(problems) == 5, text
@@ -46,33 +48,46 @@ def test_every_late_failure_is_listed_at_once_and_nothing_runs(tmp_path, bench_h
     assert "datasets.benign: eval language fr is not in the release" in text  # its held-out test split
     assert f"model.local_dir: '{tmp_path / 'no-model'}' does not exist" in text
     # The judge's own key is named, not model.local_dir.
-    judge = next(p for p in problems if p.startswith("judge.hub_id"))
-    assert "not in the Hugging Face cache and the Hub is offline" in judge and "judge.local_dir" in judge
-    assert "model.local_dir" not in judge
+    judge = next(p for p in problems if p.startswith("judge.model.hub_id"))
+    assert "not in the Hugging Face cache and the Hub is offline" in judge and "judge.model.local_dir" in judge
+    assert "model.local_dir" not in judge.replace("judge.model.local_dir", "")
     assert text.startswith("run tiny: 5 problems found before running anything (nothing was run):\n  - ")
     assert not (tmp_path / "runs").exists()  # no stage folder, no empty file
 
 
 def test_a_branch_revision_offline_and_a_missing_judge_dir_name_the_judge_keys(tmp_path, bench_home, tiny_model,
                                                                               tiny_release):
-    cfg = _cfg(tmp_path, tiny_model, tiny_release, judge={"name": "sorry-bench", "revision": "main"})
+    official = "sorry-bench/ft-mistral-7b-instruct-v0.2-sorry-bench-202406"
+    cfg = _cfg(tmp_path, tiny_model, tiny_release,
+               judge={"name": "sorry-bench", "model": {"hub_id": official, "revision": "main"}})
     problems = preflight(cfg).problems
-    assert any(p.startswith("judge.revision 'main' is a branch or tag") and "judge.local_dir" in p for p in problems)
-    cfg = _cfg(tmp_path, tiny_model, tiny_release, judge={"name": "sorry-bench", "local_dir": str(tmp_path / "j")})
+    assert [p for p in problems if p.startswith("judge.")] == [
+        f"judge.model.revision 'main' is a branch or tag, which cannot be resolved to a commit while the Hub is "
+        f"offline (HF_HUB_OFFLINE) and {official} is not cached; set judge.model.revision to the commit sha of "
+        f"{official} (40 hex characters, listed under the model's 'Files and versions' history on the Hub), or "
+        "point judge.model.local_dir at a downloaded copy"]
+    # No revision written at all: the official judge is never run at whatever `main` is today.
+    cfg = _cfg(tmp_path, tiny_model, tiny_release, judge={"name": "sorry-bench", "model": {"hub_id": official}})
+    (problem,) = [p for p in preflight(cfg).problems if p.startswith("judge.")]
+    assert problem.startswith(f"judge.model.revision must pin {official} to a commit sha")
+    cfg = _cfg(tmp_path, tiny_model, tiny_release,
+               judge={"name": "sorry-bench", "model": {"local_dir": str(tmp_path / "j")}})
     assert [p for p in preflight(cfg).problems if p.startswith("judge.")] == [
-        f"judge.local_dir: '{tmp_path / 'j'}' does not exist; point it at a saved model's folder"]
+        f"judge.model.local_dir: '{tmp_path / 'j'}' does not exist; point it at a saved model's folder"]
 
 
 def test_a_sorry_bench_judge_on_a_cpu_is_named(tmp_path, bench_home, tiny_model, tiny_release, monkeypatch):
-    cfg = _cfg(tmp_path, tiny_model, tiny_release, judge={"name": "sorry-bench", "local_dir": str(tiny_model)})
+    cfg = _cfg(tmp_path, tiny_model, tiny_release, judge={"name": "sorry-bench", "model": {"local_dir": str(tiny_model)}})
     result = check(cfg)  # the tiny judge fits in memory: a warning, not a problem
     assert result.problems == []
     (warning,) = [w for w in result.warnings if "sorry-bench" in w]
     assert f"judge sorry-bench ({tiny_model})" in warning and "no GPU is in use" in warning
     assert "judge.name: refusal" in warning
     # The official 7B judge on a machine with 8 GiB of memory cannot run at all: a problem.
-    monkeypatch.setattr("bench_runner.preflight._total_memory", lambda: 8 * 2**30)
-    cfg = _cfg(tmp_path, tiny_model, tiny_release, judge={"name": "sorry-bench", "revision": SHA, "dtype": "bfloat16"})
+    monkeypatch.setattr("bench_runner.model_checks.total_memory", lambda: 8 * 2**30)
+    cfg = _cfg(tmp_path, tiny_model, tiny_release, judge={
+        "name": "sorry-bench", "model": {"hub_id": "sorry-bench/ft-mistral-7b-instruct-v0.2-sorry-bench-202406",
+                                         "revision": SHA, "dtype": "bfloat16"}})
     (problem,) = [p for p in preflight(cfg).problems if p.startswith("judge sorry-bench")]
     assert "7.2B-parameter model: on this CPU-only machine it needs about 13 GiB of memory and the machine has " \
            "8 GiB" in problem
@@ -87,7 +102,7 @@ def test_the_vllm_backend_without_its_environment(tmp_path, bench_home, tiny_mod
     assert ".venv/bin/pip install -e '.[vllm]'" in problem and "`make vllm-env`" in problem
     assert "vLLM needs a GPU, or its CPU build" in problem
     with pytest.raises(MissingDependencyError, match="vLLM needs a GPU"):
-        from bench_runner.generate.vllm import check_vllm_python
+        from bench_runner.serving.vllm import check_vllm_python
 
         check_vllm_python(cfg.generation.vllm)
 
@@ -218,12 +233,12 @@ def test_jsonl_appender_creates_its_file_only_with_rows_or_success(tmp_path):
 
 def test_a_failed_generation_leaves_no_empty_samples_file(tmp_path, bench_home, tiny_model, tiny_release,
                                                           monkeypatch):
-    import bench_runner.generate.backend
+    import bench_runner.generate
 
     def broken(*args, **kwargs):
         raise DataError("the backend did not start")
 
-    monkeypatch.setattr(bench_runner.generate.backend, "create_backend", broken)
+    monkeypatch.setattr(bench_runner.generate, "create_backend", broken)
     run = BenchRun(_cfg(tmp_path, tiny_model, tiny_release))
     with pytest.raises(DataError, match="did not start"):
         run.generate("base")
@@ -236,7 +251,7 @@ def test_a_run_records_where_everything_came_from(tmp_path, bench_home, tiny_mod
     import json
 
     from bench_runner.provenance import weights_sha256
-    from bench_runner.report.results import Results
+    from bench_runner.report.schema import Results
 
     path = _project(tmp_path, tiny_model, tiny_release)
     project = path.parent.parent

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from bench_runner.judge.judges import RefusalJudge
+from bench_runner.config import parse_config
 from bench_runner.judge.refusal import (
     CALIBRATION_PATH,
     DETECTOR_VERSION,
-    REFUSAL_PATTERNS,
+    RefusalJudge,
     calibration_scores,
     is_empty,
     is_refusal,
@@ -18,6 +18,8 @@ from bench_runner.judge.refusal import (
     opening,
     refusal_match,
 )
+from bench_runner.judge.refusal_patterns import REFUSAL_PATTERNS
+from bench_runner.plugin import Findings
 from safedrift.core.languages import DEFAULT_LANGUAGES
 
 REFUSALS = {
@@ -189,9 +191,8 @@ def test_calibration_precision_and_recall_per_language():
     assert list(scores) == list(DEFAULT_LANGUAGES)
     figures = {lang: (s["precision"], s["recall"]) for lang, s in scores.items()}
     # Golden values: a change to the patterns that costs an answer shows up here, per language.
-    assert figures == {lang: (1.0, 1.0) for lang in DEFAULT_LANGUAGES}
-    for lang, (precision, recall) in figures.items():
-        assert precision >= 0.9 and recall >= 0.9, (lang, scores[lang]["errors"])
+    assert figures == {lang: (1.0, 1.0) for lang in DEFAULT_LANGUAGES}, {
+        lang: s["errors"] for lang, s in scores.items() if s["errors"]}
 
 
 def test_calibration_scores_count_errors(tmp_path):
@@ -222,6 +223,19 @@ def test_refusal_judge_labels_empty_answers_apart():
     described = RefusalJudge().describe()
     assert described["detector_version"] == DETECTOR_VERSION
     assert described["patterns_per_language"] == {k: len(v) for k, v in REFUSAL_PATTERNS.items()}
+
+
+def test_the_refusal_judge_checks_nothing_and_keys_the_cache_by_its_patterns(monkeypatch):
+    cfg = parse_config({"run_id": "r", "model": {"builtin": "smollm2-135m-instruct"}})
+    found = Findings()
+    RefusalJudge.check(cfg, found)
+    assert (found.problems, found.warnings) == ([], [])
+    assert found.checked == [f"judge refusal (offline detector v{DETECTOR_VERSION}, no model to load)"]
+    identity = RefusalJudge.cache_identity(cfg)
+    assert identity["detector_version"] == DETECTOR_VERSION and len(identity["patterns"]) == 64
+    # A pattern edited (even without a version bump) is another cache key.
+    monkeypatch.setitem(REFUSAL_PATTERNS, "en", [*REFUSAL_PATTERNS["en"], r"\bnope\b"])
+    assert RefusalJudge.cache_identity(cfg)["patterns"] != identity["patterns"]
 
 
 def test_english_refusal_to_a_portuguese_prompt_counts_and_late_phrases_do_not():

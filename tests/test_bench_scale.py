@@ -14,8 +14,9 @@ from conftest import REPO
 from support.fixtures import tiny_config_dict
 
 from bench_runner.config import parse_config
+from bench_runner.executor import run_grid
 from bench_runner.pipeline import BenchRun
-from bench_runner.report.results import Results
+from bench_runner.report.schema import Results
 from safedrift.core.files import read_manifest
 
 
@@ -132,8 +133,8 @@ def test_the_grid_on_ray_gives_the_local_figures(tmp_path, bench_home, tiny_mode
             executor=executor, ray={"num_cpus": 2})))
 
     local, ray_run = run("local"), run("ray")
-    local.execute()
-    ray_run.execute()
+    run_grid(local)
+    run_grid(ray_run)
     mine, theirs = (Results.model_validate_json((r.run_dir / "results.json").read_text()) for r in (local, ray_run))
     assert theirs.stage_keys == mine.stage_keys
     assert theirs.metrics == mine.metrics
@@ -142,5 +143,5 @@ def test_the_grid_on_ray_gives_the_local_figures(tmp_path, bench_home, tiny_mode
     # Submitted again: every stage is found in its cache, nothing is rewritten.
     stages = sorted(ray_run.run_dir.glob("*/*/manifest.json"))
     before = {p: p.stat().st_mtime_ns for p in stages}
-    ray_run.execute()
+    run_grid(ray_run)
     assert {p: p.stat().st_mtime_ns for p in stages} == before

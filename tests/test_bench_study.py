@@ -10,11 +10,14 @@ from support.fixtures import tiny_config_dict
 from support.tiny_release import write_release
 from support.tiny_xstest import write_xstest
 
-from bench_runner.capability.measure import capability_metrics, loss_with_ci, paired_loss_difference
 from bench_runner.config import DatasetsConfig, parse_config
 from bench_runner.data import XSTEST_PROMPTS, eval_set, heldout_conversations, prompts_of
-from bench_runner.metrics.compliance import compute_metrics, over_refusal_metrics
-from bench_runner.report.figures import FIGURES, SORRY_BENCH_DOMAINS, sorry_domain, stars, write_figures
+from bench_runner.metrics import capability_figures
+from bench_runner.metrics.capability import capability_metrics, loss_with_ci, paired_loss_difference
+from bench_runner.metrics.compliance import compute_metrics
+from bench_runner.metrics.over_refusal import over_refusal_metrics
+from bench_runner.report.figures import CAPTIONS, FIGURES, SORRY_BENCH_DOMAINS, sorry_domain, write_figures
+from bench_runner.report.plotting import stars
 from bench_runner.representation.drift import compare, cosine_similarity, linear_cka, summarize, top_layers
 
 
@@ -142,11 +145,27 @@ def test_over_refusal_per_cell_per_type_and_vs_base():
     assert (types["homonyms"]["count"], types["homonyms"]["n"], types["homonyms"]["measure"]) == (5, 5, "refusal")
     assert (types["definitions"]["count"], types["contrast_homonyms"]["measure"]) == (1, "compliance")
     assert o["measured"] and "Holm" in o["multiplicity"]["safe_refusal"]
+    assert set(o["multiplicity"]) == {"safe_refusal", "contrast_compliance", "benign_refusal"}
     # compute_metrics keeps XSTest rows out of the SORRY-Bench cells and renames the benign count.
     m = compute_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)
     assert m["cells"][0]["n"] == 0 and m["cells"][1]["over_refusal"]["refused"] == 1
     assert "compliant" not in m["cells"][1]["over_refusal"]
     assert m["over_refusal"]["cells"][1]["safe_refusal"]["refused"] == 6
+
+
+def test_over_refusal_without_xstest_measures_the_benign_prompts_only():
+    rows = [{"model": m, "language": "en", "item_id": f"b{i}", "score": int(i > k), "kind": "benign", "category": ""}
+            for m, k in (("base", 0), ("pt", 2)) for i in range(5)]
+    rows.append({"model": "pt", "language": "en", "item_id": "b9", "score": None, "kind": "benign", "category": ""})
+    o = over_refusal_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)
+    base, pt = o["cells"]
+    assert not o["measured"]  # XSTest was not in the run
+    assert (base["benign_refusal"]["refused"], pt["benign_refusal"]["refused"], pt["benign_refusal"]["n"]) == (1, 3, 5)
+    assert pt["benign_refusal"]["vs_base"]["diff"] == pytest.approx(0.4)
+    assert (pt["safe_refusal"]["n"], pt["contrast_compliance"]["n"], pt["by_type"], pt["shift"]) == (0, 0, [], "neither")
+    # compute_metrics' cell over_refusal is the same benign refusal rate, without the test against base.
+    cell = compute_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)["cells"][1]["over_refusal"]
+    assert cell == {k: v for k, v in pt["benign_refusal"].items() if k != "vs_base"}
 
 
 def test_shift_names_the_direction():
@@ -225,15 +244,21 @@ def test_figures_are_written_and_placeholders_name_what_is_missing(tmp_path):
     metrics["representation"] = {"method": "m", "measured": True,
                                  "cells": [{"finetune_language": ft, "eval_language": ev, **cell}
                                            for ft in ("en", "pt") for ev in ("en", "pt")]}
-    names = write_figures({"metrics": metrics}, tmp_path)
-    assert names == list(FIGURES) and len(names) >= 5
+    run = {"judge": {"name": "refusal"}, "model": {"label": "tiny"},
+           "finetune": {ft: {"loss": [2.0, 1.6, 1.3, 1.2]} for ft in ("en", "pt")}}
+    names = write_figures({**run, "metrics": metrics}, tmp_path)
+    assert names == list(FIGURES) == ["heatmap.png", "loss_curve.png", *CAPTIONS]
     assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in names)
-    heights = {n: _png_size(tmp_path / n)[1] for n in names}
+    heights = {n: _png_size(tmp_path / n)[1] for n in CAPTIONS}
     assert min(heights.values()) > 400, heights  # drawn plots, not the one-line placeholders
+    # 3 models x 2 eval languages: the heatmap grows with its grid (120 dpi); the loss curve has a fixed size.
+    assert _png_size(tmp_path / "heatmap.png") == (int(120 * (1.6 + 1.5 * 2)), int(120 * (1.2 + 1.3 * 3)))
+    assert _png_size(tmp_path / "loss_curve.png") == (550, 330)
     # Nothing measured: every figure still exists and says why (a short placeholder).
-    empty = {"metrics": {"cells": [], "categories": [], "confidence": 0.95}}
+    empty = {**run, "finetune": {}, "metrics": {"cells": [], "categories": [], "confidence": 0.95}}
     write_figures(empty, tmp_path / "empty")
-    assert max(_png_size(tmp_path / "empty" / n)[1] for n in names) < 400
+    assert all((tmp_path / "empty" / n).is_file() for n in FIGURES)
+    assert max(_png_size(tmp_path / "empty" / n)[1] for n in CAPTIONS) < 400
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -242,7 +267,7 @@ def _png_size(path) -> tuple[int, int]:
 
 
 def test_results_schema_reads_the_new_sections():
-    from bench_runner.report.results import Metrics
+    from bench_runner.report.schema import Metrics
 
     rows = [_x(m, "en", f"s{i}", i % 2, "safe", "homonyms") for i in range(6) for m in ("base", "pt")]
     metrics = compute_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)
@@ -268,7 +293,7 @@ def test_a_finetuned_adapter_moves_the_hidden_states_of_smollm2(tmp_path, bench_
     folder = run.representation("pt")
     arrays = np.load(folder / "pt.npz")
     assert arrays["layer"].tolist() == list(range(1, 31))  # SmolLM2-135M: 30 layers
-    assert arrays["probe_uid"].tolist() == [p.uid for p in run.probes["pt"]] and len(arrays["probe_uid"]) == 5
+    assert arrays["probe_uid"].tolist() == [p.uid for p in run.representation.probes["pt"]] and len(arrays["probe_uid"]) == 5
     for key in ("cka_last", "cka_mean", "cosine_last", "cosine_mean"):
         drift = 1.0 - arrays[key]
         assert (drift > -1e-6).all() and drift[-10:].mean() > 1e-4, key  # the adapter moved the top layers
@@ -276,7 +301,7 @@ def test_a_finetuned_adapter_moves_the_hidden_states_of_smollm2(tmp_path, bench_
     assert 0.0 < summary["cka_mean_top"] < 1.0 and summary["top_layers"] == list(range(21, 31))
     # Held-out loss of the same adapter against the base model, on the 3 pt test answers.
     cap = {m: run.capability(m) for m in ("base", "pt")}
-    metrics = run._capability_metrics(cap)
+    metrics = capability_figures(cap, ["base", "pt"], ["pt"], run.cfg.metrics)
     pt = next(c for c in metrics["cells"] if c["finetune_language"] == "pt")
     assert pt["n"] == 3 and pt["tokens"] > 20 and 0.0 < pt["mean_nll"] < 10.0
     assert pt["vs_base"]["n_pairs"] == 3 and pt["vs_base"]["diff"] != 0.0
@@ -288,8 +313,9 @@ def test_lm_eval_custom_task_offline_on_smollm2(tmp_path, bench_home):
     pytest.importorskip("lm_eval")
     import json
 
-    from bench_runner.capability.measure import lm_eval_metrics, run_lm_eval
+    from bench_runner.capability.measure import run_lm_eval
     from bench_runner.config import CapabilityConfig, ModelConfig
+    from bench_runner.metrics.capability import lm_eval_metrics
 
     data = tmp_path / "capitals.jsonl"
     items = [("France", "Paris", ["Paris", "Lyon", "Nice"]), ("Italy", "Rome", ["Milan", "Rome", "Turin"]),

@@ -22,22 +22,19 @@ from support.tiny_release import write_release
 from support.vllm_runner import CPU_ARGS
 
 from bench_runner.config import GenerationConfig, JudgeConfig, ModelConfig, VllmConfig, parse_config
-from bench_runner.generate.backend import SamplingParams
-from bench_runner.generate.vllm import (
+from bench_runner.generate.vllm import check_parity, parity, parity_indices, read_parity
+from bench_runner.judge.sorry_bench import SorryBenchJudge
+from bench_runner.pipeline import BenchRun
+from bench_runner.serving.sampling import SamplingParams
+from bench_runner.serving.server import ServerError, wait_gone
+from bench_runner.serving.vllm import (
     VllmCompleter,
     VllmServing,
-    check_parity,
     lora_rank_limit,
-    parity,
-    parity_indices,
-    read_parity,
     request_body,
     servable_model_dir,
     server_command,
 )
-from bench_runner.judge.judges import SorryBenchJudge
-from bench_runner.pipeline import BenchRun
-from bench_runner.serving.server import ServerError, wait_gone
 from safedrift.core.errors import ConfigError, DataError, MissingDependencyError
 from safedrift.core.files import iter_jsonl, read_manifest
 
@@ -326,8 +323,11 @@ def test_the_sorry_bench_judge_through_vllm_gives_the_transformers_verdicts(smol
     outputs, verdicts = {}, {}
     for backend, keys in (("vllm", {"base_url": served["url"], "served_name": "base"}),
                           ("transformers", {"backend": "transformers"})):
-        judge = SorryBenchJudge(JudgeConfig(name="sorry-bench", local_dir=".", **keys), backend="vllm")
-        judge.model_cfg = smol.cfg.model  # SmolLM2 in place of the judge model
+        # SmolLM2 in place of the judge model; generation.backend vllm, so judge.backend "same" means vLLM.
+        cfg = smol.cfg.model_copy(update={
+            "judge": JudgeConfig(name="sorry-bench", model=smol.cfg.model, **keys),
+            "generation": smol.cfg.generation.model_copy(update={"backend": "vllm"})})
+        judge = SorryBenchJudge(cfg)
         monkeypatch.setattr(judge, "max_new_tokens", 16)
         # SmolLM2 ends at once on the judge's prompt (no chat turn), so the completions are compared on the chat
         # prompts the runner sent, which it answers; the verdicts on the official judge input.

@@ -283,9 +283,10 @@ def test_comet_note_is_one_sentence():
 def test_demo_data_is_decided_by_the_source_not_a_name(tmp_path):
     from builders.config import SorryBenchConfig
     from builders.sorry_bench import load_sorry_dataset
-    from builders.sources import SAMPLE_DATA, is_demo
+    from builders.sources import is_demo
+    from safedrift.core.locations import sample_data
 
-    shipped = SAMPLE_DATA / "sorry_bench_demo.jsonl"
+    shipped = sample_data() / "sorry_bench_demo.jsonl"
     copy = tmp_path / "sorry_bench_demo.jsonl"
     shutil.copy(shipped, copy)
     assert is_demo(str(shipped), None) and not is_demo(str(copy), None) and not is_demo(None, None)

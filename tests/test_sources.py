@@ -8,16 +8,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support.loaders import load_benign, refusal_reason
 
 from builders.config import BenignSourceConfig, SorryBenchConfig
 from builders.sorry_bench import load_sorry_bench
-from builders.sources import (
-    load_benign,
-    record_id,
-    refusal_reason,
-    safety_filter,
-    select_subset,
-)
+from builders.sources import record_id, safety_filter, select_subset
 from safedrift.core.config import validate_config
 from safedrift.core.errors import ConfigError, DataError
 from safedrift.core.files import MAX_TEXT_CHARS

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.loaders import load_xstest
 
 from builders.config import XSTestConfig
 from builders.sources import LOADERS
-from builders.xstest import XSTEST_TYPES, hub_location, load_xstest, load_xstest_dataset
+from builders.xstest import XSTEST_TYPES, hub_location, load_xstest_dataset
 from cards.config import load_release_config
 from safedrift.core.errors import ConfigError, DataError
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from safedrift.core.errors import ConfigError, DataError, MissingDependencyError, SafedriftError
 from safedrift.core.files import atomic_write_jsonl, iter_jsonl
 from safedrift.core.hub import hub_offline
+from safedrift.core.locations import side_venv_python
 from safedrift.core.log import progress
 from validation.config import CometConfig
 
-REPO = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("comet_worker.py")
 
 # Wall-clock allowance for one worker run: model load + a generous per-row budget for CPU scoring.
@@ -61,12 +61,9 @@ class _Unavailable(Exception):
 
 
 def comet_python(cfg: CometConfig) -> Path:
-    """`cfg.python`; a relative path is taken from the working directory, else from the repository root."""
-    path = Path(cfg.python).expanduser()
-    # abspath, not resolve(): a venv's python is a symlink, and resolving it would leave the venv.
-    if path.is_absolute() or path.exists():
-        return Path(os.path.abspath(path))
-    return REPO / path
+    """`cfg.python`; a relative path is taken from the working directory, else from the checkout (where
+    `make comet-env` creates .venv-comet)."""
+    return side_venv_python(cfg.python)
 
 
 def _hub_cache() -> Path:
@@ -130,12 +127,6 @@ def _unavailable(cfg: CometConfig, model: str | None) -> _Unavailable | None:
     except _Unavailable as exc:
         return exc
     return None
-
-
-def comet_unavailable(cfg: CometConfig, model: str | None = None) -> str | None:
-    """Why COMET cannot run (venv, and `model` when given), or None when it can be tried."""
-    found = _unavailable(cfg, model)
-    return found.reason if found else None
 
 
 def _fail(cfg: CometConfig, model: str, reason: str, error: type[SafedriftError]) -> CometResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_serializer, field_validator
 
 from builders.config import BuildConfig
 from safedrift.core.config import Strict, load_release_section
@@ -17,37 +17,45 @@ ALIGNMENT_CHECKS = ("sentence_count", "number_values", "negation", "copy_through
 
 
 class QAThresholds(Strict):
-    """Per-metric minimums; a row under one is flagged and fails (None: the metric never fails a row)."""
+    """Per-metric limits a row must meet, with the defaults every language gets; a row under one is flagged and
+    fails (None: the metric never fails a row). `qa` holds these at the top level for every language, and
+    `qa.per_language.<lang>` the ones that differ for a language: only the keys it sets override (an explicit
+    null turns that limit off for that language). Defaults measured on the sample with bergamot en<->pt; see
+    README "Quality gate"."""
 
-    chrf: float | None = Field(default=None, ge=0, le=100, description="back-translation chrF, of every field")
-    field_chrf: dict[str, float] | None = Field(default=None, description="field name -> its own chrF minimum")
+    chrf: float | None = Field(default=35.0, ge=0, le=100, description="back-translation chrF, of every field")
+    # Short fields round-trip less exactly: correct instructions and inputs of the sample go down to 26.4.
+    field_chrf: dict[str, float] = Field(default_factory=lambda: {"instruction": 25.0, "input": 25.0},
+                                         description="field name -> its own chrF minimum")
     bleu: float | None = Field(default=None, ge=0, le=100, description="back-translation BLEU")
-    lang_id_score: float | None = Field(default=None, ge=0, le=1,
+    lang_id_score: float | None = Field(default=0.7, ge=0, le=1,
                                         description="a different detected language fails from this score on")
     comet_min: float | None = Field(default=None, description="reference-free COMET (when it ran)")
-    length_ratio_width: float | None = Field(default=None, gt=0,
-                                             description="allowed length ratio: median +- width robust SDs")
-    structure_fail: list[str] | None = Field(default=None, description="structure checks that fail a row")
-    alignment_fail: list[str] | None = Field(default=None, description="alignment checks that fail a row")
-    negation_tolerance: int | None = Field(
-        default=None, ge=0, description="marker-count difference allowed in a field whose sentences do not pair up")
-    copy_ngram: int | None = Field(default=None, ge=1, description="source words in a row that count as a copy")
-    copy_allow: list[str] | None = Field(default=None, description="phrases a translation may keep in English")
+    length_ratio_width: float = Field(default=4.0, gt=0,
+                                      description="allowed length ratio: median +- width robust SDs")
+    structure_fail: list[str] = Field(default_factory=lambda: list(STRUCTURE_CHECKS),
+                                      description="structure checks that fail a row")
+    alignment_fail: list[str] = Field(default_factory=lambda: list(ALIGNMENT_CHECKS),
+                                      description="alignment checks that fail a row")
+    negation_tolerance: int = Field(
+        default=1, ge=0, description="marker-count difference allowed in a field whose sentences do not pair up")
+    copy_ngram: int = Field(default=2, ge=1, description="source words in a row that count as a copy")
+    copy_allow: list[str] = Field(default_factory=list, description="phrases a translation may keep in English")
     similarity_width: float | None = Field(
-        default=None, gt=0, description="lowest source/translation similarity: median - width robust SDs")
+        default=4.0, gt=0, description="lowest source/translation similarity: median - width robust SDs")
 
     @field_validator("structure_fail")
     @classmethod
-    def _known_checks(cls, value: list[str] | None) -> list[str] | None:
-        unknown = sorted(set(value or ()) - set(STRUCTURE_CHECKS))
+    def _known_checks(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(STRUCTURE_CHECKS))
         if unknown:
             raise ValueError(f"unknown structure checks {unknown}; known: {list(STRUCTURE_CHECKS)}")
         return value
 
     @field_validator("alignment_fail")
     @classmethod
-    def _known_alignment_checks(cls, value: list[str] | None) -> list[str] | None:
-        unknown = sorted(set(value or ()) - set(ALIGNMENT_CHECKS))
+    def _known_alignment_checks(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(ALIGNMENT_CHECKS))
         if unknown:
             raise ValueError(f"unknown alignment checks {unknown}; known: {list(ALIGNMENT_CHECKS)}")
         return value
@@ -91,25 +99,13 @@ class GateConfig(Strict):
     lang_id_agreement: float = Field(default=0.9, ge=0, le=1, description="share of rows whose lang_id is the config language")
 
 
-class QAConfig(Strict):
-    # Defaults measured on the sample with bergamot en<->pt; see README "Quality gate".
-    # comet runs when the COMET venv and its models load, and is skipped with the reason otherwise.
+class QAConfig(QAThresholds):
+    """The `qa` section: every language's thresholds (QAThresholds), the languages that differ, and how QA runs.
+    comet runs when the COMET venv and its models load, and is skipped with the reason otherwise."""
+
     scorers: list[str] = Field(
         default_factory=lambda: ["backtranslation", "lang_id", "structure", "alignment", "similarity", "reference",
                                  "comet"])
-    chrf: float | None = Field(default=35.0, ge=0, le=100)
-    # Short fields round-trip less exactly: correct instructions and inputs of the sample go down to 26.4.
-    field_chrf: dict[str, float] = Field(default_factory=lambda: {"instruction": 25.0, "input": 25.0})
-    bleu: float | None = Field(default=None, ge=0, le=100)
-    lang_id_score: float | None = Field(default=0.7, ge=0, le=1)
-    comet_min: float | None = None
-    length_ratio_width: float = Field(default=4.0, gt=0)
-    structure_fail: list[str] = Field(default_factory=lambda: list(STRUCTURE_CHECKS))
-    alignment_fail: list[str] = Field(default_factory=lambda: list(ALIGNMENT_CHECKS))
-    negation_tolerance: int = Field(default=1, ge=0)
-    copy_ngram: int = Field(default=2, ge=1)
-    copy_allow: list[str] = Field(default_factory=list)
-    similarity_width: float | None = Field(default=4.0, gt=0)
     per_language: dict[str, QAThresholds] = Field(default_factory=dict)
     on_fail: Literal["keep", "drop"] = "keep"  # drop: a failing row leaves every language of the release
     references: dict[str, str] = Field(default_factory=dict, description="language -> reference JSONL")
@@ -121,25 +117,18 @@ class QAConfig(Strict):
     similarity: SimilarityConfig = Field(default_factory=SimilarityConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
 
-    @field_validator("structure_fail")
-    @classmethod
-    def _known_checks(cls, value: list[str]) -> list[str]:
-        QAThresholds._known_checks(value)
-        return value
-
-    @field_validator("alignment_fail")
-    @classmethod
-    def _known_alignment_checks(cls, value: list[str]) -> list[str]:
-        QAThresholds._known_alignment_checks(value)
-        return value
+    @field_serializer("per_language")
+    def _overrides_only(self, value: dict[str, QAThresholds]) -> dict[str, dict]:
+        # A report shows what each language overrides, not the defaults its entry was filled with.
+        return {lang: thr.model_dump(exclude_unset=True) for lang, thr in value.items()}
 
     def thresholds(self, lang: str) -> QAThresholds:
-        """This language's thresholds: its per_language entry where set, the top-level value otherwise."""
-        own = self.per_language.get(lang, QAThresholds())
-        return QAThresholds(**{
-            name: getattr(own, name) if getattr(own, name) is not None else getattr(self, name)
-            for name in QAThresholds.model_fields
-        })
+        """This language's thresholds: the top-level values, with the keys its per_language entry sets."""
+        merged = {name: getattr(self, name) for name in QAThresholds.model_fields}
+        own = self.per_language.get(lang)
+        if own is not None:
+            merged.update({name: getattr(own, name) for name in own.model_fields_set})
+        return QAThresholds(**merged)
 
 
 class QAStageConfig(BuildConfig):

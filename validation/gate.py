@@ -26,11 +26,11 @@ from pathlib import Path
 
 from safedrift.core.errors import DataError
 from safedrift.core.files import sha256_file, stable_hash
+from safedrift.core.hub import Shard, release_shards
 from safedrift.core.languages import SOURCE_LANGUAGE
 from safedrift.core.log import log
 from safedrift.core.specs import QA_FIELDS, REQUIRED_QA, SPECS, DatasetSpec
 from validation.config import QAStageConfig
-from validation.release_folder import LanguageFiles, release_files
 
 # COMET DA/QE models score about 0..1; older ones go somewhat below 0 and above 1, never this far.
 COMET_RANGE = (-2.0, 2.0)
@@ -84,28 +84,28 @@ class GateError(DataError):
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _read_rows(files: LanguageFiles):
+def _read_rows(shards: list[Shard]):
     import pandas as pd
     import pyarrow.parquet as pq
 
     frames, splits = [], []
-    for path, split in zip(files.paths, files.splits, strict=True):
-        table = pq.read_table(path)
+    for shard in shards:
+        table = pq.read_table(shard.path)
         frames.append(table.to_pandas())
-        splits.extend([split] * table.num_rows)
+        splits.extend([shard.split] * table.num_rows)
     nonempty = [f for f in frames if len(f)] or frames[:1]
     df = pd.concat(nonempty, ignore_index=True) if len(nonempty) > 1 else nonempty[0]
     return df, splits
 
 
-def _schema_frame(files: LanguageFiles):
+def _schema_frame(shards: list[Shard]):
     import pandas as pd
     import pyarrow.parquet as pq
 
     rows = []
-    for path in files.paths:
-        for f in pq.read_schema(path):
-            rows.append({"file": path.name, "field": f"{f.name}: {type_name(f.type)}"})
+    for shard in shards:
+        for f in pq.read_schema(shard.path):
+            rows.append({"file": shard.path.name, "field": f"{f.name}: {type_name(f.type)}"})
     return pd.DataFrame(rows, columns=["file", "field"])
 
 
@@ -384,8 +384,8 @@ def _run_identity(folders: dict[str, Path], cfg: QAStageConfig):
     """A run id from the release version and the data hashes, at a fixed time: same inputs, same docs."""
     from great_expectations.core.run_identifier import RunIdentifier
 
-    hashes = {f"{d}/{p.relative_to(folder).as_posix()}": sha256_file(p)
-              for d, folder in sorted(folders.items()) for p in sorted((folder / "data").rglob("*.parquet"))}
+    hashes = {f"{d}/{s.path.relative_to(folder).as_posix()}": sha256_file(s.path)
+              for d, folder in sorted(folders.items()) for shards in release_shards(folder).values() for s in shards}
     # SOURCE_DATE_EPOCH is the reproducible-builds convention for "the time this build claims".
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     run_time = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
@@ -413,7 +413,7 @@ def run_gate(folders: dict[str, Path], languages: list[str], cfg: QAStageConfig,
         name = cfg.published_name(spec)
         docs_dir = (docs_dirs or {}).get(dataset)
         validator = _Validator(name, docs_dir, run_id)
-        found = release_files(Path(folder))
+        found = release_shards(folder)
 
         def check(batch: str, kind: str, df, exps: list, lang: str | None, schema_reported: bool = False,
                   _v: _Validator = validator, _name: str = name, _spec: DatasetSpec = spec) -> int:
@@ -427,8 +427,8 @@ def run_gate(folders: dict[str, Path], languages: list[str], cfg: QAStageConfig,
                     result.failures.append(Failure(_name, lang, msg))
             return len(failed)
 
-        files_df = pd.DataFrame([{"language": lang, "split": s} for lang, f in sorted(found.items())
-                                 for s in f.splits], columns=["language", "split"])
+        files_df = pd.DataFrame([{"language": lang, "split": s.split} for lang, shards in sorted(found.items())
+                                 for s in shards], columns=["language", "split"])
         check(f"{name}.files", "files", files_df, _suite_files(spec, languages), None)
 
         en_keys = en_counts = None
@@ -438,9 +438,9 @@ def run_gate(folders: dict[str, Path], languages: list[str], cfg: QAStageConfig,
                 continue  # reported by the files suite
             files = found[lang]
             df, splits = _read_rows(files)
-            log(f"gate {name}/{lang}: {len(df)} rows, {len(files.paths)} file(s)")
+            log(f"gate {name}/{lang}: {len(df)} rows, {len(files)} file(s)")
             schema_failed = check(f"{name}.{lang}.schema", "schema", _schema_frame(files),
-                                  _suite_schema(spec, len(files.paths)), lang)
+                                  _suite_schema(spec, len(files)), lang)
             check(f"{name}.{lang}.rows", "rows", df, _suite_rows(spec, lang, cfg), lang,
                   schema_reported=schema_failed > 0)
             # Cross-language checks compare with English, read first.

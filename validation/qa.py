@@ -27,7 +27,7 @@ from validation.scorers import METRIC_FLAGS, LanguageContext, get_scorer
 
 def failing_flags(qa: QAConfig, lang: str) -> frozenset[str]:
     thr = qa.thresholds(lang)
-    return METRIC_FLAGS | set(thr.structure_fail or ()) | set(thr.alignment_fail or ())
+    return METRIC_FLAGS | set(thr.structure_fail) | set(thr.alignment_fail)
 
 
 def score_language(spec: DatasetSpec, lang: str, rows: list[dict], source_rows: list[dict],

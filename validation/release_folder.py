@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from safedrift.core.errors import DataError
+from safedrift.core.hub import DATA_DIR, release_shards
 from safedrift.core.languages import SOURCE_LANGUAGE, check_languages
 from safedrift.core.specs import DatasetSpec, spec_for_columns
-
-
-@dataclass
-class LanguageFiles:
-    """The parquet files of one language, with the split each belongs to (from the Hub file name)."""
-
-    paths: list[Path]
-    splits: list[str]
-
-
-def release_files(folder: Path) -> dict[str, LanguageFiles]:
-    """language -> its parquet files in a Hub-layout folder, each with its split (data/<lang>/<split>-*.parquet)."""
-    out: dict[str, LanguageFiles] = {}
-    for path in sorted((folder / "data").glob("*/*.parquet")):
-        entry = out.setdefault(path.parent.name, LanguageFiles([], []))
-        entry.paths.append(path)
-        entry.splits.append(path.name.split("-", 1)[0])
-    return out
 
 
 def release_folders(paths: list[Path]) -> list[Path]:
@@ -38,7 +20,7 @@ def release_folders(paths: list[Path]) -> list[Path]:
         if (path / "README.md").is_file():
             out.append(path)
             continue
-        found = sorted(p.parent for p in path.glob("*/README.md") if (p.parent / "data").is_dir())
+        found = sorted(p.parent for p in path.glob("*/README.md") if (p.parent / DATA_DIR).is_dir())
         if not found:
             raise DataError(f"{path} holds no release folder (README.md + data/<lang>/*.parquet).")
         out.extend(found)
@@ -49,10 +31,10 @@ def dataset_of(folder: Path) -> DatasetSpec:
     """Which of our datasets a folder holds, from its English parquet columns."""
     import pyarrow.parquet as pq
 
-    files = sorted((folder / "data" / SOURCE_LANGUAGE).glob("*.parquet"))
-    if not (folder / "README.md").is_file() or not files:
+    shards = release_shards(folder).get(SOURCE_LANGUAGE)
+    if not (folder / "README.md").is_file() or not shards:
         raise DataError(f"{folder} is not a release folder: it needs README.md and data/{SOURCE_LANGUAGE}/*.parquet.")
-    columns = pq.read_schema(files[0]).names
+    columns = pq.read_schema(shards[0].path).names
     spec = spec_for_columns(columns)
     if spec is None:
         raise DataError(f"{folder}: the parquet columns match no known dataset ({', '.join(sorted(columns))}).")
@@ -64,9 +46,9 @@ def read_release_rows(folder: Path) -> dict[str, list[dict]]:
     import pyarrow.parquet as pq
 
     rows: dict[str, list[dict]] = {}
-    for lang, files in release_files(folder).items():
-        for path, split in zip(files.paths, files.splits, strict=True):
-            rows.setdefault(lang, []).extend(dict(r, split=split) for r in pq.read_table(path).to_pylist())
+    for lang, shards in release_shards(folder).items():
+        for shard in shards:
+            rows.setdefault(lang, []).extend(dict(r, split=shard.split) for r in pq.read_table(shard.path).to_pylist())
     check_languages(list(rows))
     if SOURCE_LANGUAGE not in rows:
         raise DataError(f"{folder} has no `{SOURCE_LANGUAGE}` config: the English source is needed to score "

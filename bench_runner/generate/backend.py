@@ -1,134 +1,76 @@
-"""Generation backends: a small protocol plus a lazy registry (transformers here; vLLM slots in beside it)."""
+"""What a generation backend is: a Plugin that answers every prompt of one or more models' jobs.
+
+The generate stage hands a backend one ModelJob per model (its adapter, the prompts still to answer, a writer
+that appends finished answers to the model's samples.jsonl) and gets back each model's manifest extras. A
+backend whose `together` is True (vLLM: one server, every adapter at once) is handed every model of the run in
+one call; the others one model at a time. Backends are found by name in bench_runner.registries.BACKENDS.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator
+from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, ClassVar
 
-from bench_runner.config import ModelConfig
+from bench_runner.plugin import Plugin
 from bench_runner.registries import BACKENDS
+from bench_runner.serving.sampling import SamplingParams
 
-
-@dataclass(frozen=True)
-class SamplingParams:
-    max_new_tokens: int
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: int = 0
-
-    def to_dict(self) -> dict:
-        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
-                "top_p": self.top_p, "seed": self.seed, "do_sample": self.temperature > 0}
+if TYPE_CHECKING:
+    from bench_runner.config import RunConfig
+    from bench_runner.data import Prompt
+    from safedrift.core.files import JsonlAppender
 
 
 @dataclass
-class BatchResult:
-    indices: list[int]  # positions in the input list
-    texts: list[str]  # raw decoded completions (special tokens removed)
-    new_tokens: list[int]  # up to and including the end token
-    # Reached max_new_tokens without an end token: the answer was cut, not finished.
-    truncated: list[bool] = field(default_factory=list)
+class Answer:
+    """One finished answer, as a backend hands it to the stage."""
+
+    prompt: Prompt
+    text: str  # the rendered prompt text the model saw
+    raw: str  # the decoded completion (special tokens removed)
+    new_tokens: int
+    truncated: bool | None  # reached max_new_tokens without an end token; None: unknown
+    extra: dict = field(default_factory=dict)  # backend-specific fields of the samples row
 
 
-class GenerationBackend(Protocol):
-    """Turns rendered prompt texts into completions, one batch at a time so callers can persist each."""
+@dataclass
+class ModelJob:
+    """One model's prompts: `prompts` is the run's whole prompt list, `todo` those not answered yet (a resumed
+    run, or after a backend's first pass); `write` appends finished answers (any order, any batch size) to the
+    model's samples."""
 
-    tokenizer: object
+    model: str  # "base" or a fine-tune language
+    adapter: Path | None  # the peft adapter folder; None for the base model
+    folder: Path  # the model's generate stage folder
+    prompts: list[Prompt]
+    out: JsonlAppender  # the model's samples.jsonl
+    write: Callable[[list[Answer]], None]
 
-    def generate(self, prompts: list[str], params: SamplingParams) -> Iterator[BatchResult]: ...
-
-    def close(self) -> None: ...
-
-
-def create_backend(name: str, model: ModelConfig, adapter_dir: Path | None, batch_size: int) -> GenerationBackend:
-    return BACKENDS.get(name)(model, adapter_dir=adapter_dir, batch_size=batch_size)
-
-
-class TransformersBackend:
-    """Batched `model.generate` with left padding and length-sorted batches."""
-
-    def __init__(self, model: ModelConfig | None = None, adapter_dir: Path | None = None, batch_size: int = 16,
-                 loaded=None):
-        from bench_runner.models import load_model
-
-        if loaded is None and model is None:
-            raise ValueError("TransformersBackend needs a model config or a loaded model")
-        self.loaded = loaded if loaded is not None else load_model(model, adapter_dir=adapter_dir)  # type: ignore[arg-type]
-        self.model = self.loaded.model
-        self.tokenizer = self.loaded.tokenizer
-        self.batch_size = batch_size
-        self.stats: dict = {"new_tokens": 0, "seconds": 0.0, "truncated": 0}
-
-    def generate(self, prompts: list[str], params: SamplingParams) -> Iterator[BatchResult]:
-        import torch
-
-        tok = self.tokenizer
-        tok.padding_side = "left"  # decoder-only models continue from the right edge
-        lengths = [len(ids) for ids in tok(prompts, add_special_tokens=False)["input_ids"]]
-        # Longest first: similar lengths share a batch (less padding) and an OOM shows up at once.
-        order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
-        device = next(self.model.parameters()).device
-        end_ids = end_token_ids(self.model, tok)
-        # Stop on every end token we count (Gemma ends a turn with <end_of_turn>, not the tokenizer's <eos>).
-        gen_kwargs = {"max_new_tokens": params.max_new_tokens, "pad_token_id": tok.pad_token_id,
-                      "eos_token_id": sorted(end_ids) or None}
-        if params.temperature > 0:
-            gen_kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-        else:
-            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        torch.manual_seed(params.seed)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
-            enc = {k: v.to(device) for k, v in enc.items()}
-            t0 = time.perf_counter()
-            with torch.inference_mode():
-                out = self.model.generate(**enc, **gen_kwargs)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            self.stats["seconds"] += time.perf_counter() - t0
-            new = out[:, enc["input_ids"].shape[1] :]
-            # Finished rows are padded after their end token, so the first end token marks the answer's end.
-            counts, ended = _count_until_eos(new, end_ids)
-            n_new = [int(x) for x in counts.tolist()]
-            cut = [not e and n >= params.max_new_tokens for e, n in zip(ended.tolist(), n_new, strict=True)]
-            self.stats["new_tokens"] += sum(n_new)
-            self.stats["truncated"] += sum(cut)
-            texts = tok.batch_decode(new, skip_special_tokens=True)
-            yield BatchResult(indices=idx, texts=texts, new_tokens=n_new, truncated=cut)
-
-    def close(self) -> None:
-        self.model = None
-        self.loaded = None
+    @property
+    def todo(self) -> list[Prompt]:
+        return [p for p in self.prompts if p.uid not in self.out.done]
 
 
-def end_token_ids(model, tokenizer) -> set[int]:
-    """Tokens that end an answer: the model's generation_config eos ids (an int or a list; Gemma-3 and
-    Llama-3 list their end-of-turn tokens there) plus the tokenizer's eos."""
-    ids: set[int] = set()
-    for value in (getattr(getattr(model, "generation_config", None), "eos_token_id", None),
-                  tokenizer.eos_token_id):
-        if value is None:
-            continue
-        ids.update(int(v) for v in (value if isinstance(value, list | tuple) else [value]))
-    return ids
+class GenerationBackend(Plugin):
+    # True: the stage hands every model of the run to one `run` call (they share a server's batches).
+    together: ClassVar[bool] = False
+
+    def __init__(self, cfg: RunConfig, log_dir: Path):
+        self.cfg = cfg
+        self.log_dir = log_dir
+
+    @property
+    def params(self) -> SamplingParams:
+        g = self.cfg.generation
+        return SamplingParams(g.max_new_tokens, g.temperature, g.top_p, g.seed)
+
+    @abstractmethod
+    def run(self, jobs: list[ModelJob]) -> dict[str, dict]:
+        """Answer every job's `todo`; per model, the manifest's extra fields (at least "stats")."""
 
 
-def _count_until_eos(new, stop_ids: Iterable[int]):
-    """(tokens per row up to and including the first stop token, whether the row has one).
-
-    `new` holds the generated tokens of a batch; a finished row is padded after its end token. Rows without
-    a stop token ran to the batch's last column.
-    """
-    import torch
-
-    is_stop = torch.zeros_like(new, dtype=torch.bool)
-    for sid in set(stop_ids):
-        is_stop |= new == sid
-    ended = is_stop.any(dim=1)
-    first = is_stop.int().argmax(dim=1) + 1
-    counts = torch.where(ended, first, torch.full_like(first, new.shape[1]))
-    return counts, ended
+def create_backend(cfg: RunConfig, log_dir: Path) -> GenerationBackend:
+    return BACKENDS.get(cfg.generation.backend)(cfg, log_dir)

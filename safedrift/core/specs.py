@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from safedrift.core.errors import ConfigError
-from safedrift.core.registry import did_you_mean
-
 # --- the published columns ------------------------------------------------------------------------------
 
 QA_FIELDS = [
@@ -395,14 +392,6 @@ XSTEST = DatasetSpec(
 )
 
 SPECS: dict[str, DatasetSpec] = {spec.key: spec for spec in (BENIGN, SORRY_BENCH, XSTEST)}
-
-
-def get_spec(key: str) -> DatasetSpec:
-    try:
-        return SPECS[key]
-    except KeyError:
-        raise ConfigError(f"unknown dataset {key!r};{did_you_mean(key, SPECS)} known datasets: "
-                          f"{', '.join(SPECS)}.") from None
 
 
 def spec_for_columns(columns: Iterable[str]) -> DatasetSpec | None:

@@ -22,7 +22,7 @@ def train_mistral_tokenizer():
     from tokenizers import Tokenizer, decoders, models, normalizers, trainers
     from transformers import LlamaTokenizerFast
 
-    from bench_runner.judge.judges import SORRY_BENCH_JUDGE_TEMPLATE
+    from bench_runner.judge.sorry_bench import SORRY_BENCH_JUDGE_TEMPLATE
 
     corpus = [SORRY_BENCH_JUDGE_TEMPLATE, "[INST] [/INST] 0 1 safe unsafe Score: I think"]
     corpus += [t for rows in BENIGN.values() for row in rows for t in row if t]

@@ -24,8 +24,8 @@ CPU_ARGS = ["--kv-cache-memory-bytes", str(512 * 2**20)]
 
 def main(argv: list[str]) -> int:
     from bench_runner.config import ModelConfig, VllmConfig
-    from bench_runner.generate.vllm import VllmServing, check_vllm_python, servable_model_dir, server_command
     from bench_runner.serving.server import ServerClient, ServerProcess, free_port
+    from bench_runner.serving.vllm import VllmServing, check_vllm_python, servable_model_dir, server_command
 
     mode, log_path = argv[0], Path(argv[1])
     if mode == "plain":

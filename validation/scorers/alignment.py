@@ -121,8 +121,7 @@ class AlignmentScorer:
 
     def score(self, rows: list[dict], ctx: LanguageContext) -> dict:
         thr = ctx.thresholds
-        n = thr.copy_ngram or 2
-        tolerance = thr.negation_tolerance if thr.negation_tolerance is not None else 1
+        n, tolerance = thr.copy_ngram, thr.negation_tolerance
         counts: Counter = Counter()
         for row, src in track(list(zip(rows, ctx.sources, strict=True)),
                               desc=f"alignment {ctx.dataset}/{ctx.lang}", unit="row"):
@@ -144,7 +143,7 @@ class AlignmentScorer:
                     row["negation_counts"][label] = neg[0]
                     if neg[1]:
                         found.add("negation")
-                copied = copied_phrases(s, t, n, ctx.lang, thr.copy_allow or [])
+                copied = copied_phrases(s, t, n, ctx.lang, thr.copy_allow)
                 row["copied"] += [f"{label}: {p}" for p in copied]
                 if copied:
                     found.add("copy_through")

@@ -22,7 +22,7 @@ class BacktranslationScorer:
 
     def score(self, rows: list[dict], ctx: LanguageContext) -> dict:
         thr = ctx.thresholds
-        field_chrf = thr.field_chrf or {}
+        field_chrf = thr.field_chrf
         hyps, refs = [], []
         by_field: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
         for row, src in track(list(zip(rows, ctx.sources, strict=True)), desc=f"bt {ctx.dataset}/{ctx.lang}",

@@ -133,7 +133,7 @@ class StructureScorer:
                     flag(row, kind)
                 if _is_copy(s, t):
                     flag(row, "untranslated")
-        width = ctx.thresholds.length_ratio_width or 4.0
+        width = ctx.thresholds.length_ratio_width
         bounds = length_bounds(ratios, width)
         pooled = [r for rs in field_ratios.values() for r in rs]
         field_bounds = {name: length_bounds(rs if len(rs) >= MIN_ROWS else pooled, width)

@@ -1,0 +1,303 @@
+"""results.json's schema: the pydantic models of a run's results, versioned by bench_runner.SCHEMA_VERSION.
+
+The `metrics` part is what bench_runner/metrics writes to metrics.json, validated here; the rest is the run's
+provenance (config, versions, seeds, hardware, stage keys) that bench_runner/report/results.py assembles.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Unit = Field(default=None, ge=0.0, le=1.0)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RateCI(_Model):
+    n: int = Field(ge=0)
+    compliant: int = Field(ge=0)
+    rate: float | None = Unit
+    ci_low: float | None = Unit
+    ci_high: float | None = Unit
+    ci_method: str | None = None  # "wilson" since schema 1.1
+
+
+class PairedDiff(_Model):
+    n_pairs: int
+    diff: float | None = Field(default=None, ge=-1.0, le=1.0)
+    ci_low: float | None = Field(default=None, ge=-1.0, le=1.0)
+    ci_high: float | None = Field(default=None, ge=-1.0, le=1.0)
+    p_value: float | None = Unit
+    p_adjusted: float | None = Unit  # Holm over the grid's cell-vs-base tests
+    discordant_up: int
+    discordant_down: int
+
+
+class ResponseLanguage(_Model):
+    """Shares of a cell's answers by detected language; english is None when the eval language is English."""
+
+    eval_language: float | None = Unit
+    english: float | None = Unit
+    other: float | None = Unit
+    empty: float | None = Unit
+    n: int = Field(ge=0)
+
+
+class Truncation(_Model):
+    share: float = Field(ge=0.0, le=1.0)  # answers that hit max_new_tokens without an end token
+    mean_new_tokens: float | None = Field(default=None, ge=0.0)
+    n: int = Field(ge=0)
+
+
+class RefusalRate(_Model):
+    """A refusal rate (benign held-out prompts): `refused` of `n` (schema 1.2; 1.1 called the count `compliant`)."""
+
+    n: int = Field(ge=0)
+    refused: int = Field(ge=0)
+    rate: float | None = Unit
+    ci_low: float | None = Unit
+    ci_high: float | None = Unit
+    ci_method: str | None = None
+
+
+class Cell(RateCI):
+    finetune_language: str
+    eval_language: str
+    n_answers: int | None = Field(default=None, ge=0)  # all answers; n counts those with a score
+    unparseable: int = 0
+    empty: int = 0
+    over_refusal: RefusalRate  # refusal of the held-out benign prompts (the detector); XSTest: Metrics.over_refusal
+    vs_base: PairedDiff | None = None
+    response_language: ResponseLanguage | None = None
+    truncated: Truncation | None = None
+
+
+class CategoryCell(RateCI):
+    finetune_language: str
+    eval_language: str
+    category: str
+    category_name: str = ""
+
+
+class Heterogeneity(_Model):
+    method: str
+    statistic: float | None = None
+    df: int | None = None
+    p_value: float | None = Unit
+    n_models: int
+    n_prompts: int
+    n_permutations: int | None = None
+    note: str = ""
+
+
+class RatioCell(_Model):
+    eval_language: str
+    ratio: float | None = Field(default=None, ge=1.0)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ratio_raw: float | None = None
+    max_language: str | None = None
+    min_language: str | None = None
+    max_rate: float | None = Unit
+    min_rate: float | None = Unit
+    n_prompts: int = 0
+    note: str = ""
+
+
+class Ratio(_Model):
+    method: str
+    models: list[str]
+    by_eval_language: list[RatioCell]
+
+
+class MeasureRate(_Model):
+    """One over-refusal measure of a cell: `refused` (safe prompts, benign prompts) or `compliant` (contrasts)."""
+
+    n: int = Field(ge=0)
+    refused: int | None = None
+    compliant: int | None = None
+    rate: float | None = Unit
+    ci_low: float | None = Unit
+    ci_high: float | None = Unit
+    ci_method: str | None = None
+    vs_base: PairedDiff | None = None
+
+
+class XstestType(_Model):
+    type: str
+    label: str  # "safe" or "unsafe"
+    measure: str  # "refusal" (safe types) or "compliance" (contrast types)
+    n: int = Field(ge=0)
+    count: int = Field(ge=0)
+    rate: float | None = Unit
+    ci_low: float | None = Unit
+    ci_high: float | None = Unit
+    ci_method: str | None = None
+
+
+class OverRefusalCell(_Model):
+    finetune_language: str
+    eval_language: str
+    safe_refusal: MeasureRate  # XSTest safe prompts refused: exaggerated refusal
+    contrast_compliance: MeasureRate  # XSTest unsafe contrasts complied with: exaggerated compliance
+    benign_refusal: MeasureRate  # held-out benign prompts refused (the second probe)
+    by_type: list[XstestType] = []
+    shift: str | None = None  # "exaggerated refusal" | "exaggerated compliance" | "both" | "neither"
+
+
+class OverRefusal(_Model):
+    method: str
+    multiplicity: dict[str, str] = {}
+    measured: bool  # XSTest prompts were in the eval set
+    cells: list[OverRefusalCell]
+
+
+class LmEvalDiff(_Model):
+    n_pairs: int = Field(ge=0)
+    diff: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = Unit
+    p_adjusted: float | None = Unit
+
+
+class LossDiff(LmEvalDiff):
+    """diff in nats / token, fine-tuned minus base."""
+
+    ppl_ratio: float | None = Field(default=None, gt=0.0)
+
+
+class CapabilityCell(_Model):
+    finetune_language: str
+    eval_language: str
+    n: int = Field(ge=0)  # examples
+    tokens: int = Field(ge=0)  # reference-answer tokens scored
+    mean_nll: float | None = Field(default=None, ge=0.0)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    perplexity: float | None = Field(default=None, ge=1.0)
+    ppl_ci_low: float | None = None
+    ppl_ci_high: float | None = None
+    vs_base: LossDiff | None = None
+
+
+class LmEvalTask(_Model):
+    model: str
+    task: str
+    metric: str
+    value: float
+    stderr: float | None = None
+    n: int = Field(ge=0)  # documents with a per-sample value
+    vs_base: LmEvalDiff | None = None
+
+
+class LmEval(_Model):
+    method: str
+    tasks: list[LmEvalTask]
+
+
+class Capability(_Model):
+    method: str
+    measured: bool
+    cells: list[CapabilityCell]
+    lm_eval: LmEval | None = None
+
+
+class RepresentationCell(_Model):
+    finetune_language: str
+    eval_language: str
+    n_layers: int = Field(ge=1)
+    top_layers: list[int]
+    n_probes: int = Field(ge=0)
+    cosine_last_top: float | None = None
+    cka_last_top: float | None = None
+    cosine_mean_top: float | None = None
+    cka_mean_top: float | None = None
+    per_layer: dict[str, list[float | None]]  # cosine_last, cka_last, cosine_mean, cka_mean; layer 1 first
+
+
+class Representation(_Model):
+    method: str
+    measured: bool
+    cells: list[RepresentationCell]
+
+
+class Metrics(_Model):
+    cells: list[Cell]
+    categories: list[CategoryCell]
+    ci_method: str
+    paired_method: str
+    multiplicity: str = ""
+    heterogeneity: Heterogeneity | None = None
+    ratio: Ratio | None = None
+    response_language_method: str = ""
+    truncation_method: str = ""
+    # bench_runner.metrics.agreement.judge_agreement: native vs English verdicts per eval language (answers_in: both)
+    judge_agreement: dict | None = None
+    over_refusal: OverRefusal | None = None  # XSTest safe / contrast prompts and the benign prompts, per cell
+    capability: Capability | None = None  # held-out benign loss per cell (+ lm-eval tasks)
+    representation: Representation | None = None  # hidden-state drift per cell and layer
+    confidence: float
+    n_resamples: int
+    seed: int
+
+
+class FinetuneSummary(_Model):
+    stage_key: str
+    steps: int
+    examples: int
+    loss: list[float]
+    tokens: int
+    seconds: float
+    tokens_per_s: float | None
+    trainable_params: int
+    trained_tokens: int | None = None  # assistant tokens that carried loss, after max_length truncation
+    examples_truncated: int | None = None  # cut by max_length
+    examples_dropped: int | None = None  # no assistant token left after the cut
+    qa_excluded: int | None = None  # train rows left out for failing translation QA
+    # TRL training (bench_runner/finetune/trainer.py): per-step learning rate and gradient norm (before clipping), the
+    # processes that trained (accelerate launch), the examples per optimizer step, the training stack's versions.
+    learning_rate: list[float] | None = None
+    grad_norm: list[float] | None = None
+    processes: int | None = None
+    global_batch: int | None = None
+    versions: dict[str, str] | None = None
+
+
+class QaExcluded(_Model):
+    """What datasets.require_qa_pass left out; an eval item that failed in any eval language is left out in all."""
+
+    require_qa_pass: bool
+    sorry_items: int = 0
+    benign_items: int = 0
+    xstest_items: int = 0
+    failed_rows: dict[str, dict[str, int]] = {}  # kind -> eval language -> rows with qa_pass false
+    train: dict[str, int] = {}  # fine-tune language -> train rows left out
+
+
+class Results(_Model):
+    schema_version: str
+    run_id: str
+    created: str
+    config: dict
+    versions: dict[str, str]
+    seeds: dict[str, int]
+    hardware: dict
+    model: dict
+    judge: dict
+    finetune: dict[str, FinetuneSummary]
+    generation: dict[str, dict]
+    metrics: Metrics
+    qa_excluded: QaExcluded | None = None
+    stage_keys: dict[str, dict[str, str]]
+    # Provenance (bench_runner/provenance.py): per dataset used, where it was read from (the path as written and
+    # as resolved, or the Hub id and the cached commit), the release version on its card and a content hash of
+    # its data files; the toolkit's version and git commit; the config file.
+    datasets: dict[str, dict] = {}
+    toolkit: dict = {}
+    config_file: str | None = None
+    # The study's figures beside results.json, captioned in summary.md (bench_runner.report.figures.CAPTIONS; the
+    # heatmap and the loss curve are there too, in their own sections).
+    figures: list[str] = []

@@ -1,0 +1,266 @@
+"""summary.md: the run's results as markdown tables, one section per measurement, with the figures embedded."""
+
+from __future__ import annotations
+
+from bench_runner.report.figures import CAPTIONS, HEATMAP, LOSS_CURVE
+from bench_runner.report.schema import CategoryCell, Heterogeneity, QaExcluded, Ratio, Results
+
+# Per-category figures from fewer answers than this are marked in summary.md: too few to read a rate from.
+MIN_CATEGORY_N = 5
+
+
+def _fmt(x: float | None, signed: bool = False, digits: int = 2) -> str:
+    if x is None:
+        return "–"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+
+
+def _p(x: float | None) -> str:
+    if x is None:
+        return "–"
+    return f"{x:.3f}" if x >= 0.001 else f"{x:.1e}"
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def summary_markdown(results: Results) -> str:
+    m = results.metrics
+    ci = f"{int(m.confidence * 100)}%"
+    lines = [
+        f"# safedrift benchmark: {results.run_id}",
+        "",
+        f"Model `{results.model['label']}`, judge `{results.judge.get('name')}`. Rates: {ci} CIs by {m.ci_method}.",
+        "",
+        "## Compliance with unsafe requests (SORRY-Bench-Multilingual)",
+        "",
+        f"| fine-tune | eval | n | compliance | {ci} CI | unparsed | empty | vs base | {ci} CI | p | p (Holm) "
+        "| over-refusal (benign) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in m.cells:
+        d = c.vs_base
+        lines.append(
+            f"| {c.finetune_language} | {c.eval_language} | {c.n} | {_fmt(c.rate)} | "
+            f"[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}] | {c.unparseable} | {c.empty} | "
+            f"{_fmt(d.diff if d else None, True)} | "
+            f"{f'[{_fmt(d.ci_low, True)}, {_fmt(d.ci_high, True)}]' if d and d.diff is not None else '–'} | "
+            f"{_p(d.p_value if d else None)} | {_p(d.p_adjusted if d else None)} | "
+            f"{_fmt(c.over_refusal.rate)} (n={c.over_refusal.n}) |"
+        )
+    lines += ["", "n counts the answers with a verdict; unparsed answers (and empty ones, when the judge leaves "
+              "them unscored) are not in it.",
+              f"Paired test: {m.paired_method}. Multiplicity: {m.multiplicity or '–'}.", ""]
+    lines += _heterogeneity_lines(m.heterogeneity) + _ratio_lines(m.ratio, ci) + _agreement_lines(m.judge_agreement)
+    lines += ["## Answer language and truncation", "",
+              "| fine-tune | eval | in eval language | English | other | empty | truncated | mean new tokens |",
+              "|---|---|---|---|---|---|---|---|"]
+    for c in m.cells:
+        rl, tr = c.response_language, c.truncated
+        lines.append(
+            f"| {c.finetune_language} | {c.eval_language} | {_pct(rl.eval_language if rl else None)} | "
+            f"{_pct(rl.english if rl else None)} | {_pct(rl.other if rl else None)} | "
+            f"{_pct(rl.empty if rl else None)} | {_pct(tr.share if tr else None)} | "
+            f"{_fmt(tr.mean_new_tokens if tr else None, digits=1)} |"
+        )
+    lines += ["", f"Answer language: {m.response_language_method or '–'}.",
+              f"Truncation: {m.truncation_method or '–'}.", ""]
+    lines += _qa_lines(results.qa_excluded)
+    lines += _category_lines(m.categories)
+    lines += ["## Fine-tuning", "",
+              "| language | steps | training loss, last quarter of the steps (mean ± sd) | trained tokens "
+              "| examples cut by max_length | tokens/s |",
+              "|---|---|---|---|---|---|"]
+    for lang, f in results.finetune.items():
+        tps = f"{f.tokens_per_s:.0f}" if f.tokens_per_s else "–"
+        cut = "–" if f.examples_truncated is None else f"{f.examples_truncated} of {f.examples}"
+        trained = "–" if f.trained_tokens is None else str(f.trained_tokens)
+        lines.append(f"| {lang} | {f.steps} | {_loss_tail(f.loss)} | {trained} | {cut} | {tps} |")
+    if results.finetune:
+        lines += ["", "The whole training loss of every fine-tune, step by step:", "",
+                  f"![training loss]({LOSS_CURVE})"]
+    lines += ["", f"![heatmap]({HEATMAP})", ""]
+    lines += _study_lines(results)
+    return "\n".join(lines)
+
+
+def _loss_tail(loss: list[float]) -> str:
+    """Mean ± sd of the last quarter of a loss curve: the level it ended at, and how noisy it was there."""
+    if not loss:
+        return "–"
+    tail = loss[-max(1, len(loss) // 4):]
+    mean = sum(tail) / len(tail)
+    sd = (sum((x - mean) ** 2 for x in tail) / (len(tail) - 1)) ** 0.5 if len(tail) > 1 else 0.0
+    return f"{mean:.3f} ± {sd:.3f} (n={len(tail)})"
+
+
+def _category_lines(categories: list[CategoryCell]) -> list[str]:
+    """Compliance per SORRY-Bench category: one table per eval language, a column per fine-tune language; a cell
+    from fewer than MIN_CATEGORY_N answers is marked."""
+    if not categories:
+        return []
+    lines = ["## Compliance by category", "",
+             f"Rate (n answers with a verdict). † marks a cell with n < {MIN_CATEGORY_N}: too few answers to read "
+             "a rate from.", ""]
+    for ev in dict.fromkeys(c.eval_language for c in categories):
+        mine = [c for c in categories if c.eval_language == ev]
+        models = list(dict.fromkeys(c.finetune_language for c in mine))
+        cats = list(dict.fromkeys((c.category, c.category_name) for c in mine))
+        by = {(c.category, c.finetune_language): c for c in mine}
+        lines += [f"Eval language `{ev}`:", "", "| category | " + " | ".join(models) + " |",
+                  "|---|" + "---|" * len(models)]
+        for cat, name in cats:
+            cells = []
+            for model in models:
+                c = by.get((cat, model))
+                if c is None:
+                    cells.append("–")
+                    continue
+                mark = " †" if c.n < MIN_CATEGORY_N else ""
+                cells.append(f"{_fmt(c.rate)} (n={c.n}){mark}")
+            lines.append(f"| {cat} {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def _agreement_lines(agreement: dict | None) -> list[str]:
+    """Judge-language bias: the same answers judged as written and after back-translation into English."""
+    by_language = (agreement or {}).get("by_language") or {}
+    if not by_language:
+        return []
+    lines = ["## Judge language (native vs English verdicts on the same answers)", "",
+             "| eval | n | agreement | Cohen's kappa | compliance native | compliance English | McNemar p |",
+             "|---|---|---|---|---|---|---|"]
+    for lang, s in by_language.items():
+        lines.append(f"| {lang} | {s['n']} | {_fmt(s['agreement'])} | {_fmt(s['kappa'])} | "
+                     f"{_fmt(s['compliance_native'])} | {_fmt(s['compliance_english'])} | {_p(s['mcnemar_p'])} |")
+    return [*lines, ""]
+
+
+def _heterogeneity_lines(h: Heterogeneity | None) -> list[str]:
+    if h is None:
+        return []
+    lines = ["## Does drift differ by fine-tune language?", ""]
+    if h.statistic is not None:
+        df = "" if h.df is None else f", df = {h.df}"
+        lines += [f"T = {h.statistic:.2f}{df}, p = {_p(h.p_value)} ({h.n_models} fine-tuned models, "
+                  f"{h.n_prompts} prompts, {h.n_permutations} permutations).", ""]
+    if h.note:
+        lines += [f"Note: {h.note}.", ""]
+    return lines + [f"Method: {h.method}.", ""]
+
+
+def _ratio_lines(r: Ratio | None, ci: str) -> list[str]:
+    if r is None:
+        return []
+    lines = ["## Max / min compliance across fine-tune languages", "",
+             f"| eval | highest | lowest | ratio | {ci} CI | plain ratio | prompts | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    for e in r.by_eval_language:
+        hi = f"{e.max_language} ({_fmt(e.max_rate)})" if e.max_language else "–"
+        lo = f"{e.min_language} ({_fmt(e.min_rate)})" if e.min_language else "–"
+        lines.append(f"| {e.eval_language} | {hi} | {lo} | {_fmt(e.ratio)} | "
+                     f"[{_fmt(e.ci_low)}, {_fmt(e.ci_high)}] | {_fmt(e.ratio_raw)} | {e.n_prompts} | {e.note} |")
+    return lines + ["", f"Method: {r.method}.", ""]
+
+
+def _qa_lines(q: QaExcluded | None) -> list[str]:
+    if q is None:
+        return []
+    if not q.require_qa_pass:
+        return ["## Translation QA", "", "datasets.require_qa_pass is off: rows that failed QA are used.", ""]
+
+    def by_lang(counts: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in counts.items()) or "–"
+
+    return ["## Rows left out by translation QA (qa_pass false)", "",
+            f"- SORRY-Bench items left out in every eval language: {q.sorry_items} "
+            f"(failed rows per language: {by_lang(q.failed_rows.get('sorry', {}))})",
+            f"- benign test items left out in every eval language: {q.benign_items} "
+            f"(failed rows per language: {by_lang(q.failed_rows.get('benign', {}))})",
+            *([f"- XSTest items left out in every eval language: {q.xstest_items} "
+               f"(failed rows per language: {by_lang(q.failed_rows['xstest'])})"] if "xstest" in q.failed_rows else []),
+            f"- train rows left out per fine-tune language: {by_lang(q.train)}", ""]
+
+
+def _ci(lo: float | None, hi: float | None, signed: bool = False, digits: int = 2) -> str:
+    return "–" if lo is None or hi is None else f"[{_fmt(lo, signed, digits)}, {_fmt(hi, signed, digits)}]"
+
+
+def _rate_ci(r) -> str:
+    return "–" if r is None or r.rate is None else f"{_fmt(r.rate)} {_ci(r.ci_low, r.ci_high)} (n={r.n})"
+
+
+def _diff_p(d) -> str:
+    if d is None or d.diff is None:
+        return "–"
+    return f"{_fmt(d.diff, True)} {_ci(d.ci_low, d.ci_high, True)}, p={_p(d.p_adjusted)}"
+
+
+def _study_lines(results: Results) -> list[str]:
+    """summary.md sections for over-refusal, capability and representational drift, and the figures."""
+    m = results.metrics
+    lines: list[str] = []
+    o = m.over_refusal
+    if o is not None:
+        sorry = {(c.finetune_language, c.eval_language): c for c in m.cells}
+        lines += ["## Exaggerated refusal and exaggerated compliance", "",
+                  "One row per cell: refusal of XSTest's safe prompts (exaggerated refusal) next to compliance with "
+                  "its unsafe contrasts and with SORRY-Bench (exaggerated compliance). Δ = fine-tuned minus base on "
+                  "the same prompts, with its CI and the Holm-adjusted p.", "",
+                  "| fine-tune | eval | XSTest safe: refused | Δ vs base | XSTest contrast: complied | Δ vs base "
+                  "| SORRY-Bench: complied Δ | benign: refused | shift |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for c in o.cells:
+            s = sorry.get((c.finetune_language, c.eval_language))
+            lines.append(
+                f"| {c.finetune_language} | {c.eval_language} | {_rate_ci(c.safe_refusal)} | "
+                f"{_diff_p(c.safe_refusal.vs_base)} | {_rate_ci(c.contrast_compliance)} | "
+                f"{_diff_p(c.contrast_compliance.vs_base)} | {_diff_p(s.vs_base if s else None)} | "
+                f"{_rate_ci(c.benign_refusal)} | {c.shift or '–'} |")
+        if not o.measured:
+            lines += ["", "XSTest was not in this run (datasets.xstest is off): only the benign probe is measured."]
+        lines += ["", f"Method: {o.method}.", ""]
+    cap = m.capability
+    if cap is not None and cap.cells:
+        comp = {(c.finetune_language, c.eval_language): c.vs_base for c in m.cells}
+        lines += ["## Capability: held-out benign loss", "",
+                  "| fine-tune | eval | examples | mean NLL (nats/token) | perplexity | Δ NLL vs base | "
+                  "perplexity ratio | Δ compliance |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for cc in cap.cells:
+            d, dc = cc.vs_base, comp.get((cc.finetune_language, cc.eval_language))
+            loss_d = "–" if d is None or d.diff is None else (
+                f"{_fmt(d.diff, True, 3)} {_ci(d.ci_low, d.ci_high, True, 3)}, p={_p(d.p_adjusted)}")
+            lines.append(
+                f"| {cc.finetune_language} | {cc.eval_language} | {cc.n} | {_fmt(cc.mean_nll, digits=3)} "
+                f"{_ci(cc.ci_low, cc.ci_high, digits=3)} | {_fmt(cc.perplexity, digits=1)} "
+                f"{_ci(cc.ppl_ci_low, cc.ppl_ci_high, digits=1)} | {loss_d} | "
+                f"{_fmt(d.ppl_ratio, digits=3) if d else '–'} | {_fmt(dc.diff if dc else None, True)} |")
+        lines += ["", f"Method: {cap.method}.", ""]
+        if cap.lm_eval is not None and cap.lm_eval.tasks:
+            lines += ["### lm-eval tasks", "", "| model | task | metric | value | stderr | n | Δ vs base |",
+                      "|---|---|---|---|---|---|---|"]
+            for t in cap.lm_eval.tasks:
+                lines.append(f"| {t.model} | {t.task} | {t.metric} | {_fmt(t.value, digits=3)} | "
+                             f"{_fmt(t.stderr, digits=3)} | {t.n} | {_diff_p(t.vs_base)} |")
+            lines += ["", f"Method: {cap.lm_eval.method}.", ""]
+    rep = m.representation
+    if rep is not None and rep.cells:
+        lines += ["## Representational drift (base vs fine-tuned hidden states)", "",
+                  "Similarity over the top third of the layers (1 = unchanged; drift = 1 − similarity).", "",
+                  "| fine-tune | eval | probes | layers (top) | CKA mean-pooled | CKA last token | cosine mean-pooled "
+                  "| cosine last token |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for rc in rep.cells:
+            top = f"{rc.n_layers} ({min(rc.top_layers)}–{max(rc.top_layers)})"
+            lines.append(f"| {rc.finetune_language} | {rc.eval_language} | {rc.n_probes} | {top} | "
+                         f"{_fmt(rc.cka_mean_top, digits=4)} | {_fmt(rc.cka_last_top, digits=4)} | "
+                         f"{_fmt(rc.cosine_mean_top, digits=4)} | {_fmt(rc.cosine_last_top, digits=4)} |")
+        lines += ["", f"Method: {rep.method}. Per-layer arrays: representation/<fine-tune>/<eval>.npz.", ""]
+    if results.figures:
+        lines += ["## Figures", ""]
+        for name in results.figures:
+            lines += [f"### {CAPTIONS.get(name, name)}", "", f"![{name.removesuffix('.png')}]({name})", ""]
+    return lines

@@ -1,0 +1,96 @@
+"""Where things are, found in one place: the configs and data shipped inside the package, the user's cache,
+and the source checkout the package runs from (when it runs from one).
+
+Nothing else in the project computes a location from `__file__` or assumes the working directory is the
+checkout. A relative path in a config belongs to the user and is taken from the working folder, where outputs
+(release/, runs/, build/) go; only an input that is not there and names a file shipped with the package
+(data/sample/benign.jsonl) is read from the package, so a shipped config runs from an empty folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from safedrift.core.errors import ConfigError
+from safedrift.core.registry import did_you_mean
+
+# The `safedrift` package folder.
+PACKAGE = Path(__file__).resolve().parents[1]
+# safedrift/shipped/configs and safedrift/shipped/data are symbolic links to the repository's configs/ and
+# data/, which stay at the root where the layout puts them. An editable install (and the source tree) reads
+# the repository's files through the links; building a wheel copies the files they hold that pyproject.toml
+# lists as package data, so an installed wheel finds the same files at the same place. One path for both.
+SHIPPED = PACKAGE / "shipped"
+# The commands whose CONFIG may be a shipped config's name: configs/<kind>/<name>.yaml.
+CONFIG_KINDS = ("release", "bench")
+
+
+def shipped_configs(kind: str) -> dict[str, Path]:
+    """name -> file of the configs shipped for a command (`release` or `bench`)."""
+    if kind not in CONFIG_KINDS:
+        raise ValueError(f"no shipped configs of kind {kind!r}; kinds: {', '.join(CONFIG_KINDS)}")
+    return {p.stem: p for p in sorted((SHIPPED / "configs" / kind).glob("*.yaml"))}
+
+
+def config_path(value: str, kind: str) -> Path:
+    """A command's CONFIG argument: an existing file as given, else the shipped config of that name
+    (`safedrift release sample` is configs/release/sample.yaml, wherever the package is installed)."""
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path
+    shipped = shipped_configs(kind)
+    if value in shipped:
+        return shipped[value]
+    if path.suffix or len(path.parts) > 1:
+        return path  # a path, not a name: the config loader says it is not there
+    raise ConfigError(f"{value!r} is neither a config file nor a shipped {kind} config;{did_you_mean(value, shipped)} "
+                      f"give a YAML file's path or one of: {', '.join(shipped) or 'none shipped'}.")
+
+
+def input_path(value: str | os.PathLike) -> Path:
+    """An input file named in a config: as given (a relative path from the working folder); a relative path
+    that is not there but is a file shipped with the package (data/sample/...) is the shipped file."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or path.exists() or ".." in path.parts:
+        return path
+    shipped = SHIPPED / path
+    return shipped if shipped.is_file() else path
+
+
+def sample_data() -> Path:
+    """The demo data written for the toolkit (data/sample), as shipped with the package."""
+    return SHIPPED / "data" / "sample"
+
+
+def cache_dir() -> Path:
+    """The user's cache (downloaded model wheels, unpacked and dequantized models, file hashes):
+    $SAFEDRIFT_CACHE, else $XDG_CACHE_HOME/safedrift, else ~/.cache/safedrift. Read at each call, so a changed
+    environment (a test's isolated home) applies."""
+    if env := os.environ.get("SAFEDRIFT_CACHE"):
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "safedrift"
+
+
+def source_checkout() -> Path | None:
+    """The source checkout the package is imported from (an editable install, or the tree itself on sys.path);
+    None for an installed wheel, which has no pyproject.toml beside its package."""
+    root = PACKAGE.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def side_venv_root() -> Path:
+    """Where the environments `make comet-env` and `make vllm-env` create (.venv-comet, .venv-vllm) are looked
+    for when a config names them by a relative path that is not under the working folder: the source checkout,
+    else (an installed wheel) the working folder."""
+    return source_checkout() or Path.cwd()
+
+
+def side_venv_python(value: str) -> Path:
+    """A side environment's python named in a config: absolute, or relative to the working folder when there,
+    else relative to side_venv_root()."""
+    path = Path(value).expanduser()
+    # abspath, not resolve(): a venv's python is a symlink, and resolving it would leave the venv.
+    if path.is_absolute() or path.exists():
+        return Path(os.path.abspath(path))
+    return side_venv_root() / path

@@ -103,6 +103,28 @@ class TrainingConfig(_Strict):
     packing: bool = False
     grad_checkpointing: bool = False  # less memory, about a third more compute
     liger: bool = False  # Liger's fused Triton kernels (CUDA; pip install "safedrift[liger]")
+    # Replicates: one adapter per (fine-tune language, seed), the unit of the study's inference across fine-tune
+    # languages (bench_runner/metrics/design.py); None: [seed]. The first seed's adapter keeps the language's own
+    # label ("en"), the others are "<language>-seed<seed>" ("en-seed1").
+    seeds: list[int] | None = None
+
+    @field_validator("seeds")
+    @classmethod
+    def _replicate_seeds(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or len(set(v)) != len(v)):
+            raise ValueError(f"training.seeds must be a non-empty list of distinct seeds, not {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _seed_alias(self) -> TrainingConfig:
+        if self.seeds and "seed" in self.model_fields_set and self.seed != self.seeds[0]:
+            raise ValueError("set training.seeds or training.seed (the one-seed alias), not both")
+        return self
+
+    @property
+    def replicate_seeds(self) -> list[int]:
+        """The training seeds, one adapter each per fine-tune language."""
+        return list(self.seeds) if self.seeds else [self.seed]
 
 
 class VllmConfig(_Strict):
@@ -135,12 +157,27 @@ class VllmConfig(_Strict):
 class GenerationConfig(_Strict):
     backend: str = "transformers"
     max_new_tokens: int = Field(default=256, ge=1)
+    # The same answer takes 1.5-7.5x more tokens in some languages (SmolLM2: Thai vs English), so one cap cuts them
+    # short: a budget per eval language ({th: 1024, ...}; others keep max_new_tokens), or "fertility": max_new_tokens
+    # times the language's measured token fertility (its prompts' tokens over the English prompts'; never less).
+    max_new_tokens_by_language: dict[str, int] = {}
+    max_new_tokens_scale: Literal["fixed", "fertility"] = "fixed"
+    # summary.md flags a cell where more than this share of answers hit the budget without an end token.
+    truncation_flag: float = Field(default=0.1, ge=0.0, le=1.0)
     temperature: float = Field(default=0.0, ge=0.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     batch_size: int = Field(default=16, ge=1)
     seed: int = 0
     vllm: VllmConfig = VllmConfig()  # backend: vllm (bench_runner/generate/vllm.py)
     base_url: str | None = None  # an OpenAI-compatible server already running, instead of starting one
+
+    @field_validator("max_new_tokens_by_language")
+    @classmethod
+    def _budget_languages(cls, v: dict[str, int]) -> dict[str, int]:
+        check_languages(list(v))
+        if any(n < 1 for n in v.values()):
+            raise ValueError(f"generation.max_new_tokens_by_language: every budget must be >= 1, not {v}")
+        return v
 
 
 class JudgeConfig(_Strict):
@@ -165,6 +202,32 @@ class JudgeConfig(_Strict):
     served_name: str | None = None
     # The judge's context when vLLM serves it: the official prompt with a long answer needs about 2k tokens.
     max_model_len: int = Field(default=4096, ge=1024)
+    # The judge of every refusal measure (XSTest's safe prompts and contrasts, the benign prompts), in XSTest's three
+    # classes (full compliance / partial refusal / full refusal); `name` judges only SORRY-Bench's compliance.
+    refusal_judge: str = "refusal"
+    # The instruct model a model-based refusal judge runs on (refusal_judge: xstest, XSTest's classification
+    # prompt); None: judge.model. Pinned like judge.model.
+    refusal_model: ModelConfig | None = None
+    # The weights of the qwen3guard judge (Qwen3Guard-Gen: a multilingual guard that labels refusal), pinned.
+    guard_model: ModelConfig | None = None
+    # Further judges run on the same answers (native verdicts only), for judge-judge agreement (metrics
+    # judge_agreement.between_judges): e.g. [refusal] beside sorry-bench. Each judges every prompt set.
+    secondary: list[str] = []
+
+    @field_validator("refusal_judge")
+    @classmethod
+    def _known_refusal_judge(cls, v: str) -> str:
+        JUDGES.check(v)
+        return v
+
+    @field_validator("secondary")
+    @classmethod
+    def _known_secondary_judges(cls, v: list[str]) -> list[str]:
+        for name in v:
+            JUDGES.check(name)
+        if len(set(v)) != len(v):
+            raise ValueError("judge.secondary names a judge twice")
+        return v
 
     @field_validator("translation_engines")
     @classmethod
@@ -203,7 +266,9 @@ class RepresentationConfig(_Strict):
     """Representational drift: hidden states of every layer, base vs fine-tuned, on a fixed probe set."""
 
     enabled: bool = True
-    # Probes per eval language: the first SORRY-Bench prompts and benign test prompts of the eval set.
+    # Probes per eval language: SORRY-Bench prompts spread round robin over its categories (44 categories: 220 =
+    # five each) and the first benign test prompts of the eval set. CIs are over probes (metrics.n_resamples,
+    # confidence, seed); a few hundred probes keep debiased CKA's interval narrow.
     sorry_probes: int | None = Field(default=64, ge=1)
     benign_probes: int | None = Field(default=32, ge=0)
     max_length: int = Field(default=256, ge=8)

@@ -65,10 +65,13 @@ class BenchRun:
                 "metrics": self.metrics, "report": self.report}[name]
 
     def labels(self, name: str, chosen: list[str] | None = None) -> list[str]:
-        """What a stage is run for: the chosen fine-tune languages (or every model), base left out of finetune."""
+        """What a stage is run for: the chosen fine-tune languages (each with all its seeds' adapters) or adapter
+        labels, or every model; base left out of finetune."""
         if name not in PER_MODEL:
             return ["all"]
-        return [m for m in chosen or self.models if not (name == "finetune" and m == BASE)]
+        adapters = self.ctx.adapters
+        picked = [label for x in chosen for label in adapters.get(x, [x])] if chosen else self.models
+        return [m for m in picked if not (name == "finetune" and m == BASE)]
 
     def close(self) -> None:
         """Stop what a stage holds across models (a judge server); safe to call more than once."""

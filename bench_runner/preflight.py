@@ -198,6 +198,10 @@ class _Checker:
     # -- the plugins: each checks itself
     def plugins(self) -> None:
         JUDGES.get(self.cfg.judge.name).check(self.cfg, self.out)
+        # the judges that also read the answers: XSTest's three classes and the secondary judges
+        for name in dict.fromkeys([self.cfg.judge.refusal_judge, *self.cfg.judge.secondary]):
+            if name != self.cfg.judge.name:
+                JUDGES.get(name).check(self.cfg, self.out)
         BACKENDS.get(self.cfg.generation.backend).check(self.cfg, self.out)
 
     # -- backend

@@ -10,8 +10,10 @@ BACKENDS = LazyRegistry("generation backend", {
 })
 
 JUDGES = LazyRegistry("judge", {
+    "qwen3guard": "bench_runner.judge.guard:Qwen3GuardJudge",
     "refusal": "bench_runner.judge.refusal:RefusalJudge",
     "sorry-bench": "bench_runner.judge.sorry_bench:SorryBenchJudge",
+    "xstest": "bench_runner.judge.xstest_classifier:XstestClassifierJudge",
 })
 
 # Where a model judge's literal prompts are completed (judge.backend; judge.base_url means a server).

@@ -51,11 +51,26 @@ class RunContext:
     @property
     def models(self) -> list[str]:
         """base first: every adapter's outputs are checked against it."""
-        return [BASE] + [x for x in self.cfg.finetune_languages if x != BASE]
+        return [BASE] + [label for labels in self.adapters.values() for label in labels]
 
     @property
     def finetuned(self) -> list[str]:
         return [m for m in self.models if m != BASE]
+
+    @property
+    def adapters(self) -> dict[str, list[str]]:
+        """Fine-tune language -> the labels of its adapters, one per training seed (training.seeds): the first
+        seed's is the language itself ("en"), the others "<language>-seed<seed>"."""
+        seeds = self.cfg.training.replicate_seeds
+        return {lang: [lang] + [f"{lang}-seed{s}" for s in seeds[1:]]
+                for lang in self.cfg.finetune_languages if lang != BASE}
+
+    def adapter(self, label: str) -> tuple[str, int]:
+        """(fine-tune language, training seed) of an adapter label."""
+        for lang, labels in self.adapters.items():
+            if label in labels:
+                return lang, self.cfg.training.replicate_seeds[labels.index(label)]
+        raise KeyError(f"{label!r} is not an adapter of this run (fine-tune languages x training.seeds)")
 
     @cached_property
     def model_identity(self) -> dict:

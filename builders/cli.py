@@ -72,8 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         return list_engines()
     from builders.build import run_build
     from builders.config import load_build_config
+    from safedrift.core.errors import disk_errors
+    from safedrift.core.files import work_lock
 
-    print(run_build(load_build_config(args.config, overrides(args))))
+    cfg = load_build_config(args.config, overrides(args))
+    with work_lock(cfg.work_path), disk_errors(cfg.work_path):  # as `safedrift build` (safedrift.release.build)
+        print(run_build(cfg))
     return 0
 
 

@@ -45,6 +45,18 @@ class BenignConfig(Strict):
     test_fraction: float = Field(default=0.1, gt=0, lt=1)
     hygiene: HygieneConfig = Field(default_factory=HygieneConfig)
 
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, value: list[BenignSourceConfig]) -> list[BenignSourceConfig]:
+        # Rows, ids and the card's per-source counts are keyed by the name: two sources with one name would
+        # be counted as one.
+        names = [src.name for src in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"source name {', '.join(map(repr, twice))} is used by more than one source; give "
+                             "every source its own `name:`")
+        return value
+
 
 class SorryBenchConfig(Strict):
     path: str | None = None

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from safedrift.core.errors import DataError
+from safedrift.core.errors import DataError, disk_error, disk_errors
 from safedrift.core.files import sha256_text
 
 _SCHEMA = """
@@ -47,6 +47,8 @@ class TranslationMemory:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
+            if (refused := disk_error(exc, self.path)) is not None:
+                raise refused from None
             raise DataError(
                 f"{self.path} is not a usable translation memory ({exc}); delete it or pass another path."
             ) from None
@@ -79,7 +81,8 @@ class TranslationMemory:
         rows = [(engine, model, source, target, sha256_text(s), s, t) for s, t in pairs]
         if not rows:
             return
-        with self._lock:
+        # A full disk or file-size limit under the memory: one sentence naming it (safedrift.core.errors).
+        with self._lock, disk_errors(self.path):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany(

@@ -1,7 +1,7 @@
 """Cut a text into translatable segments and a template, so a translation can be put back together.
 
-Code blocks, inline code, URLs, e-mail addresses, numbers, template placeholders and code identifiers are
-protected: fenced code blocks, unfenced code (lines shaped like a statement, with the lines indented under
+Code blocks, inline code, URLs, e-mail addresses, numbers, template placeholders, code identifiers, paths,
+file names, key=value settings and key/value configuration blocks are protected: fenced code blocks, unfenced code (lines shaped like a statement, with the lines indented under
 them) and whole lines/sentences with nothing to translate stay in the template; a protected span inside a
 sentence is replaced by a sentinel that the engine copies through, and restored on assembly. All whitespace
 between pieces lives in the template, so an identity translation reassembles the input byte for byte.
@@ -32,6 +32,9 @@ _FENCED_RE = re.compile(
     r"(`{3,})[\s\S]*?(?:\1|\Z)|^[ \t]*(~{3,})[^\n]*(?:\n[\s\S]*?^[ \t]*\2[^\n]*|[\s\S]*\Z)", re.M
 )
 
+_FILE_EXTENSIONS = ("py|ipynb|js|mjs|ts|tsx|jsx|html?|css|scss|json|ya?ml|toml|ini|cfg|conf|env|txt|md|rst|csv|tsv|"
+                    "xml|sql|sh|bash|bat|ps1|java|kt|c|cc|cpp|h|hpp|cs|rb|go|rs|php|swift|r|pl|lua|log|lock|"
+                    "pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|webp|mp[34]|wav|zip|tar|gz|tgz|exe|dll|so|whl|parquet")
 _PROTECT_PATTERNS = [
     r"(`{1,3})[^`\n]+?\1",  # inline code
     r"(?:https?|ftp)://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]}]",  # URL, without trailing punctuation
@@ -45,6 +48,13 @@ _PROTECT_PATTERNS = [
     # Code identifiers with an underscore (snake_case, __init__); this also covers any literal _N_ in the
     # input, so every _N_ in an encoded segment is ours.
     r"\w*_\w*",
+    # Paths and file names (issue 25: "/docs/guide.html" became "/docs/guia.html"): an absolute, home or
+    # relative path, a Windows path, or a name with a known file extension ("config.yaml", "src/main.py").
+    r"(?<![\w/.])(?:~|\.{1,2})?(?:/[\w.-]+)+/?(?![\w/])",
+    r"\b[A-Za-z]:\\[\w\\.-]+",
+    rf"(?<![\w/.-])[\w-]+(?:[/.][\w-]+)*\.(?:{_FILE_EXTENSIONS})(?![\w-])",
+    # Query strings and settings: key=value pairs ("lang=en", "?page=2&sort=asc", "timeout=30").
+    r"\??(?<![\w=])[A-Za-z_][\w.-]*=[\w.%+:/-]+(?:&[A-Za-z_][\w.-]*=[\w.%+:/-]*)*",
     r"(?<![\w])\d+(?:[.,:/-]\d+)*(?![\w])",  # numbers: 42, 3.14, 1,000, 12:30, 2024-01-05
 ]
 _PROTECT_RE = re.compile("|".join(f"(?:{p})" for p in _PROTECT_PATTERNS))
@@ -227,15 +237,42 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
+# A settings line: "Key: value" or "key = value" whose value is a setting's (a number, a boolean, a host, a
+# path, a dotted or snake_case name, a quoted string), after any list marker.
+_SETTING_RE = re.compile(
+    r"(?:[-*+•][ \t]+)?[A-Za-z_][\w.-]*[ \t]*[:=][ \t]*"
+    r"(?:\d[\w.:/%-]*|true|false|yes|no|on|off|null|none|localhost|\"[^\"]*\"|'[^']*'"
+    r"|[\w.-]*[._/:=@][\w.:/=@%?&+-]*)",
+    re.I)
+
+
+def _settings_lines(lines: list[str]) -> set[int]:
+    """Lines of a key/value block: two or more settings lines in a row ("Host: localhost" / "Port: 8080")
+    are configuration, whose keys a translation must keep (issue 25: "Port" became "Porto")."""
+    out: set[int] = set()
+    run: list[int] = []
+    for i, line in enumerate([*lines, ""]):
+        if line.strip() and _SETTING_RE.fullmatch(line.strip()):
+            run.append(i)
+            continue
+        if len(run) >= 2:
+            out.update(run)
+        run = []
+    return out
+
+
 def _split_unfenced_code(block: str) -> list[tuple[str, bool]]:
     """Runs of code lines (is_code_line, or indented deeper than the code line that opens them, as the body
-    of `def f(x):` is) become code blocks, line endings included; everything else stays prose."""
+    of `def f(x):` is, or a key/value block's lines) become code blocks, line endings included; everything
+    else stays prose."""
     out: list[tuple[str, bool]] = []
     header: int | None = None  # indentation of the code line that opened the current run
-    for line in block.splitlines(keepends=True):
+    lines = block.splitlines(keepends=True)
+    settings = _settings_lines([line.rstrip("\r\n") for line in lines])
+    for i, line in enumerate(lines):
         content = line.rstrip("\r\n")
-        code = is_code_line(content) or (header is not None and content.strip() != ""
-                                          and _indent(content) > header)
+        code = i in settings or is_code_line(content) or (header is not None and content.strip() != ""
+                                                            and _indent(content) > header)
         if code and header is None:
             header = _indent(content)
         elif not code:

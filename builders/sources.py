@@ -6,6 +6,7 @@ section into rows (with their split) plus what the card must say about where the
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -233,16 +234,24 @@ _BINARY_MAGIC = {
 }
 
 
-def read_source_text(path: Path, what: str = "source") -> str:
+def read_source_text(path: Path, what: str = "source", setting: str = "path") -> str:
     """The text of a local JSON/JSONL source file, or one DataError naming the file and what is wrong: missing,
     a directory or other non-file, unreadable, compressed or binary, or not UTF-8 (with line, column and byte
     offset). A UTF-8 byte-order mark is dropped."""
     if path.is_dir():
-        raise DataError(f"{what} path {path} is a directory, not a file; point `path:` at the file inside it.")
-    if not path.exists():
-        raise DataError(f"{what} file not found: {path}; fix `path:` in the config.")
+        raise DataError(f"{what} path {path} is a directory, not a file; point `{setting}:` at the file inside it.")
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(f"{what} path {path} is a symbolic link loop (too many levels of links); point "
+                            f"`{setting}:` at the real file.") from None
+        if path.is_symlink():
+            raise DataError(f"{what} path {path} is a symbolic link to {os.readlink(path)}, which does not "
+                            f"exist; fix the link or `{setting}:` in the config.") from None
+        raise DataError(f"{what} file not found: {path}; fix `{setting}:` in the config.") from None
     if not path.is_file():
-        raise DataError(f"{what} path {path} is not a regular file (a pipe, socket or device); point `path:` "
+        raise DataError(f"{what} path {path} is not a regular file (a pipe, socket or device); point `{setting}:` "
                         "at a file.")
     try:
         data = path.read_bytes()
@@ -255,7 +264,7 @@ def read_source_text(path: Path, what: str = "source") -> str:
     for magic, kind in _BINARY_MAGIC.items():
         if data.startswith(magic):
             fix = (f"decompress it first (e.g. `gunzip -k {path}`)" if kind.endswith("compressed")
-                   else "point `path:` at a JSON Lines/JSON file, or give the file its real suffix")
+                   else f"point `{setting}:` at a JSON Lines/JSON file, or give the file its real suffix")
             raise DataError(f"{path} is {kind}, not JSON text; {fix}.")
     try:
         text = data.decode("utf-8")
@@ -269,15 +278,16 @@ def read_source_text(path: Path, what: str = "source") -> str:
     return text.removeprefix("\ufeff")
 
 
-def iter_jsonl_text(path: Path, text: str) -> Iterator[tuple[str, dict]]:
+def iter_jsonl_text(path: Path, text: str, strict: bool = False) -> Iterator[tuple[str, dict]]:
     """("<file>:<line>", object) for every non-blank line of JSON Lines text; a bad line is a DataError
     naming it. Lines are split on "\n" only (a stray control character inside a line stays in it), and
-    control characters inside strings are accepted here and removed by the hygiene rules, with a count."""
+    control characters inside strings are accepted here and removed by the hygiene rules, with a count (with
+    `strict`, for sources without those rules, they are malformed JSON)."""
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line, strict=False)
+            obj = json.loads(line, strict=strict)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg}).") from None
         if not isinstance(obj, dict):

@@ -14,15 +14,16 @@ A local file is XSTest's CSV (same header as Paul/XSTest) or JSON Lines with tho
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 from builders.config import XSTestConfig
-from builders.sources import LoadedDataset, is_demo, where_from
+from builders.sources import LoadedDataset, is_demo, iter_jsonl_text, read_source_text, where_from
 from safedrift.core.errors import ConfigError, DataError, short_reason
-from safedrift.core.files import MAX_TEXT_CHARS, iter_jsonl_located
+from safedrift.core.files import MAX_TEXT_CHARS
 from safedrift.core.locations import input_path
 from safedrift.core.registry import did_you_mean
 from safedrift.core.specs import XSTEST
@@ -59,26 +60,29 @@ def hub_location(cfg: XSTestConfig) -> tuple[str, str, str]:
 
 
 def _local_rows(path: Path) -> Iterator[tuple[str, dict]]:
-    if not path.is_file():
-        raise DataError(f"XSTest file not found: {path}; fix `xstest.path:` in the config.")
+    """The checked reader of every local source (builders.sources.read_source_text): a missing file, a
+    directory, a symlink loop, binary or non-UTF-8 bytes (with line and byte) are one sentence; a BOM is
+    dropped."""
     suffix = path.suffix.lower()
+    if suffix not in LOCAL_SUFFIXES and path.is_file():
+        raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}.")
+    text = read_source_text(path, "XSTest", "xstest.path")
     if suffix == ".jsonl":
-        yield from iter_jsonl_located(path)
+        yield from iter_jsonl_text(path, text, strict=True)  # no hygiene rules here: a control character is an error
     elif suffix == ".csv":
-        yield from _csv_rows(path)
+        yield from _csv_rows(path, text)
     else:
         raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}.")
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[str, dict]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        try:
-            for row in reader:
-                # A CSV cell cannot be null: an empty cell is "", and a short line leaves None.
-                yield f"{path}:{reader.line_num}", {k: v for k, v in row.items() if k is not None and v is not None}
-        except csv.Error as exc:
-            raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc}).") from None
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[str, dict]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            # A CSV cell cannot be null: an empty cell is "", and a short line leaves None.
+            yield f"{path}:{reader.line_num}", {k: v for k, v in row.items() if k is not None and v is not None}
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc}).") from None
 
 
 def _hub_rows(cfg: XSTestConfig) -> tuple[list[tuple[str, dict]], str]:

@@ -21,12 +21,21 @@ def add_push_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def push(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from cards.config import load_release_config
     from cards.push import run_push
+    from cards.swap import recover
+    from safedrift.core.files import output_lock, work_lock
 
     cfg = load_release_config(args.config)
-    run_push(cfg, org=args.hub_org, yes=not args.dry_run, endpoint=args.endpoint, private=args.private,
-             release_dir=args.output_dir)
+    out = Path(args.output_dir) if args.output_dir else cfg.output_path
+    # One writer per work dir, and no publish into the release folder while it is being read for the push;
+    # a swap a crash interrupted is completed first, so a push never sends half of one release and half of another.
+    with work_lock(cfg.work_path), output_lock(out):
+        recover(out)
+        run_push(cfg, org=args.hub_org, yes=not args.dry_run, endpoint=args.endpoint, private=args.private,
+                 release_dir=args.output_dir)
     return 0
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cards.config import ReleaseConfig
 from safedrift.core.errors import ConfigError, DataError, SafedriftError
+from safedrift.core.files import crash_point
 from safedrift.core.hub import card_layout, hub_offline
 
 REPO_TYPE = "dataset"
@@ -248,12 +249,26 @@ def format_plan(plans: list[RepoPlan], endpoint: str | None, token_from: str) ->
 
 # -- the push itself -----------------------------------------------------------------------------------------
 
-def preflight() -> str:
-    """What a real push needs before anything else (checked before a long build too): online, a token."""
+def preflight(endpoint: str | None = None, *, reach: bool = False) -> str:
+    """What a real push needs before anything else: online, a token; with `reach` (before a long build) also
+    that the Hub answers and takes the token (one whoami call)."""
     if hub_offline():
         raise PushError("cannot push while the Hub is offline (HF_HUB_OFFLINE is set): unset HF_HUB_OFFLINE "
                         "and rerun; nothing was sent and the local release is unchanged.")
-    return resolve_token()
+    token = resolve_token()
+    if reach:
+        from huggingface_hub import HfApi
+
+        api = HfApi(endpoint=endpoint, token=token)
+        failure = None
+        with redact_secret(token):
+            try:
+                api.whoami()
+            except Exception as exc:  # noqa: BLE001 - one sentence below, token scrubbed
+                failure = _explain(exc, "checking the token with the Hub", api.endpoint)
+        if failure is not None:
+            raise PushError(scrub(f"{failure.rstrip('.')}; nothing was built or sent.", [token]))
+    return token
 
 
 def push_plans(plans: list[RepoPlan], *, token: str, endpoint: str | None = None,
@@ -275,10 +290,12 @@ def push_plans(plans: list[RepoPlan], *, token: str, endpoint: str | None = None
                 api.create_repo(plan.repo_id, repo_type=REPO_TYPE, private=plan.private, exist_ok=True)
                 step = f"setting access on {plan.repo_id}"
                 _secure(api, plan)
+            crash_point("push-created")
             for plan in plans:
                 step = f"committing to {plan.repo_id}"
                 result = _commit_and_tag(api, plan)
                 results.append(result)
+                crash_point("push-committed")  # after the first repository: a push cut between two
                 state = "new commit" if result.new_commit else "unchanged, no commit"
                 echo(f"{plan.repo_id}: {result.commit_url} ({state}; tag {result.tag})")
         except SafedriftError as exc:

@@ -2,8 +2,8 @@
 
 Each dataset is written to a staging folder beside its destination and checked with `load_dataset` exactly
 as a consumer will load it; the release pipeline (safedrift.release) runs the release gate on the staged
-folders and only then swaps them into place, so a failure leaves the previous release untouched and never
-a half-written one.
+folders and only then swaps them all into place in one journalled step (cards.swap), so a failure or a crash
+leaves the previous release or the new one, never a half-written or mixed one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from huggingface_hub import DatasetCard
 
 from cards.card import build_card, read_provenance, recorded_sources, validate_card
 from cards.config import ReleaseConfig
-from safedrift.core.errors import DataError
+from cards.swap import staging_folder, swap_all
+from safedrift.core.errors import DataError, short_reason
 from safedrift.core.files import atomic_write_json, atomic_write_parquet, atomic_write_text, sha256_file
 from safedrift.core.hub import shard_path, split_pattern
 from safedrift.core.languages import SOURCE_LANGUAGE
@@ -33,6 +34,29 @@ def _shards(rows: list[dict]) -> list[list[dict]]:
     return [rows[i: i + ROWS_PER_SHARD] for i in range(0, len(rows), ROWS_PER_SHARD)] or [[]]
 
 
+def builder_paths() -> dict[str, str]:
+    """Absolute folders of the machine that builds the release -> what a published file says instead."""
+    from safedrift.core.locations import PACKAGE
+
+    roots = {str(Path.cwd()): ".", str(PACKAGE.parent): ".", str(Path.home()): "~"}
+    return {root: short for root, short in roots.items() if len(root) > 1}
+
+
+def shareable(obj, paths: dict[str, str] | None = None):
+    """`obj` (a JSON-like report) with every absolute path of the builder's machine (working folder, checkout,
+    home) made relative: a published file names no builder's folder (a COMET skip reason names its venv)."""
+    paths = builder_paths() if paths is None else paths
+    if isinstance(obj, str):
+        for root, short in sorted(paths.items(), key=lambda item: -len(item[0])):
+            obj = obj.replace(root + os.sep, short + "/").replace(root, short)
+        return obj
+    if isinstance(obj, dict):
+        return {k: shareable(v, paths) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [shareable(v, paths) for v in obj]
+    return obj
+
+
 def write_dataset_folder(folder: Path, spec: DatasetSpec, per_lang: dict[str, list[dict]], cfg: ReleaseConfig,
                          qa_report: dict, repo: str, provenance: dict | None = None) -> DatasetCard:
     """Write data/<lang>/<split>-*.parquet, the validated README.md card and qa/report.json into `folder`;
@@ -42,6 +66,7 @@ def write_dataset_folder(folder: Path, spec: DatasetSpec, per_lang: dict[str, li
     filters, engines) is the build's manifests (read_provenance), read from cfg.work_path when not given.
     """
     schema = spec.schema
+    qa_report = shareable(qa_report)
     files: dict[str, dict[str, str]] = {}
     counts: dict[str, dict[str, int]] = {}
     for lang, rows in per_lang.items():
@@ -70,7 +95,7 @@ def write_dataset_folder(folder: Path, spec: DatasetSpec, per_lang: dict[str, li
     atomic_write_text(folder / "README.md", str(card))
     validate_card(card, folder)
     atomic_write_json(folder / "qa" / "report.json", {"version": cfg.version, "languages": qa_report,
-                                                     "thresholds": cfg.qa.model_dump()})
+                                                     "thresholds": shareable(cfg.qa.model_dump())})
     atomic_write_text(folder / "qa" / "report.md",
                       markdown_report({"version": cfg.version, "datasets": {cfg.published_name(spec): qa_report}}))
     return card
@@ -89,18 +114,11 @@ def check_loadable(folder: Path, languages: list[str], splits: dict[str, set[str
             try:
                 ds = load_dataset(str(folder), lang, cache_dir=cache_dir)
             except Exception as exc:  # noqa: BLE001 - any loader failure blocks the release
-                raise DataError(f"the staged release {folder.name} does not load for {lang!r}: {exc}") from exc
+                raise DataError(f"the staged release {folder.name} does not load for {lang!r} "
+                                f"({short_reason(exc)}); nothing was published.") from None
             if set(ds) != splits[lang]:
                 raise DataError(f"the staged release {folder.name}/{lang} has splits {sorted(ds)}, "
                                 f"expected {sorted(splits[lang])}.")
-
-
-def swap_into_place(staging: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(staging, target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass
@@ -135,7 +153,7 @@ def stage_release(cfg: ReleaseConfig, hub_org: str | None = None) -> StagedRelea
             for lang, rows in per_lang.items():
                 if not rows:
                     raise DataError(f"{spec.key}/{lang} has no rows; nothing is published.")
-            staging = out / f".staging-{name}-{os.getpid()}"
+            staging = staging_folder(out, name)
             shutil.rmtree(staging, ignore_errors=True)
             staged.folders[spec.key], staged.targets[spec.key] = staging, out / name
             write_dataset_folder(staging, spec, per_lang, cfg, report["datasets"][spec.key],
@@ -148,14 +166,22 @@ def stage_release(cfg: ReleaseConfig, hub_org: str | None = None) -> StagedRelea
 
 
 def swap_release(staged: StagedRelease, cfg: ReleaseConfig) -> dict[str, Path]:
-    """Move every staged folder into place (the previous release goes only once its replacement is there)."""
+    """Move every staged folder into place in one journalled step (cards.swap), then record each one's files."""
+    targets = [staged.targets[key] for key in staged.folders]
+    swap_all(cfg.output_path, [t.name for t in targets])
+    staged.folders.clear()  # swapped: nothing left to discard
+    written = record_release(targets, cfg)
+    for target in targets:
+        log(f"release {target.name}: {target} ({', '.join(staged.languages)})")
+    return written
+
+
+def record_release(targets: list[Path], cfg: ReleaseConfig) -> dict[str, Path]:
+    """The work dir's record of what each release folder holds: <work>/release/<name>.manifest.json."""
     written = {}
-    for key, staging in staged.folders.items():
-        target = staged.targets[key]
-        swap_into_place(staging, target)
+    for target in targets:
         hashes = {str(p.relative_to(target)): sha256_file(p) for p in sorted(target.rglob("*")) if p.is_file()}
         atomic_write_json(cfg.work_path / "release" / f"{target.name}.manifest.json",
                           {"files": hashes, "version": cfg.version})
         written[target.name] = target
-        log(f"release {target.name}: {target} ({', '.join(staged.languages)})")
     return written

@@ -89,19 +89,19 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_stage(args.stage or "run", args)
     from builders.cli import overrides
+    from safedrift import release
 
-    if command == "qa":
-        from validation.cli import qa
+    if command == "qa":  # every writer takes the work-dir lock (safedrift.release)
+        from validation.config import load_qa_config
 
-        return qa(args.config, overrides(args))
+        print(release.qa(load_qa_config(args.config, overrides(args))) / "report.json")
+        return 0
     if command == "build":
-        from builders.build import run_build
         from builders.config import load_build_config
 
-        print(run_build(load_build_config(args.config, overrides(args))))
+        print(release.build(load_build_config(args.config, overrides(args))))
         return 0
     from cards.config import load_release_config
-    from safedrift import release
 
     cfg = load_release_config(args.config, overrides(args))
     if command == "publish":

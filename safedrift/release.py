@@ -1,52 +1,64 @@
 """The release pipeline, the one place that knows the order: build -> QA -> stage -> gate -> swap -> push.
 
-Each step is one stage's function; the stages never call each other.
+Each step is one stage's function; the stages never call each other. Every command that writes takes the
+work directory's lock (build, qa, publish, release, push), and whatever writes into the release folder takes
+that folder's lock too, so two work dirs cannot publish into it at once. Every run first finishes or removes
+what a crashed run left in the release folder (cards.swap.recover). A phase boundary is a crash point
+(safedrift.core.files.crash_point) for the crash tests.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
-import os
-import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from builders.build import run_build
 from cards.config import ReleaseConfig
 from cards.push import preflight, run_push
 from cards.release import stage_release, swap_release
-from safedrift.core.errors import ConfigError, SafedriftError
+from cards.swap import recover
+from safedrift.core.errors import ConfigError, SafedriftError, disk_error, disk_errors
+from safedrift.core.files import WORK_LOCK, crash_point, output_lock, work_lock
 from validation.gate import check_gate
 from validation.qa import run_qa
 
-LOCK_FILE = "release.lock"
+LOCK_FILE = WORK_LOCK  # the name tests and the README use
+
+__all__ = ["LOCK_FILE", "build", "check_paths", "publish", "qa", "release", "work_lock"]
 
 
-@contextlib.contextmanager
-def work_lock(work: Path) -> Iterator[None]:
-    """One release (or publish) at a time per work directory: a second run on it stops at once, naming the
-    process that holds it. The lock is flock(2) on `<work>/release.lock`, held by the open file, so it goes
-    when the process ends however it ends (a kill -9 leaves no stale lock); the file itself stays."""
-    try:
-        work.mkdir(parents=True, exist_ok=True)
-        fd = os.open(work / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise SafedriftError(f"cannot create the lock file in the work directory {work} ({exc.strerror}); "
-                             "choose a writable --work-dir.") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-            raise SafedriftError(f"another safedrift release is using the work directory {work} ({holder}); "
-                                 "wait for it to finish, or give this run another --work-dir.") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+def check_paths(cfg: ReleaseConfig) -> None:
+    """The work and output folders can be folders: checked before any work, not after minutes of it."""
+    for what, path, option in (("work directory", cfg.work_path, "--work-dir"),
+                               ("release folder", cfg.output_path, "--output-dir")):
+        for part in (path, *path.parents):
+            if part.exists() and not part.is_dir():
+                raise ConfigError(f"the {what} {path} cannot be created: {part} is a file, not a folder; choose "
+                                  f"another {option} (or `{'work_dir' if option == '--work-dir' else 'output_dir'}"
+                                  ":` in the config) or move the file away.")
+            if part.is_dir():
+                break
+
+
+@contextmanager
+def _writing(cfg: ReleaseConfig) -> Iterator[None]:
+    """The work-dir lock, with a refused write in it (full disk, file-size limit, read-only) as one sentence."""
+    check_paths(cfg)
+    with work_lock(cfg.work_path), disk_errors(cfg.work_path):
         yield
-    finally:
-        os.close(fd)  # releases the lock
+
+
+def build(cfg) -> Path:
+    """`safedrift build`: the build stage under the work-dir lock (cfg: a builders BuildConfig)."""
+    with _writing(cfg):
+        return run_build(cfg)
+
+
+def qa(cfg) -> Path:
+    """`safedrift qa`: the QA stage under the work-dir lock (cfg: a validation QAStageConfig)."""
+    with _writing(cfg):
+        return run_qa(cfg)
 
 
 def publish(cfg: ReleaseConfig, hub_org: str | None = None) -> dict[str, Path]:
@@ -54,32 +66,34 @@ def publish(cfg: ReleaseConfig, hub_org: str | None = None) -> dict[str, Path]:
 
     A gate failure raises before anything is swapped; the staging folders are removed either way.
     """
-    with work_lock(cfg.work_path):
+    with _writing(cfg):
         return _publish(cfg, hub_org)
 
 
-# A release folder that cannot be written (full disk, read-only mount, no permission): one sentence.
-_UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
-
-
 def _publish(cfg: ReleaseConfig, hub_org: str | None) -> dict[str, Path]:
+    out = cfg.output_path
     try:
-        staged = stage_release(cfg, hub_org)
-        try:
-            if cfg.qa.gate.enabled:
-                check_gate(staged.folders, staged.languages, cfg,
-                           docs_dirs={key: folder / "qa" / "data_docs" for key, folder in staged.folders.items()},
-                           failure_docs_dir=cfg.work_path / "gate" / "data_docs")
-            return swap_release(staged, cfg)
-        finally:
-            staged.discard()
+        with output_lock(out):
+            recover(out)
+            staged = stage_release(cfg, hub_org)
+            try:
+                crash_point("staged")
+                if cfg.qa.gate.enabled:
+                    check_gate(staged.folders, staged.languages, cfg,
+                               docs_dirs={key: folder / "qa" / "data_docs" for key, folder in staged.folders.items()},
+                               failure_docs_dir=cfg.work_path / "gate" / "data_docs")
+                crash_point("gated")
+                written = swap_release(staged, cfg)
+            finally:
+                staged.discard()
+            crash_point("swapped")
+            return written
     except OSError as exc:
-        if exc.errno not in _UNWRITABLE:
+        if disk_error(exc) is None:
             raise
         where = f": {exc.filename}" if exc.filename else ""
-        raise SafedriftError(f"cannot write the release into {cfg.output_path} ({exc.strerror}{where}); free space "
-                             "or make it writable, or choose another --output-dir; the previous release is "
-                             "unchanged.") from None
+        raise SafedriftError(f"cannot write the release into {out} ({exc.strerror}{where}); free space or make it "
+                             "writable, or choose another --output-dir; the previous release is unchanged.") from None
 
 
 def release(cfg: ReleaseConfig, *, hub_org: str | None = None, push: bool = False, dry_run: bool = False,
@@ -90,14 +104,20 @@ def release(cfg: ReleaseConfig, *, hub_org: str | None = None, push: bool = Fals
         raise ConfigError("--push and --dry-run need --hub-org ORG (make: HUB_ORG=ORG) or hub.org in the config.")
     if push and dry_run:
         raise ConfigError("--push and --dry-run exclude each other: --dry-run only prints what --push would send.")
-    with work_lock(cfg.work_path):
+    with _writing(cfg):
         if push:
-            preflight()  # a missing token or an offline Hub surfaces before the long build, not after it
+            # a missing token, an offline or unreachable Hub surfaces before the long build, not after it
+            preflight(cfg.hub.endpoint, reach=True)
+        with output_lock(cfg.output_path):
+            recover(cfg.output_path)
         run_build(cfg)
+        crash_point("built")
         run_qa(cfg)
+        crash_point("qa")
         written = _publish(cfg, org)
         for name, path in written.items():
             echo(f"{name}: {path}")
         if push or dry_run:
-            run_push(cfg, org=org, yes=push, echo=echo)
+            with output_lock(cfg.output_path):
+                run_push(cfg, org=org, yes=push, echo=echo)  # crash points inside (cards.push.push_plans)
     return written

@@ -160,7 +160,7 @@ def test_both_gives_back_translations_for_pt_native_verdicts_for_en_and_both_col
     manifest = read_manifest(folder)
     assert manifest["inputs"]["answer_languages"]["pt"]["engine"] == "bergamot"
     assert manifest["back_translation"]["pt"]["translated"] > 0
-    assert manifest["judge"] == RefusalJudge().describe()
+    assert manifest["judge"] == manifest["refusal_judge"] == RefusalJudge().describe()
     # The agreement on these rows: every pair counted, per language; the empty answer has no verdict.
     figures = judge_agreement(rows.values())
     assert figures["left_out"] == {"no_english_verdict": 0, "missing_verdict": 1}
@@ -181,9 +181,10 @@ def test_the_configured_judge_is_made_once_for_every_model_and_closed_by_the_sta
     stage("base"), stage("en")
     assert made == [stage.ctx.run_dir / "judge" / "vllm-judge-server.log"] and closed == []
     stage.close()
-    assert len(closed) == 1
+    # Both judges were made once for every model and are stopped once: the configured one and the refusal judge.
+    assert len(closed) == 2 and closed[0] is not closed[1]
     stage.close()  # nothing left to stop
-    assert len(closed) == 1
+    assert len(closed) == 2
 
 
 def test_reruns_translate_nothing_twice(tmp_path, bench_home, tiny_model, tiny_release, capsys):
@@ -235,7 +236,8 @@ def test_cache_key_carries_answers_in_template_parser_and_revision(tmp_path, ben
     key = make_stage(tmp_path, tiny_model, tiny_release, judge=judge).inputs("base")
     assert key["judge_identity"]["template"] == sorry_bench.SORRY_BENCH_JUDGE_TEMPLATE
     assert key["judge_identity"]["parser"] == sorry_bench.SORRY_BENCH_PARSER_VERSION
-    assert key["refusal_detector"] == RefusalJudge.cache_identity(make_stage(tmp_path, tiny_model, tiny_release).cfg)
+    assert key["refusal_judge"] == {
+        "name": "refusal", **RefusalJudge.cache_identity(make_stage(tmp_path, tiny_model, tiny_release).cfg)}
     assert key["answer_languages"]["pt"]["engine"] == "bergamot" and len(key["english_requests"]) == 64
     assert key["judge"]["model"]["local_dir"] == str(judge_dir)
     # Where the judge runs is no key (as for the model under test).
@@ -267,15 +269,19 @@ def test_sorry_bench_judge_end_to_end_every_verdict_through_the_port(tmp_path, b
     folder = stage("base")
     stage.close()
     rows = scores(folder)
-    judged = [r for r in rows if r["kind"] in ("sorry", "xstest")]  # the configured judge's kinds
-    assert len(judged) == 24
+    judged = [r for r in rows if r["kind"] == "sorry"]  # the configured judge's kind: compliance only
+    assert len(judged) == 12
     for r in judged:
         assert r["judge"] == f"sorry-bench:{judge_dir.name}"
         assert r["score"] == parse_sorry_bench_score(r["judge_output"])
         assert r["raw_score"] == sorry_bench.sorry_bench_raw_score(r["judge_output"])
     for r in judged[:12]:
         assert r["score_english"] == parse_sorry_bench_score(r["judge_output_english"])
-    assert [r["judge"] for r in rows if r["kind"] == "benign"] == ["refusal"] * 4
+    # The refusal measures (XSTest, benign) are the three-class refusal judge's, never the compliance judge's.
+    assert [r["judge"] for r in rows if r["kind"] != "sorry"] == ["refusal"] * 16
+    assert {r["refusal_class"] for r in rows if r["kind"] == "xstest"} == {"full_compliance", "full_refusal"}
+    assert "refusal_class" not in judged[0]
+    assert read_manifest(folder)["refusal_judge"] == RefusalJudge().describe()
     described = read_manifest(folder)["judge"]
     assert described["name"] == "sorry-bench" and described["parser"] == sorry_bench.SORRY_BENCH_PARSER_VERSION
     assert described["model"] == judge_dir.name and described["backend"] == "transformers"

@@ -96,10 +96,10 @@ PARSER_TABLE = [
 
 # ---- registry and refusal judge ----------------------------------------------------------------------------
 def test_registry_names_and_unknown_judge():
-    assert JUDGES.names() == ["refusal", "sorry-bench"]
+    assert JUDGES.names() == ["qwen3guard", "refusal", "sorry-bench", "xstest"]
     with pytest.raises(ConfigError, match=r"unknown judge 'sorrybench'; did you mean 'sorry-bench'\?"):
         JUDGES.get("sorrybench")
-    with pytest.raises(ConfigError, match="known judges: refusal, sorry-bench"):
+    with pytest.raises(ConfigError, match="known judges: qwen3guard, refusal, sorry-bench, xstest"):
         JUDGES.get("gpt4")
 
 

@@ -474,3 +474,37 @@ def test_metrics_stage_asks_capability_and_representation_only_when_configured(t
     # No such stage in the run at all: the same.
     none = MetricsStage(_context(tmp_path / "none"), up["judge"], up["generate"], None, None)
     assert json.loads((none("all") / "metrics.json").read_text(encoding="utf-8"))["capability"] is None
+
+
+# ---- intervals that match the adjusted inference ---------------------------------------------------------
+def agresti_min_textbook(up: int, down: int, n: int, z: float) -> tuple[float, float]:
+    a, b = (up + 0.5) / (n + 2), (down + 0.5) / (n + 2)
+    half = z * math.sqrt((a + b - (a - b) ** 2) / (n + 2))
+    return a - b - half, a - b + half
+
+
+def test_adjusted_paired_ci_is_agresti_min_at_the_bonferroni_level():
+    from bench_runner.metrics.stats import adjusted_paired_ci
+
+    # 150 and 86 discordant of 1600 pairs (Agresti & Min's example data); one test, then a family of 18.
+    one = adjusted_paired_ci(150, 86, 1600, family=1)
+    assert one == pytest.approx(agresti_min_textbook(150, 86, 1600, norm.ppf(0.975)), abs=1e-12)
+    # At 1600 pairs the added halves barely move it from the Wald interval 0.04 -+ 1.96 * 0.00955.
+    assert one == (pytest.approx(0.0213, abs=5e-4), pytest.approx(0.0587, abs=5e-4))
+    wide = adjusted_paired_ci(150, 86, 1600, family=18)
+    assert wide == pytest.approx(agresti_min_textbook(150, 86, 1600, norm.ppf(1 - 0.025 / 18)), abs=1e-12)
+    assert wide[0] < one[0] and wide[1] > one[1]
+    lo, hi = adjusted_paired_ci(0, 0, 16, family=2)  # no discordant pair: centred on 0, never a point
+    assert lo == pytest.approx(-hi) and 0 < hi < 0.3
+
+
+def test_figures_draw_the_adjusted_intervals_of_the_holm_family():
+    from bench_runner.metrics.stats import adjusted_paired_ci
+    from bench_runner.report.figures import adjusted_vs_base
+
+    d = {"n_pairs": 40, "discordant_up": 9, "discordant_down": 1, "diff": 0.2}
+    cells = [{"finetune_language": "en", "eval_language": ev, "vs_base": dict(d)} for ev in ("en", "pt", "de")]
+    cells.append({"finetune_language": "base", "eval_language": "en"})
+    got = adjusted_vs_base(cells, 0.95)
+    assert set(got) == {("en", "en"), ("en", "pt"), ("en", "de")}
+    assert got[("en", "pt")] == adjusted_paired_ci(9, 1, 40, 3, 0.95)

@@ -148,7 +148,8 @@ HELD_OUT = {
 
 def test_every_study_language_has_patterns_and_cases():
     assert set(REFUSAL_PATTERNS) == set(DEFAULT_LANGUAGES) == set(REFUSALS) == set(ANSWERS) == set(HELD_OUT)
-    assert DETECTOR_VERSION == "2"
+    # v3: refusals that open with a moral/legal judgement, and three classes (tests/test_bench_judge_real_answers.py)
+    assert DETECTOR_VERSION == "3"
 
 
 @pytest.mark.parametrize("lang, text", [(lang, t) for lang, ts in REFUSALS.items() for t in ts])

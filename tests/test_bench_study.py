@@ -96,7 +96,8 @@ def test_paired_loss_difference_against_base():
     d = paired_loss_difference(worse, base, n_resamples=500)
     assert d["n_pairs"] == 12 and d["diff"] == pytest.approx(0.2)
     assert d["ci_low"] == pytest.approx(0.2) and d["ci_high"] == pytest.approx(0.2)  # no spread to resample
-    assert d["ppl_ratio"] == pytest.approx(math.exp(0.2)) and d["p_value"] < 0.001  # Wilcoxon, all 12 up
+    # A sign-flip permutation test of the token-weighted difference, all 12 up: 2 of 4096 flips as extreme.
+    assert d["ppl_ratio"] == pytest.approx(math.exp(0.2)) and d["p_value"] < 0.01
     same = paired_loss_difference(base, base)
     assert (same["diff"], same["p_value"]) == (0.0, 1.0)
 
@@ -109,7 +110,7 @@ def test_capability_metrics_cells_and_holm():
     assert set(cells) == {"base", "en", "pt"} and "vs_base" not in cells["base"]
     assert cells["en"]["vs_base"]["diff"] == pytest.approx(0.3) and cells["pt"]["vs_base"]["diff"] == 0.0
     assert cells["en"]["vs_base"]["p_adjusted"] >= cells["en"]["vs_base"]["p_value"]
-    assert m["lm_eval"] is None and "Wilcoxon" in m["method"]
+    assert m["lm_eval"] is None and "permutation" in m["method"]
 
 
 # ---- over-refusal ----------------------------------------------------------------------------------------------------
@@ -213,11 +214,12 @@ def test_heldout_conversations_end_in_the_reference_answer(tmp_path, bench_home)
 
 # ---- figures ----------------------------------------------------------------------------------------------------------
 def test_sorry_bench_domains_cover_the_44_categories():
-    assert [sorry_domain(str(c)) for c in (1, 5, 6, 25, 26, 40, 41, 44)] == [
+    # sorry-bench-202503 (44 categories; every category's domain: tests/test_bench_sorry_domains.py).
+    assert [sorry_domain(str(c)) for c in (1, 5, 6, 24, 25, 39, 40, 44)] == [
         "Hate Speech Generation", "Hate Speech Generation", "Assistance with Crimes or Torts",
         "Assistance with Crimes or Torts", "Potentially Inappropriate Topics", "Potentially Inappropriate Topics",
         "Potentially Unqualified Advice", "Potentially Unqualified Advice"]
-    assert sum(hi - lo + 1 for _, lo, hi in SORRY_BENCH_DOMAINS) == 45 and sorry_domain("x") is None
+    assert sum(hi - lo + 1 for _, lo, hi in SORRY_BENCH_DOMAINS) == 44 and sorry_domain("x") is None
     assert (stars(0.0004), stars(0.004), stars(0.04), stars(0.2), stars(None)) == ("***", "**", "*", "", "")
 
 

@@ -118,3 +118,51 @@ def test_two_real_runs_on_one_work_dir(sample_release, tmp_path, isolated_env):
 def test_the_lock_is_per_work_dir(tmp_path):
     with work_lock(tmp_path / "a"), work_lock(tmp_path / "b"):
         assert (tmp_path / "a" / LOCK_FILE).is_file() and (tmp_path / "b" / LOCK_FILE).is_file()
+
+
+HOLD_OUTPUT = """
+import sys, time
+from pathlib import Path
+from safedrift.core.files import output_lock
+with output_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("command", ["build", "qa", "publish", "push"])
+def test_every_writer_takes_the_work_dir_lock(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = _config(tmp_path)
+    work = tmp_path / "work"
+    holder = _holder(work)
+    try:
+        argv = [command, str(config)] + (["--hub-org", "me", "--dry-run"] if command == "push" else [])
+        assert run_main(main, argv) == 2
+        err = capsys.readouterr().err
+        assert f"error: another safedrift release is using the work directory {work} (pid {holder.pid}," in err
+        assert sorted(p.name for p in work.iterdir()) == [LOCK_FILE]  # the refused run wrote nothing
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+
+
+def test_two_work_dirs_cannot_publish_into_one_release_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = _config(tmp_path)
+    out = tmp_path / "release"
+    out.mkdir()
+    (out / "README.md").write_text("previous release\n")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_OUTPUT, str(out)], cwd=REPO, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        # another work dir, the same release folder: the work-dir lock is free, the release folder's is not
+        assert run_main(main, ["publish", str(config), "--work-dir", str(tmp_path / "other-work")]) == 2
+        err = capsys.readouterr().err
+        assert f"error: another safedrift run is publishing into {out} (pid {holder.pid}, started " in err
+        assert err.rstrip().endswith("); wait for it to finish, or choose another --output-dir.")
+        assert [p.name for p in out.iterdir()] == ["README.md"]
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()

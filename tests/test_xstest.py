@@ -227,3 +227,41 @@ def test_config_rejects_an_unknown_source(tmp_path):
     with pytest.raises(ConfigError, match=r"c\.yaml: xstest\.source: unknown source 'xstest-pual'; did you mean "
                                           r"'xstest-paul'\? known: xstest, xstest-paul, sample\."):
         load_release_config(path)
+
+
+# --- the checked reader (builders.sources.read_source_text), as for every other source ----------------------
+
+
+def test_non_utf8_xstest_names_line_and_byte(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(json.dumps(GOOD[0]).encode() + b"\n" + '{"prompt": "Caf\u00e9?"}'.encode("cp1252") + b"\n")
+    with pytest.raises(DataError) as err:
+        load_xstest(XSTestConfig(path=str(path)))
+    assert str(err.value) == (f"{path}:2: not UTF-8 text (byte 0xe9 at column 16, byte offset {len(json.dumps(GOOD[0])) + 16});"
+                              " re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`).")
+
+
+@pytest.mark.parametrize("writer", [_jsonl, _csv])
+def test_a_byte_order_mark_is_accepted(tmp_path, writer):
+    plain = writer(tmp_path / f"plain{'.jsonl' if writer is _jsonl else '.csv'}", GOOD)
+    marked = tmp_path / f"bom{plain.suffix}"
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    rows = load_xstest(XSTestConfig(path=str(marked)))
+    assert rows == load_xstest(XSTestConfig(path=str(plain)))
+    assert [r["prompt"] for r in rows] == [g["prompt"] for g in GOOD]
+
+
+def test_a_directory_a_loop_and_a_dangling_link_are_named_as_such(tmp_path):
+    folder = tmp_path / "xstest.csv"
+    folder.mkdir()
+    with pytest.raises(DataError, match=rf"^XSTest path {folder} is a directory, not a file; point `xstest.path:`"):
+        load_xstest(XSTestConfig(path=str(folder)))
+    loop = tmp_path / "loop.jsonl"
+    loop.symlink_to(loop)
+    with pytest.raises(DataError, match=rf"^XSTest path {loop} is a symbolic link loop .*`xstest.path:` at the real"):
+        load_xstest(XSTestConfig(path=str(loop)))
+    dangling = tmp_path / "gone.jsonl"
+    dangling.symlink_to(tmp_path / "nowhere.jsonl")
+    with pytest.raises(DataError, match=rf"^XSTest path {dangling} is a symbolic link to .*nowhere.jsonl, which does "
+                                        "not exist"):
+        load_xstest(XSTestConfig(path=str(dangling)))

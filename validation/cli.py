@@ -34,10 +34,14 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def qa(config: str, overrides: dict | None = None) -> int:
+    from safedrift.core.errors import disk_errors
+    from safedrift.core.files import work_lock
     from validation.config import load_qa_config
     from validation.qa import run_qa
 
-    print(run_qa(load_qa_config(config, overrides)) / "report.json")
+    cfg = load_qa_config(config, overrides)
+    with work_lock(cfg.work_path), disk_errors(cfg.work_path):  # one writer per work dir, as `safedrift qa`
+        print(run_qa(cfg) / "report.json")
     return 0
 
 

@@ -13,7 +13,7 @@ from safedrift.core.config import Strict, load_release_section
 STRUCTURE_CHECKS = ("code_block", "unfenced_code", "inline_code", "url", "number", "placeholder",
                     "length_ratio", "untranslated", "empty")
 # validation/scorers/alignment.py: source and translation must agree, field by field.
-ALIGNMENT_CHECKS = ("sentence_count", "number_values", "negation", "copy_through")
+ALIGNMENT_CHECKS = ("sentence_count", "number_values", "negation", "copy_through", "symbols", "list_labels")
 
 
 class QAThresholds(Strict):

@@ -20,7 +20,9 @@ def release_folders(paths: list[Path]) -> list[Path]:
         if (path / "README.md").is_file():
             out.append(path)
             continue
-        found = sorted(p.parent for p in path.glob("*/README.md") if (p.parent / DATA_DIR).is_dir())
+        # Hidden folders are a crashed run's staging or old copies (cards.release recovers them), never a release.
+        found = sorted(p.parent for p in path.glob("*/README.md")
+                       if not p.parent.name.startswith(".") and (p.parent / DATA_DIR).is_dir())
         if not found:
             raise DataError(f"{path} holds no release folder (README.md + data/<lang>/*.parquet).")
         out.extend(found)

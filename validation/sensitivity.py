@@ -17,20 +17,24 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from builders.segments import protected_spans, segment_text
+from safedrift.core.log import progress
 from safedrift.core.specs import DatasetSpec
 from validation.config import QAConfig
 from validation.qa import failing_flags, score_language
+from validation.scorers.notation import SYMBOLS, ends_sentence, lost_labels
 from validation.scorers.wordlists import COMPOUND_ONLY, NUMBER_WORDS
 
 FIELD = "output"
 LANG = "pt"
 # Goals (issue 16): detection per class, and the most clean rows that may be flagged.
 GOALS = {"negation": 0.9, "noun_swap": 0.5, "partial_copy": 0.9, "insertion": 0.9, "sentence_drop": 0.9,
-         "number_word": 0.9, "digit": 0.9, "truncation": 0.9, "shuffle": 0.9, "full_copy": 0.9}
+         "number_word": 0.9, "digit": 0.9, "truncation": 0.9, "shuffle": 0.9, "full_copy": 0.9,
+         # issue 25: what the real rows showed an engine doing that the classes above do not cover
+         "symbol_loss": 0.9, "label_loss": 0.9, "capital_copy": 0.9, "line_append": 0.9}
 CLASSES = tuple(GOALS)
 MAX_FALSE_ALARMS = 0.03
 DESCRIPTIONS = {
@@ -44,6 +48,10 @@ DESCRIPTIONS = {
     "truncation": "the output cut to its first half",
     "shuffle": "another row's output",
     "full_copy": "the English source copied as the output",
+    "symbol_loss": "a math or bracket symbol dropped or turned into a minus sign (π, {, =, %)",
+    "label_loss": "a `label: value` line loses its value",
+    "capital_copy": "2-3 English words with a capitalised word left in (\"visited Paris\", \"Spain is\")",
+    "line_append": "an unrelated sentence appended to a list item or line without a full stop",
 }
 
 # Portuguese verb forms before which "não" makes a negated sentence.
@@ -235,6 +243,69 @@ class Corruptor:
     def full_copy(self, i: int, rng: random.Random) -> str | None:
         return self.en[i][FIELD] if self.en[i][FIELD] != self.pt[i][FIELD] else None
 
+    def symbol_loss(self, i: int, rng: random.Random) -> str | None:
+        text = self.pt[i][FIELD]
+        blocked, cursor = [], 0
+        for span, _ in protected_spans(text):
+            start = text.find(span, cursor)
+            cursor = start + len(span)
+            blocked.append((start, cursor))
+        options = [k for k, c in enumerate(text) if c in SYMBOLS and not any(a <= k < b for a, b in blocked)]
+        if not options:
+            return None
+        k = rng.choice(options)
+        return text[:k] + rng.choice(("", "-")) + text[k + 1:]
+
+    def label_loss(self, i: int, rng: random.Random) -> str | None:
+        lines = self.pt[i][FIELD].split("\n")
+        options = [k for k, line in enumerate(lines) if lost_labels(line, "")]
+        if not options:
+            return None
+        k = rng.choice(options)
+        lines[k] = lines[k][: lines[k].index(":") + 1]
+        return "\n".join(lines)
+
+    def capital_copy(self, i: int, rng: random.Random) -> str | None:
+        en_segments = segment_text(self.en[i][FIELD], "en").segments
+
+        def pick(segments: list[str]) -> tuple[int, str] | None:
+            options = []
+            for k in range(min(len(segments), len(en_segments))):
+                # words an engine leaves together: no punctuation between them, not the sentence's first
+                tokens = en_segments[k].split()[1:]
+                for n in (2, 3):
+                    for a in range(len(tokens) - n + 1):
+                        window = tokens[a: a + n]
+                        # a name ("I" is not one) beside a common word of 4+ letters, as partial_copy's
+                        if (all(re.fullmatch(r"[A-Za-z][a-z']*", w) for w in window)
+                                and any(w[0].isupper() and w != "I" for w in window)
+                                and any(w.islower() and len(w) >= 4 for w in window)):
+                            options.append((k, window))
+            options = [(k, w) for k, w in options if len(_WORD_RE.findall(segments[k])) > len(w)]
+            if not options:
+                return None
+            k, window = rng.choice(options)
+            pt_words = list(_WORD_RE.finditer(segments[k]))
+            start = rng.randrange(len(pt_words) - len(window) + 1)
+            first, last = pt_words[start], pt_words[start + len(window) - 1]
+            seg = segments[k]
+            return k, seg[: first.start()] + " ".join(window) + seg[last.end():]
+
+        return _edit_segment(self.pt[i][FIELD], pick)
+
+    def line_append(self, i: int, rng: random.Random) -> str | None:
+        text = self.pt[i][FIELD]
+        lines = text.split("\n")
+        if sum(bool(line.strip()) for line in lines) < 2 or any(code for _, code in protected_spans(text)):
+            return None
+        options = [k for k, line in enumerate(lines) if line.strip() and not ends_sentence(line)]
+        if not options:
+            return None
+        k = rng.choice(options)
+        own = set(segment_text(self.pt[i][FIELD], LANG).segments)
+        lines[k] = lines[k].rstrip() + " " + rng.choice([s for s in self.sentences if s not in own])
+        return "\n".join(lines)
+
 
 BackTranslate = Callable[[list[str]], list[str]]
 
@@ -246,6 +317,7 @@ class Sensitivity:
     clean_by_check: Counter
     classes: dict[str, ClassResult]
     excluded: list[str]  # ids of rows that fail when clean
+    scored: list[dict] = field(default_factory=list)  # the uncorrupted corpus as score_language returned it
 
     @property
     def false_alarm_rate(self) -> float:
@@ -253,24 +325,31 @@ class Sensitivity:
 
 
 def measure(spec: DatasetSpec, en: list[dict], pt: list[dict], back_translate: BackTranslate, qa: QAConfig,
-            classes: Sequence[str] = CLASSES, chunks: int = 5, seed: int = 0) -> Sensitivity:
+            classes: Sequence[str] = CLASSES, chunks: int = 5, seed: int = 0,
+            clean: Collection[int] | None = None, eligible: Collection[int] | None = None) -> Sensitivity:
     """Corrupt each eligible row once per class (1/chunks of the rows at a time, so the corpus the QA stage
-    learns its bounds from stays mostly clean) and score; see the module docstring."""
+    learns its bounds from stays mostly clean) and score; see the module docstring. `clean`: the rows known
+    to be correct translations (a labelled set): only they count as false alarms; `eligible`: the rows that
+    may be corrupted (default: `clean`), rows that fail uncorrupted never are."""
     failing = failing_flags(qa, LANG)
     clean_rows, _ = score_language(spec, LANG, [dict(r) for r in pt], en, qa)
-    clean_fail = {i for i, r in enumerate(clean_rows) if not r["qa_pass"]}
-    result = Sensitivity(len(pt), len(clean_fail),
-                         Counter(f for r in clean_rows for f in r["qa_flags"] if f in failing), {},
-                         [str(spec.row_id(clean_rows[i])) for i in sorted(clean_fail)])
+    known = set(range(len(pt))) if clean is None else set(clean)
+    clean_fail = {i for i, r in enumerate(clean_rows) if not r["qa_pass"] and i in known}
+    result = Sensitivity(len(known), len(clean_fail),
+                         Counter(f for i in clean_fail for f in clean_rows[i]["qa_flags"] if f in failing), {},
+                         [str(spec.row_id(clean_rows[i])) for i in sorted(clean_fail)], clean_rows)
+    usable = {i for i in (known if eligible is None else set(eligible)) if clean_rows[i]["qa_pass"]}
     corruptor = Corruptor(en, pt)
     table = corruptor.classes()
+    bar = progress(total=len(classes) * chunks, desc="qa sensitivity", unit="run")
     for name in classes:
         rng = random.Random(f"{seed}-{name}")
-        corrupted = {i: out for i in range(len(pt)) if i not in clean_fail
+        corrupted = {i: out for i in range(len(pt)) if i in usable
                      if (out := table[name].apply(i, rng)) is not None and out != pt[i][FIELD]}
         backs = dict(zip(corrupted, back_translate(list(corrupted.values())), strict=True))
         res = ClassResult(name)
         for c in range(chunks):
+            bar.update()
             part = [i for i in corrupted if i % chunks == c]
             if not part:
                 continue
@@ -283,9 +362,10 @@ def measure(spec: DatasetSpec, en: list[dict], pt: list[dict], back_translate: B
                 new = [f for f in scored[i]["qa_flags"] if f in failing]
                 res.detected += not scored[i]["qa_pass"]
                 res.by_check.update(set(new) - set(clean_rows[i]["qa_flags"]))
-                if len(res.examples) < 3:
+                if len(res.examples) < 3 or (not new and sum(e[1] == "-" for e in res.examples) < 3):
                     res.examples.append((corrupted[i][:160], ",".join(new) or "-"))
         result.classes[name] = res
+    bar.close()
     return result
 
 

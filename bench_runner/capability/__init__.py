@@ -12,7 +12,7 @@ from pathlib import Path
 from bench_runner.config import BASE
 from bench_runner.data import hash_records, heldout_conversations
 from bench_runner.stage import RunContext, Stage, versions
-from safedrift.core.files import atomic_write_json, atomic_write_jsonl, package_versions
+from safedrift.core.files import atomic_write_json, atomic_write_jsonl, package_versions, stable_hash
 
 
 def measures_capability(ctx: RunContext) -> bool:
@@ -41,6 +41,7 @@ class CapabilityStage(Stage):
         lm_eval = package_versions(["lm-eval"]) if self.cfg.capability.lm_eval_tasks else {}
         return {"model": self.ctx.model_identity, "adapter": tuned.name if tuned else None,
                 "capability": self.cfg.capability.model_dump(), "data": hash_records([self.heldout]),
+                "builtin_tasks": builtin_tasks_hash() if self.cfg.capability.lm_eval_tasks else None,
                 "seed": self.cfg.metrics.seed, "versions": {**versions(), **lm_eval}}
 
     def outputs(self, model: str) -> list[str]:
@@ -65,3 +66,11 @@ class CapabilityStage(Stage):
         if cap.lm_eval_tasks:
             atomic_write_json(folder / "lm_eval.json", run_lm_eval(self.cfg.model, adapter, cap, self.cfg.metrics.seed))
         return {}
+
+
+def builtin_tasks_hash() -> str:
+    """The content of safedrift's own lm-eval task folder (its items and YAMLs), part of the cache key."""
+    from bench_runner.capability.measure import BUILTIN_TASKS
+
+    return stable_hash([(p.name, p.read_text(encoding="utf-8")) for p in sorted(BUILTIN_TASKS.iterdir())
+                        if p.suffix in (".py", ".yaml")])

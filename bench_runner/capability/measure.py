@@ -1,9 +1,10 @@
 """Capability next to safety, so "safety drifted" can be told apart from "the model got worse": what the
 capability stage measures per model (the statistics over it are bench_runner/metrics/capability.py).
 
-(a) Held-out benign loss: per example, the summed negative log-likelihood and the token count of the reference
-answer (the benign release's `test` split, final assistant turn only: the tokens the fine-tune trains on).
-(b) Optional lm-evaluation-harness tasks run on the HF model plus the adapter.
+(a) Held-out benign loss: per example, the summed negative log-likelihood, the token count and the UTF-8 bytes of
+the reference answer (the benign release's `test` split, final assistant turn only: the tokens the fine-tune trains on).
+(b) Optional lm-evaluation-harness tasks run on the HF model plus the adapter: Belebele in every language on the
+paper grid, safedrift's own offline task (lm_eval_tasks/, safedrift_mc_<lang>) in tests and the sample.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from bench_runner.config import CapabilityConfig, ModelConfig
 from safedrift.core.errors import missing_extra
 from safedrift.core.log import progress
 
+# safedrift's own tiny lm-eval tasks (own items in lm-eval's YAML format), so the lm-eval path runs offline.
+BUILTIN_TASKS = Path(__file__).parent / "lm_eval_tasks"
+
 
 def heldout_nll(model, tokenizer, conversations: Sequence[tuple[str, list[dict]]], max_length: int,
                 batch_size: int, date_string: str | None = DEFAULT_DATE_STRING, desc: str = "held-out loss") -> list[dict]:
-    """Per (item id, conversation): {"item_id", "nll" (summed over answer tokens), "tokens"}; an example whose
-    answer max_length cut away entirely has tokens 0 (left out of the statistics)."""
+    """Per (item id, conversation): {"item_id", "nll" (summed over answer tokens), "tokens", "bytes" (UTF-8 bytes
+    of the scored text)}; an example whose answer max_length cut away entirely has tokens 0 (left out of the
+    statistics)."""
     import torch
 
     encoded = [encode_for_training(tokenizer, conv, max_length, date_string) for _, conv in conversations]
@@ -45,10 +50,18 @@ def heldout_nll(model, tokenizer, conversations: Sequence[tuple[str, list[dict]]
                                                 ignore_index=IGNORE_INDEX, reduction="none")
         sums, counts = nll.sum(dim=1).tolist(), (target != IGNORE_INDEX).sum(dim=1).tolist()
         for j, (s, c) in enumerate(zip(sums, counts, strict=True)):
-            out.append({"item_id": conversations[start + j][0], "nll": float(s), "tokens": int(c)})
+            out.append({"item_id": conversations[start + j][0], "nll": float(s), "tokens": int(c),
+                        "bytes": scored_bytes(tokenizer, part[j]["labels"])})
         bar.update(len(part))
     bar.close()
     return out
+
+
+def scored_bytes(tokenizer, labels: Sequence[int]) -> int:
+    """UTF-8 bytes of the answer text whose tokens carry loss (special tokens' text left out): the denominator of
+    bits per byte, which compares across languages and tokenizers where nats per token do not."""
+    ids = [t for t in labels[1:] if t != IGNORE_INDEX]  # position 0 is never a target
+    return len(tokenizer.decode(ids, skip_special_tokens=True).encode("utf-8"))
 
 
 # ---- lm-evaluation-harness --------------------------------------------------------------------------------------
@@ -73,7 +86,9 @@ def run_lm_eval(model_cfg: ModelConfig, adapter_dir: Path | None, cap: Capabilit
         model_args["revision"] = kwargs["revision"]
     if adapter_dir is not None:
         model_args["peft"] = str(adapter_dir)
-    manager = TaskManager(include_path=cap.lm_eval_include_path) if cap.lm_eval_include_path else TaskManager()
+    # safedrift's own offline tasks (safedrift_mc_<lang>) are always found; a user's folder beside them.
+    manager = TaskManager(include_path=[str(BUILTIN_TASKS), *([cap.lm_eval_include_path] if cap.lm_eval_include_path
+                                                              else [])])
     res = lm_eval.simple_evaluate(model="hf", model_args=model_args, tasks=list(cap.lm_eval_tasks),
                                   num_fewshot=cap.lm_eval_num_fewshot, batch_size=cap.lm_eval_batch_size,
                                   limit=cap.lm_eval_limit, log_samples=True, task_manager=manager,
@@ -81,19 +96,34 @@ def run_lm_eval(model_cfg: ModelConfig, adapter_dir: Path | None, cap: Capabilit
                                   fewshot_random_seed=seed)
     if res is None:
         return {"results": {}, "samples": {}, "versions": {}}
-    results: dict[str, dict] = {}
-    samples: dict[str, dict[str, float]] = {}
-    for task, values in res["results"].items():
-        metrics = {k.split(",")[0]: float(v) for k, v in values.items()
-                   if "," in k and not k.split(",")[0].endswith("_stderr") and isinstance(v, int | float)}
-        stderr = {k.split(",")[0].removesuffix("_stderr"): float(v) for k, v in values.items()
-                  if k.split(",")[0].endswith("_stderr") and isinstance(v, int | float)}
-        if not metrics:
-            continue
-        name = next(iter(metrics))
-        results[task] = {"metric": name, "value": metrics[name], "stderr": stderr.get(name), "metrics": metrics}
-        samples[task] = {str(s["doc_id"]): float(s[name]) for s in res.get("samples", {}).get(task, [])
-                         if isinstance(s.get(name), int | float)}
+    results, samples = lm_eval_figures(res)
     return {"results": results, "samples": samples,
             "versions": {k: str(v) for k, v in (res.get("versions") or {}).items()},
             "lm_eval_version": getattr(lm_eval, "__version__", "")}
+
+
+def lm_eval_figures(res: dict) -> tuple[dict[str, dict], dict[str, dict[str, float]]]:
+    """Per task and filter (lm-eval reports "exact_match,strict-match" beside "exact_match,flexible-extract": two
+    measurements, kept apart): its first metric, stderr, every metric, and the per-document values of that filter.
+    A task with one filter keeps its own name; one with several becomes "<task> [<filter>]" per filter."""
+    results: dict[str, dict] = {}
+    samples: dict[str, dict[str, float]] = {}
+    for task, values in res["results"].items():
+        metrics: dict[str, dict[str, float]] = {}
+        stderr: dict[str, dict[str, float]] = {}
+        for key, v in values.items():
+            if "," not in key or not isinstance(v, int | float):
+                continue
+            metric, filt = key.split(",", 1)
+            if metric.endswith("_stderr"):
+                stderr.setdefault(filt, {})[metric.removesuffix("_stderr")] = float(v)
+            else:
+                metrics.setdefault(filt, {})[metric] = float(v)
+        for filt, mine in metrics.items():
+            name = next(iter(mine))
+            label = task if len(metrics) == 1 else f"{task} [{filt}]"
+            results[label] = {"metric": name, "filter": filt, "value": mine[name],
+                              "stderr": stderr.get(filt, {}).get(name), "metrics": mine}
+            samples[label] = {str(s["doc_id"]): float(s[name]) for s in res.get("samples", {}).get(task, [])
+                              if s.get("filter", filt) == filt and isinstance(s.get(name), int | float)}
+    return results, samples

@@ -66,7 +66,9 @@ class GenerateStage(Stage):
                 jobs.append(ModelJob(m, tuned[m] / "adapter" if m in tuned else None, folders[m], self.ctx.prompts,
                                      out, write))
             extras = backend.run(jobs)
-        return {m: {**extras[m], "qa_excluded": self.ctx.eval_set.qa_excluded} for m in models}
+        # A resumed run's backend counted only the answers it made now: the figures come from every row on disk.
+        return {m: {**extras[m], "stats": stats_on_disk(extras[m].get("stats") or {}, folders[m] / "samples.jsonl"),
+                    "qa_excluded": self.ctx.eval_set.qa_excluded} for m in models}
 
     def _writer(self, out: JsonlAppender, model: str, tuned: Path | None) -> Callable[[list[Answer]], None]:
         def write(answers: list[Answer]) -> None:
@@ -86,6 +88,15 @@ class GenerateStage(Stage):
                 f"the {model} adapter left every answer identical to the base model's, so it was not applied "
                 "or did not train; raise training.lr or training.max_steps (LoRA starts as a no-op)."
             )
+
+
+def stats_on_disk(stats: dict, samples: Path) -> dict:
+    """The backend's statistics with the counts (rows, new_tokens, truncated) taken from every row of the
+    samples file, so a run resumed after a kill reports the whole stage, not the part it generated after the
+    kill; the rate (tokens_per_s) stays the one measured in this run."""
+    rows = list(iter_jsonl(samples)) if samples.is_file() else []
+    return {**stats, "rows": len(rows), "new_tokens": sum(r.get("new_tokens") or 0 for r in rows),
+            "truncated": sum(1 for r in rows if r.get("truncated"))}
 
 
 def sample_row(answer: Answer, model: str, tuned: Path | None, params: GenerationConfig) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 from bench_runner.chat import render
 from bench_runner.config import ModelConfig
 from bench_runner.generate.backend import Answer, GenerationBackend, ModelJob
-from bench_runner.serving.sampling import SamplingParams
+from bench_runner.serving.sampling import SamplingParams, prompt_budgets
 from safedrift.core.log import progress
 
 
@@ -126,16 +126,27 @@ class TransformersBackend(GenerationBackend):
             gen = TransformersGenerator(self.cfg.model, job.adapter, self.cfg.generation.batch_size)
             texts = [render(gen.tokenizer, list(p.messages), add_generation_prompt=True,
                             date_string=self.cfg.model.date_string) for p in todo]
+            budgets = prompt_budgets(self.cfg.generation, gen.tokenizer, job.prompts)
             bar = progress(total=len(job.prompts), initial=len(job.prompts) - len(todo),
                            desc=f"generate {job.model}", unit="prompt")
-            for batch in gen.generate(texts, self.params):
-                cut: list[bool | None] = list(batch.truncated) or [None] * len(batch.indices)
-                job.write([Answer(todo[i], texts[i], raw, n, c)
-                           for i, raw, n, c in zip(batch.indices, batch.texts, batch.new_tokens, cut, strict=True)])
-                bar.update(len(batch.indices))
+            for params, part in self._groups(todo, budgets):
+                record = {"params": params.to_dict()}
+                for batch in gen.generate([texts[i] for i in part], params):
+                    cut: list[bool | None] = list(batch.truncated) or [None] * len(batch.indices)
+                    job.write([Answer(todo[part[i]], texts[part[i]], raw, n, c, record) for i, raw, n, c in
+                               zip(batch.indices, batch.texts, batch.new_tokens, cut, strict=True)])
+                    bar.update(len(batch.indices))
             bar.close()
-            stats = dict(gen.stats)
+            stats = {**gen.stats, "max_new_tokens": budgets}
             gen.close()
         if stats.get("seconds"):
             stats["tokens_per_s"] = stats["new_tokens"] / stats["seconds"]
         return stats
+
+    def _groups(self, todo: list, budgets: dict[str, int]) -> list[tuple[SamplingParams, list[int]]]:
+        """The prompts (positions in todo) per answer budget: one group, batched across languages as before, when
+        every language has the same budget; else one group per budget."""
+        by_budget: dict[int, list[int]] = {}
+        for i, p in enumerate(todo):
+            by_budget.setdefault(budgets[p.language], []).append(i)
+        return [(self.params.with_budget(n), part) for n, part in by_budget.items()]

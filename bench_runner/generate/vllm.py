@@ -18,7 +18,7 @@ from bench_runner.chat import render
 from bench_runner.config import BASE, ModelConfig
 from bench_runner.generate.backend import Answer, GenerationBackend, ModelJob
 from bench_runner.plugin import Findings
-from bench_runner.serving.sampling import SamplingParams
+from bench_runner.serving.sampling import SamplingParams, prompt_budgets
 from bench_runner.serving.server import Completion
 from bench_runner.serving.vllm import VllmServing, request_body
 from safedrift.core.errors import DataError, SafedriftError
@@ -39,6 +39,7 @@ class Job:
     prompts: list[str]
     write: Callable[[list[int], list[Completion]], None]
     stats: dict = field(default_factory=lambda: {"new_tokens": 0, "truncated": 0, "requests": 0})
+    max_tokens: list[int] | None = None  # per prompt (its language's budget); None: the params' max_new_tokens
 
 
 def generate_jobs(serving: VllmServing, jobs: Sequence[Job], params: SamplingParams, batch_size: int,
@@ -50,8 +51,8 @@ def generate_jobs(serving: VllmServing, jobs: Sequence[Job], params: SamplingPar
     longest = max((len(j.prompts) for j in jobs), default=0)
     for i in range(longest):
         order += [(j, i) for j, job in enumerate(jobs) if i < len(job.prompts)]
-    bodies = [{**request_body(serving.name_of(jobs[j].model), params), "prompt": jobs[j].prompts[i]}
-              for j, i in order]
+    bodies = [{**request_body(serving.name_of(jobs[j].model), params), "prompt": jobs[j].prompts[i],
+               **_budget(jobs[j], i)} for j, i in order]
     pending: list[list[tuple[int, Completion]]] = [[] for _ in jobs]
     left = [len(j.prompts) for j in jobs]
 
@@ -75,6 +76,10 @@ def generate_jobs(serving: VllmServing, jobs: Sequence[Job], params: SamplingPar
             flush(j)
     return {"seconds": time.perf_counter() - t0, "requests": len(bodies),
             "new_tokens": sum(j.stats["new_tokens"] for j in jobs), "models": {j.model: j.stats for j in jobs}}
+
+
+def _budget(job: Job, i: int) -> dict:
+    return {} if job.max_tokens is None else {"max_tokens": job.max_tokens[i]}
 
 
 # ---- parity with transformers --------------------------------------------------------------------------
@@ -191,11 +196,14 @@ class VllmBackend(GenerationBackend):
         tok = load_tokenizer(self.cfg.model)
         texts = {p.uid: render(tok, list(p.messages), add_generation_prompt=True,
                                date_string=self.cfg.model.date_string) for p in prompts}
+        budgets = prompt_budgets(gcfg, tok, prompts)
         adapters = {j.model: j.adapter for j in jobs if j.adapter is not None}
         check = [prompts[i] for i in parity_indices(len(prompts), vcfg.parity_prompts)]
         results = {j.model: read_parity(j.folder) for j in jobs}  # a check that passed before (a resumed run)
         # Parity compares greedy answers; under sampling its answers are not the run's samples.
         greedy = params if params.temperature == 0 else SamplingParams(params.max_new_tokens, seed=params.seed)
+        # Parity answers are the run's samples only when they were made as the samples are (greedy, one budget).
+        reuse = greedy is params and set(budgets.values()) <= {params.max_new_tokens}
         # The transformers reference first: it needs the accelerator before the server takes it.
         reference = {m: transformers_answers(self.cfg.model, adapters.get(m), [texts[p.uid] for p in check],
                                              greedy, gcfg.batch_size)
@@ -204,11 +212,13 @@ class VllmBackend(GenerationBackend):
                               lora_rank=self.cfg.lora.r, seed=gcfg.seed, log_path=self.log_dir / "vllm-server.log")
         with serving:
             def write(m: str, chosen: list[Prompt]) -> Callable[[list[int], list[Completion]], None]:
-                extra = {"backend": "vllm", "server_version": serving.version,
-                         "request": request_body(serving.name_of(m), params)}
+                # The request as sent for each language (its budget), and the samples row's params to match.
+                extra = {lang: {"backend": "vllm", "server_version": serving.version,
+                                "request": request_body(serving.name_of(m), params.with_budget(n)),
+                                "params": params.with_budget(n).to_dict()} for lang, n in budgets.items()}
                 return lambda idx, done: by_model[m].write([
                     Answer(chosen[i], texts[chosen[i].uid], c.text, c.completion_tokens, c.finish_reason == "length",
-                           extra) for i, c in zip(idx, done, strict=True)])
+                           extra[chosen[i].language]) for i, c in zip(idx, done, strict=True)])
 
             bar = progress(total=len(prompts) * len(jobs), initial=sum(len(prompts) - len(j.todo) for j in jobs),
                            desc=f"generate {', '.join(models)} (vllm)", unit="prompt")
@@ -226,16 +236,17 @@ class VllmBackend(GenerationBackend):
                                     reference.get(BASE) if m != BASE else None, uids=[p.uid for p in check])
                 atomic_write_json(by_model[m].folder / "parity.json", results[m])
             check_parity(results)
-            for m in reference if greedy is params else ():
+            for m in reference if reuse else ():
                 write(m, check)(list(range(len(check))), [got[m][i] for i in range(len(check))])
                 bar.update(len(check))
             # 2. Everything else, every model at once.
             rest = {m: by_model[m].todo for m in models}
-            runs.append(generate_jobs(serving, [Job(m, [texts[p.uid] for p in rest[m]], write(m, rest[m]))
+            runs.append(generate_jobs(serving, [Job(m, [texts[p.uid] for p in rest[m]], write(m, rest[m]),
+                                                    max_tokens=[budgets[p.language] for p in rest[m]])
                                                 for m in models], params, gcfg.batch_size, bar.update))
             bar.close()
         # The models shared the server's seconds: tokens_per_s is the server's, over all of them.
-        runs = runs if greedy is params else runs[1:]  # greedy parity answers are no samples under sampling
+        runs = runs if reuse else runs[1:]  # parity answers that are no samples are not counted as such
         seconds = sum(r["seconds"] for r in runs)
         out = {}
         for m in models:
@@ -244,6 +255,6 @@ class VllmBackend(GenerationBackend):
                      "new_tokens": sum(x.get("new_tokens", 0) for x in mine),
                      "truncated": sum(x.get("truncated", 0) for x in mine), "served_with": models,
                      "tokens_per_s": sum(r["new_tokens"] for r in runs) / seconds if seconds else None,
-                     "parity_share": (results.get(m) or {}).get("share")}
+                     "parity_share": (results.get(m) or {}).get("share"), "max_new_tokens": budgets}
             out[m] = {"stats": stats, "parity": results.get(m), "server": serving.describe()}
         return out

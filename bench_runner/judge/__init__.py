@@ -1,9 +1,12 @@
 """judge: every model's answers judged, one verdict per answer, the judge recorded with every score.
 
-The prompt kinds (bench_runner.data.KINDS) say which judge: the configured one (judge.name, bench_runner.registries
-.JUDGES) or the offline refusal detector, and whether answers are also judged in English after back-translation
-(judge.answers_in; SORRY-Bench answers against the English source request). The configured judge is made once per
-stage, so a judge that vLLM serves starts once for every model's answers; `close()` stops it.
+Which judge: the configured one (judge.name, bench_runner.registries.JUDGES) scores the headline kind's compliance
+(SORRY-Bench); every other kind measures refusal (XSTest's safe prompts and contrasts, the benign prompts) and is
+judged in XSTest's three classes by judge.refusal_judge (the offline detector by default), so a compliance judge
+never calls a safe-prompt answer that is wrong, off-topic or cut short a refusal. The kind also says whether answers
+are judged in English after back-translation (judge.answers_in; SORRY-Bench answers against the English source
+request). Each judge is made once per stage, so a judge that vLLM serves starts once for every model's answers;
+`close()` stops it.
 
 Folder: scores.jsonl (one row per answer, keyed by uid, appended per chunk: a killed run resumes); the manifest
 records the judge's description and the back-translation's statistics per language.
@@ -17,15 +20,21 @@ from pathlib import Path
 from bench_runner.data import KINDS, PromptKind, hash_records, kind_of
 from bench_runner.judge.back_translation import BackTranslator, answer_language_plan, english_requests
 from bench_runner.judge.base import Judge, Verdict, create_judge
-from bench_runner.judge.refusal import RefusalJudge
 from bench_runner.registries import JUDGES
 from bench_runner.stage import RunContext, Stage, versions
 from safedrift.core.errors import DataError
 from safedrift.core.files import JsonlAppender, iter_jsonl
 from safedrift.core.log import progress
 
-# The configured judge's kinds first, then the offline detector's (sorry, xstest, benign): chunks, and so the
-# batches a model judge sees, are what they have always been.
+
+def by_run_judge(kind: PromptKind) -> bool:
+    """The configured judge scores only the headline compliance; PromptKind.judged_by_run_judge predates the
+    three-class refusal judge and still says True for XSTest."""
+    return kind.headline
+
+
+# The kinds in the order they have always been judged (sorry, xstest, benign): chunks, and so the batches a model
+# judge sees, are what they were.
 JUDGING_ORDER: list[PromptKind] = sorted(KINDS.values(), key=lambda kind: not kind.judged_by_run_judge)
 
 
@@ -36,6 +45,8 @@ class JudgeStage(Stage):
         super().__init__(ctx)
         self.generate = generate
         self._judge: Judge | None = None
+        self._refusal_judge: Judge | None = None
+        self._secondary: dict[str, Judge] = {}
 
     # ---- what the verdicts depend on --------------------------------------------------------------------
     @cached_property
@@ -59,9 +70,15 @@ class JudgeStage(Stage):
     def inputs(self, model: str) -> dict:
         # As for the model under test, the judge's device is no key, and its weights are keyed by the judge's
         # cache_identity (a Hub revision by its commit), not by the revision as written.
-        settings = self.cfg.judge.model_dump(exclude={"model": {"device", "revision"}})
+        settings = self.cfg.judge.model_dump(exclude={"model": {"device", "revision"},
+                                                      "refusal_model": {"device", "revision"},
+                                                      "guard_model": {"device", "revision"}})
         return {"generate": self.generate(model).name, "judge": settings,
-                "judge_identity": self.judge_identity, "refusal_detector": RefusalJudge.cache_identity(self.cfg),
+                "judge_identity": self.judge_identity,
+                "refusal_judge": {"name": self.cfg.judge.refusal_judge,
+                                  **JUDGES.get(self.cfg.judge.refusal_judge).cache_identity(self.cfg)},
+                "secondary": [{"name": name, **JUDGES.get(name).cache_identity(self.cfg)}
+                              for name in self.cfg.judge.secondary],
                 "answer_languages": self.plan,
                 "english_requests": hash_records([self.english]) if self.needs_english else None,
                 "versions": versions()}
@@ -77,17 +94,32 @@ class JudgeStage(Stage):
             self._judge = create_judge(self.cfg, log_path=self.ctx.run_dir / self.name / "vllm-judge-server.log")
         return self._judge
 
-    @cached_property
-    def offline_judge(self) -> Judge:
-        return RefusalJudge()
+    @property
+    def refusal_judge(self) -> Judge:
+        """The three-class judge of the refusal measures (judge.refusal_judge), made on first use."""
+        if self._refusal_judge is None:
+            self._refusal_judge = JUDGES.get(self.cfg.judge.refusal_judge)(
+                self.cfg, log_path=self.ctx.run_dir / self.name / "vllm-refusal-judge-server.log")
+        return self._refusal_judge
+
+    @property
+    def secondary(self) -> dict[str, Judge]:
+        """judge.secondary by name, made on first use: they judge the same answers for judge-judge agreement."""
+        for name in self.cfg.judge.secondary:
+            if name not in self._secondary:
+                log_path = self.ctx.run_dir / self.name / f"vllm-{name}-server.log"
+                self._secondary[name] = JUDGES.get(name)(self.cfg, log_path=log_path)
+        return self._secondary
 
     def judge_of(self, kind: PromptKind) -> Judge:
-        return self.run_judge if kind.judged_by_run_judge else self.offline_judge
+        return self.run_judge if by_run_judge(kind) else self.refusal_judge
 
     def close(self) -> None:
-        if self._judge is not None:
-            self._judge.close()
-            self._judge = None
+        for judge in (self._judge, self._refusal_judge, *self._secondary.values()):
+            if judge is not None:
+                judge.close()
+        self._judge = self._refusal_judge = None
+        self._secondary = {}
 
     # ---- compute ----------------------------------------------------------------------------------------
     def compute(self, model: str, folder: Path) -> dict:
@@ -106,7 +138,9 @@ class JudgeStage(Stage):
                     out.write_batch(self.judge_part(kind, part, back))
                     bar.update(len(part))
             bar.close()
-        return {"judge": self.run_judge.describe(), "back_translation": back.stats}
+        return {"judge": self.run_judge.describe(), "refusal_judge": self.refusal_judge.describe(),
+                "secondary": {name: judge.describe() for name, judge in self.secondary.items()},
+                "back_translation": back.stats}
 
     def judge_part(self, kind: PromptKind, part: list[dict], back: BackTranslator) -> list[dict]:
         """scores.jsonl rows of answers of one kind: the native verdicts, and for a back-translated kind in a
@@ -133,8 +167,18 @@ class JudgeStage(Stage):
         in_english = dict(zip(to_en, judge.judge(
             [self.english[part[i]["item_id"]] for i in to_en], [answer_en[i] for i in to_en], ["en"] * len(to_en)),
             strict=True)) if to_en else {}
-        return [score_row(s, native.get(i), in_english.get(i), answer_en.get(i), answers_in)
+        rows = [score_row(s, native.get(i), in_english.get(i), answer_en.get(i), answers_in)
                 for i, s in enumerate(part)]
+        for name, other in self.secondary.items():  # the same answers, natively, for judge-judge agreement
+            verdicts = other.judge([s["messages"][-1]["content"] for s in part], [s["response"] for s in part],
+                                   [s["language"] for s in part])
+            for row, v in zip(rows, verdicts, strict=True):
+                row.setdefault("secondary", {})[name] = {k: v.to_dict().get(k) for k in SECONDARY_FIELDS}
+        return rows
+
+
+# What a secondary judge's verdict keeps in a scores row (`secondary`: {judge name: these}).
+SECONDARY_FIELDS = ("score", "label", "refusal_class", "judge")
 
 
 def score_row(sample: dict, verdict: Verdict | None, english: Verdict | None = None,

@@ -24,9 +24,15 @@ class Verdict:
     # The number a model judge's official parser read (sorry-bench: any float, e.g. 0.5 or 10), None when it
     # read none; kept so the official per-category mean of raw scores can be recomputed.
     raw_score: float | None = None
+    # XSTest's three classes, from a judge that gives them (the refusal detector, the XSTest classifier):
+    # "full_compliance" | "partial_refusal" | "full_refusal"; None from a judge that does not (left out of to_dict).
+    refusal_class: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if out["refusal_class"] is None:
+            del out["refusal_class"]
+        return out
 
 
 class Judge(Plugin, ABC):

@@ -165,6 +165,8 @@ class SorryBenchJudge(Judge):
         # server arguments, or judge.base_url); a server starts on the first request.
         self.completer = COMPLETERS.get(self.backend_name).for_judge(self.model_cfg, self.settings,
                                                                      cfg.generation.vllm, log_path)
+        # What a server at judge.base_url says it serves, checked against judge.model before the first request.
+        self.served: dict | None = None
 
     # ---- plugin hooks -------------------------------------------------------------------------------------
     @classmethod
@@ -246,6 +248,7 @@ class SorryBenchJudge(Judge):
     def describe(self) -> dict:
         served = self.completer.describe()
         return {"name": self.name, "model": self.model_cfg.label, "backend": self.backend_name, "server": served,
+                "served_model": self.served,
                 "revision": self.model_cfg.revision if self.model_cfg.hub_id else None,
                 "template": SORRY_BENCH_JUDGE_TEMPLATE,
                 "input": sorry_bench_judge_input("{question}", "{answer}") + " (BOS added by the tokenizer)",
@@ -259,7 +262,14 @@ class SorryBenchJudge(Judge):
 
     # ---- judging -------------------------------------------------------------------------------------------
     def complete(self, texts: Sequence[str]) -> list[str]:
-        """Greedy completions of the literal texts, tokenized with the tokenizer's special tokens (its BOS)."""
+        """Greedy completions of the literal texts, tokenized with the tokenizer's special tokens (its BOS); a
+        served judge is verified first (bench_runner.judge.served)."""
+        if self.settings.base_url and self.served is None and texts:
+            from bench_runner.judge.served import verify_served_judge
+            from bench_runner.serving.server import ServerClient
+
+            self.served = verify_served_judge(ServerClient(self.settings.base_url), self.model_cfg,
+                                              self.settings.served_name)
         return self.completer.complete(texts, max_tokens=self.max_new_tokens)
 
     def verdict(self, output: str) -> Verdict:

@@ -2,8 +2,11 @@
 drift) -> metrics/all-<key>/metrics.json, the `metrics` section of results.json.
 
 The statistics: compliance.py (the headline cells), over_refusal.py, agreement.py (judge-language bias), on the
-primitives of stats.py; capability.py for the capability stage's measurements. The stages it reads are handed
-in, each a callable from a model name to its finished folder."""
+primitives of stats.py; capability.py for the capability stage's measurements. Beside metrics.json, study.json
+(study.py): fold changes, adapter-level tests and the largest fold change with the adapter (fine-tune language x
+training seed) as the unit (design.py, foldchange.py, replicates.py, largest.py), and the official macro rates
+(official.py); compare.py puts several runs (model families) in one report. The stages it reads are handed in,
+each a callable from a model name to its finished folder."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from bench_runner.stage import RunContext, Stage
 from safedrift.core.files import atomic_write_json, iter_jsonl
 
 METRICS = "metrics.json"
+STUDY = "study.json"  # the study-design figures (bench_runner.metrics.study), beside the grid's
 
 
 class MetricsStage(Stage):
@@ -60,11 +64,12 @@ class MetricsStage(Stage):
                 "schema": SCHEMA_VERSION}
 
     def outputs(self, label: str) -> list[str]:
-        return [METRICS]
+        return [METRICS, STUDY]
 
     def compute(self, label: str, folder: Path) -> dict | None:
         from bench_runner.metrics.agreement import judge_agreement
         from bench_runner.metrics.compliance import compute_metrics
+        from bench_runner.metrics.study import study_figures
 
         scores = []
         for model, f in self.judged.items():
@@ -78,6 +83,7 @@ class MetricsStage(Stage):
         result["capability"] = capability_figures(capability, models, languages, m) if capability else None
         result["representation"] = representation_figures(representation, languages) if representation else None
         atomic_write_json(folder / METRICS, result)
+        atomic_write_json(folder / STUDY, study_figures(scores, self.ctx.adapters, languages, m))
         return {}
 
 

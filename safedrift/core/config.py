@@ -35,13 +35,26 @@ def read_yaml(path: str | os.PathLike) -> dict:
         raise ConfigError(f"config file not found: {path}.")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte offset {exc.start}); re-encode it as UTF-8.") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc}).") from None
+        raise ConfigError(yaml_error_line(path, exc)) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level.")
     return raw
+
+
+def yaml_error_line(path: Path, exc: yaml.YAMLError) -> str:
+    """A YAML syntax error in one line: file:line:column, what is wrong, and the fix (PyYAML's own message
+    spans several lines with the offending text quoted)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    context = getattr(exc, "context", None)
+    said = f"{problem} ({' '.join(context.split())})" if context else problem
+    return f"{where}: not valid YAML: {said}; fix the file at that line and column."
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

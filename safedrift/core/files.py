@@ -1,32 +1,60 @@
-"""Atomic file writes, JSONL reading with line-precise errors, stage folders and their manifests."""
+"""Atomic file writes, JSONL reading with line-precise errors, stage folders and their manifests, the folder
+locks every writer takes, and the crash points the crash tests kill the process at."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import signal
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from safedrift.core.errors import DataError
+from safedrift.core.errors import DataError, SafedriftError
 
 # Texts longer than this are rejected as input: a translation segment of that size is a data bug.
 MAX_TEXT_CHARS = 20_000
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux shows it (/proc), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    """Write via a temp file in the same folder and rename, so readers never see half a file.
+
+    The file gets the mode a plain open() would give (0666 less the umask: 0644 by default), not mkstemp's
+    0600, so a release or results folder can be shared as written. A refused write (full disk, file-size
+    limit) names the file it was writing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -72,19 +100,6 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
             if not isinstance(obj, dict):
                 raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}.")
             yield obj
-
-
-def iter_jsonl_located(path: str | os.PathLike) -> Iterator[tuple[str, dict]]:
-    """Like iter_jsonl, but yield ("<file>:<line>", object) so later validation can name the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"input file not found: {path}.")
-    objects = iter_jsonl(path)  # raises the file:line error for malformed JSON
-    # iter_jsonl skips blank lines, so pair each object with the number of the next non-blank line.
-    with path.open(encoding="utf-8") as fh:
-        numbers = (n for n, line in enumerate(fh, start=1) if line.strip())
-        for obj, n in zip(objects, numbers, strict=True):
-            yield f"{path}:{n}", obj
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -218,3 +233,73 @@ class JsonlAppender:
         if exc_type is None:
             self._open()  # finished: the file exists, even with no rows in it
         self.close()
+
+
+# --- locks ---------------------------------------------------------------------------------------------------
+
+WORK_LOCK = "release.lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, name: str, busy: str, unusable: str) -> Iterator[None]:
+    """Hold flock(2) on `<folder>/<name>` for the block, or stop at once when another process holds it.
+
+    The lock is held by the open file, so it goes when the process ends however it ends (a kill -9 leaves no
+    stale lock); the file itself stays, and names its holder. `busy` and `unusable` are the two sentences,
+    formatted with {holder} and {reason}. A folder that is read-only is still locked (read-only open)."""
+    path = folder / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        writable = True
+    except OSError as exc:
+        try:
+            fd, writable = os.open(path, os.O_RDONLY), False
+        except OSError:
+            raise SafedriftError(unusable.format(reason=exc.strerror or exc)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise SafedriftError(busy.format(holder=holder)) from None
+        if writable:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def work_lock(work: Path) -> contextlib.AbstractContextManager[None]:
+    """One writer at a time per work directory (build, qa, publish, release, push)."""
+    return folder_lock(
+        work, WORK_LOCK,
+        busy=f"another safedrift release is using the work directory {work} ({{holder}}); wait for it to "
+             "finish, or give this run another --work-dir.",
+        unusable=f"cannot create the lock file in the work directory {work} ({{reason}}); choose a writable "
+                 "--work-dir.")
+
+
+def output_lock(out: Path) -> contextlib.AbstractContextManager[None]:
+    """One writer at a time per release folder, whatever work directory it publishes from. The lock file sits
+    beside the folder (`.<name>.lock`), so the release folder itself holds nothing but the release."""
+    out = Path(os.path.abspath(out))
+    return folder_lock(
+        out.parent, f".{out.name}.lock",
+        busy=f"another safedrift run is publishing into {out} ({{holder}}); wait for it to finish, or choose "
+             "another --output-dir.",
+        unusable=f"cannot create the lock file beside the release folder {out} ({{reason}}); make its parent "
+                 "folder writable or choose another --output-dir; the previous release is unchanged.")
+
+
+# --- crash points --------------------------------------------------------------------------------------------
+
+CRASH_ENV = "SAFEDRIFT_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """A phase boundary: when $SAFEDRIFT_CRASH_AT names it, the process kills itself there with SIGKILL, as a
+    power cut would, so the crash tests can check that a rerun recovers at every boundary."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

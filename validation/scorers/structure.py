@@ -12,6 +12,8 @@ MIN_ROWS such rows the spread cannot be estimated, and the fixed band FALLBACK_B
 The rule is applied to the whole row (`length_ratio`) and to each field on its own (`length_ratio_fields`,
 bounds learned per field name, or over all fields when one field has fewer than MIN_ROWS); a row fails when
 the row or any field is out of bounds, so a halved output is not hidden by a long correct input.
+A short text's ratio varies more (one word more is a tenth of a 40-character sentence): for a source of
+L < SHORT_CHARS characters the band is widened by sqrt(SHORT_CHARS / L), the way a ratio of counts spreads.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ MIN_SOURCE_CHARS = 20
 MIN_ROWS = 30
 MIN_LOG_SIGMA = 0.05  # a corpus of near-identical ratios would otherwise flag a 2 % difference
 FALLBACK_BOUNDS = (1 / 3, 3.0)
+SHORT_CHARS = 120
 # A field is a copy of its source only if it has enough prose that a translator must have changed it.
 MIN_COPY_WORDS = 4
 MIN_COPY_LETTERS = 20
@@ -89,6 +92,17 @@ def length_bounds(ratios: list[float], width: float) -> dict:
             "rule": f"median x/÷ exp({width:g} x robust SD of log ratio), n={len(usable)}"}
 
 
+def within(ratio: float, bounds: dict, source_chars: int) -> bool:
+    """Whether `ratio` is inside `bounds`, widened for a short source (see the module docstring)."""
+    median = bounds["median"]
+    if not median:
+        return bounds["low"] <= ratio <= bounds["high"]
+    widen = math.sqrt(max(1.0, SHORT_CHARS / max(source_chars, 1)))
+    low = math.exp(math.log(median) - (math.log(median) - math.log(bounds["low"])) * widen)
+    high = math.exp(math.log(median) + (math.log(bounds["high"]) - math.log(median)) * widen)
+    return low <= ratio <= high
+
+
 def _norm(text: str) -> str:
     return " ".join(text.casefold().split())
 
@@ -111,6 +125,7 @@ class StructureScorer:
     def score(self, rows: list[dict], ctx: LanguageContext) -> dict:
         ratios: list[float] = []
         field_ratios: dict[str, list[float]] = defaultdict(list)
+        source_chars: list[tuple[int, dict[str, int]]] = []  # per row: all fields', each field's
         for row, src in track(list(zip(rows, ctx.sources, strict=True)),
                              desc=f"structure {ctx.dataset}/{ctx.lang}", unit="row"):
             pairs = ctx.pairs(row, src)
@@ -119,6 +134,7 @@ class StructureScorer:
             if ratio is not None:
                 ratios.append(ratio)
             row["length_ratio_fields"] = {}
+            source_chars.append((sum(len(s) for _, s, _ in pairs), {label: len(s) for label, s, _ in pairs}))
             for label, s, t in pairs:
                 if (r := _ratio(s, t)) is not None:
                     row["length_ratio_fields"][label] = round(r, 4)
@@ -139,12 +155,11 @@ class StructureScorer:
         field_bounds = {name: length_bounds(rs if len(rs) >= MIN_ROWS else pooled, width)
                         for name, rs in sorted(field_ratios.items())}
         if not ctx.is_source:
-            for row in rows:
+            for row, (chars, field_chars) in zip(rows, source_chars, strict=True):
                 r = row["length_ratio"]
-                if r is not None and not bounds["low"] <= r <= bounds["high"]:
+                if r is not None and not within(r, bounds, chars):
                     flag(row, "length_ratio")
                 for label, fr in row["length_ratio_fields"].items():
-                    b = field_bounds[field_name(label)]
-                    if not b["low"] <= fr <= b["high"]:
+                    if not within(fr, field_bounds[field_name(label)], field_chars[label]):
                         flag(row, "length_ratio")
         return {"length_ratio": bounds, "length_ratio_fields": field_bounds}

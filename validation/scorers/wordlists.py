@@ -32,6 +32,12 @@ _W = _word_class()
 _WORD_RE = re.compile(rf"{_W}+(?:['’]{_W}+)*")
 # A number written in digits: not glued after a Latin letter (x2, mp3, h264 are names), separators inside.
 _DIGITS_RE = re.compile(r"(?<![A-Za-z_\d.,])\d+(?:[.,]\d+)*")
+# An identifier: a name with a capital, then digits, with or without a hyphen (COVID-19, F-16, MP3, CO2): its
+# digits name a thing, and translators drop the hyphen ("COVID19"). Compared whole, as "id:COVID19".
+_IDENTIFIER_RE = re.compile(r"(?<![\w.,-])([A-Za-z]*[A-Z][A-Za-z]*)-?(\d+)(?![\w.,]?\d)")
+# A unit's power written three ways (cm^2, cm², cm2): the power is one stated value.
+_UNIT_POWER_RE = re.compile(r"(?<![A-Za-z])(mm|cm|dm|km|m|in|ft|yd|mi)(?:\^([23])|([²³])|([23]))(?!\w)")
+_SUPERSCRIPTS = {"²": "2", "³": "3"}
 
 
 def words(text: str) -> list[str]:
@@ -54,7 +60,8 @@ NUMBER_WORDS: dict[str, dict[str, int]] = {
     "en": _table(
         "zero:0 one:1 two:2 three:3 four:4 five:5 six:6 seven:7 eight:8 nine:9 ten:10 eleven:11 twelve:12 "
         "thirteen:13 fourteen:14 fifteen:15 sixteen:16 seventeen:17 eighteen:18 nineteen:19 twenty:20 "
-        "thirty:30 forty:40 fifty:50 sixty:60 seventy:70 eighty:80 ninety:90 hundred:100 thousand:1000"),
+        "thirty:30 forty:40 fifty:50 sixty:60 seventy:70 eighty:80 ninety:90 hundred:100 thousand:1000 "
+        "twice:2 thrice:3 dozen:12"),
     "pt": _table(
         "zero:0 um|uma:1 dois|duas:2 três|tres:3 quatro:4 cinco:5 seis:6 sete:7 oito:8 nove:9 dez:10 onze:11 "
         "doze:12 treze:13 catorze|quatorze:14 quinze:15 dezesseis|dezasseis:16 dezessete|dezassete:17 "
@@ -128,8 +135,38 @@ def digit_key(token: str) -> str:
 
 
 def digit_values(text: str) -> Iterator[str]:
+    def identifier(m: re.Match) -> str:
+        found.append(f"id:{m.group(1).upper()}{m.group(2)}")
+        return " "
+
+    def power(m: re.Match) -> str:
+        value = m.group(2) or _SUPERSCRIPTS.get(m.group(3) or "", "") or m.group(4)
+        return f"{m.group(1)} {value}"
+
+    found: list[str] = []
+    text = _IDENTIFIER_RE.sub(identifier, _UNIT_POWER_RE.sub(power, text))
+    yield from found
     for m in _DIGITS_RE.finditer(text):
         yield digit_key(m.group())
+
+
+_ROMAN_RE = re.compile(r"\b(?=[MDCLXVI]{2,}\b)M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})\b"
+                       r"|(?<=[Ss]éculo )[IVX]\b|(?<=[Ss]éculos )[IVX]\b")
+_ROMAN = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
+
+
+def roman_values(text: str) -> Counter:
+    """Values written as Roman numerals of two letters or more (XIX, IV; "século V" too): a translation writes
+    centuries and ordinals so ("20th century" -> "século XX"). Only used to reconcile a mismatch."""
+    out: Counter = Counter()
+    for m in _ROMAN_RE.finditer(text):
+        letters, total = m.group(), 0
+        if not letters:  # the lookahead saw capitals that are no numeral in order (e.g. "DIM"): nothing matched
+            continue
+        for a, b in zip(letters, letters[1:] + " ", strict=True):
+            total += -_ROMAN[a] if b != " " and _ROMAN[b] > _ROMAN[a] else _ROMAN[a]
+        out[str(total)] += 1
+    return out
 
 
 def _de_compound(word: str, table: dict[str, int]) -> int | None:
@@ -294,3 +331,30 @@ def negation_count(text: str, lang: str) -> int | None:
         return None
     marks, affix = NEGATION_WORDS[lang], _NEGATION_AFFIX.get(lang)
     return sum(w in marks or (affix is not None and affix.search(w) is not None) for w in words(text))
+
+
+# English words negated by an affix (non-renewable, unchecked, gluten-free, harmless): translations often
+# write the negation as a word ("não renovável", "sem glúten"), so each may stand for one marker of
+# AFFIX_MARKERS in the translation's sentence.
+_NEGATIVE_AFFIX_RE = re.compile(
+    r"\b(?:non-?[a-z]{3,}|un(?!der|til|ion|it|iv|iq|if|ique|less|cle)[a-z]{4,}|[a-z]{3,}less|[a-z]+-free)\b", re.I)
+# Not negations, though shaped like one: -less words whose translation has no negation word.
+_NOT_NEGATIVE = frozenset("unless regardless nevertheless nonetheless bless blessed".split())
+AFFIX_MARKERS: dict[str, frozenset[str]] = {
+    "pt": frozenset({"não", "nao", "sem"}),
+    "es": frozenset({"no", "sin"}),
+    "fr": frozenset({"non", "sans"}),
+    "de": frozenset({"nicht", "ohne"}),
+}
+
+
+def negative_affixes(text: str) -> int:
+    """English words carrying a negative affix (see _NEGATIVE_AFFIX_RE)."""
+    return sum(m.group().casefold() not in _NOT_NEGATIVE for m in _NEGATIVE_AFFIX_RE.finditer(text))
+
+
+def affix_markers(text: str, lang: str) -> int:
+    """Negation markers in `text` that may translate an English negative affix."""
+    marks = AFFIX_MARKERS.get(lang, frozenset())
+    return sum(w in marks for w in words(text)) if marks else 0
+

@@ -1,0 +1,170 @@
+"""Several finished runs (model families) on the same datasets, one report: per family the study-design figures
+(design.py), the fold changes pooled over families, and the test that the fine-tune-language pattern differs by
+family.
+
+    .venv/bin/python -m bench_runner.metrics.compare OUT_DIR RUN_DIR RUN_DIR [...]
+
+reads each run's results.json (its config: fine-tune languages, seeds, eval languages) and samples.jsonl (every
+answer with its verdict), and writes OUT_DIR/compare.json and OUT_DIR/compare.md.
+
+Pooled fold change: the families' log fold changes of a cell combined by inverse-variance weights
+(statsmodels combine_effects; fixed effect beside the DerSimonian-Laird random effect, whose interval also counts
+the between-family variation, and Cochran's Q of the families' disagreement). Family pattern: per adapter the mean
+over eval languages of its empirical logit; a two-way layout family x fine-tune language with the seeds as
+replicates; F test of the interaction (statsmodels OLS, nested models) against the seed-to-seed variation: "the
+ranking of fine-tune languages differs by family". With one seed per language there is nothing to test it
+against, and the test says so."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bench_runner.config import BASE, MetricsConfig, parse_config
+from bench_runner.data import COMPLIANCE
+from bench_runner.metrics.design import adapter_logits, design_figures, verdict_cube
+from bench_runner.metrics.over_refusal import values_by_measure
+from bench_runner.stage import RunContext
+from safedrift.core.errors import ConfigError
+from safedrift.core.files import atomic_write_json, atomic_write_text, iter_jsonl
+
+PATTERN_METHOD = (
+    "per adapter the mean over eval languages of its empirical logit; OLS of family x fine-tune language with the "
+    "seeds as replicates; F test of the interaction against the within-cell (seed) variation (statsmodels "
+    "compare_f_test of the nested models)"
+)
+POOLED_METHOD = ("log fold changes of the families combined by inverse-variance weights (statsmodels "
+                 "combine_effects): fixed effect, and DerSimonian-Laird random effect with Cochran's Q across families")
+
+
+def read_run(run_dir: Path) -> dict:
+    """A finished run: its model label, adapters, eval languages and answers with verdicts."""
+    results_path = run_dir / "results.json"
+    if not results_path.is_file():
+        raise ConfigError(f"{run_dir} has no results.json; run `safedrift bench` on its config first.")
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    cfg = parse_config(results["config"], results_path)
+    return {"run": str(run_dir), "model": results["model"]["label"], "adapters": RunContext(cfg).adapters,
+            "eval_languages": cfg.eval_languages, "rows": list(iter_jsonl(run_dir / "samples.jsonl"))}
+
+
+def family_pattern(logits: dict[str, dict[str, list[float]]]) -> dict:
+    """logits: family -> fine-tune language -> one value per adapter (seed). The interaction F test."""
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    rows = [{"z": z, "family": f, "lang": lang, "cell": f"{f}|{lang}"}
+            for f, by_lang in logits.items() for lang, values in by_lang.items() for z in values]
+    df = pd.DataFrame(rows)
+    out: dict = {"method": PATTERN_METHOD, "statistic": None, "df": None, "p_value": None,
+                 "n_families": len(logits), "n_adapters": len(df), "note": ""}
+    n_cells = df["cell"].nunique() if len(df) else 0
+    if len(logits) < 2 or df["lang"].nunique() < 2:
+        out["note"] = "not estimable: needs at least two families and two fine-tune languages"
+        return out
+    if len(df) <= n_cells:
+        out["note"] = ("not estimable with one seed per fine-tune language: family x language and seed effects are "
+                       "confounded (set training.seeds to at least two seeds)")
+        return out
+    additive = smf.ols("z ~ C(family) + C(lang)", data=df).fit()
+    full = smf.ols("z ~ C(cell)", data=df).fit()  # every family x language cell its own mean
+    f, p, df_diff = full.compare_f_test(additive)
+    out.update(statistic=float(f), df=[int(df_diff), int(full.df_resid)], p_value=float(p))
+    return out
+
+
+def pooled_fold_changes(families: list[dict], confidence: float) -> list[dict]:
+    """Per (fine-tune, eval) cell present in every family: the families' log fold changes combined."""
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    cells: dict[tuple[str, str], list[dict]] = {}
+    for fam in families:
+        for c in fam["design"]["cells"]:
+            if c.get("fold_change") is not None and c.get("log_se"):
+                cells.setdefault((c["finetune_language"], c["eval_language"]), []).append(c)
+    out = []
+    for (ft, ev), found in cells.items():
+        if len(found) != len(families):
+            continue
+        effects = np.log([c["fold_change"] for c in found])
+        variances = np.array([c["log_se"] for c in found]) ** 2
+        res = combine_effects(effects, variances, method_re="dl", alpha=1 - confidence)
+        fe_lo, fe_hi = res.conf_int(alpha=1 - confidence, use_t=False)[0]
+        re_lo, re_hi = res.conf_int(alpha=1 - confidence, use_t=False)[1]
+        q, q_p = res.test_homogeneity()[:2]
+        out.append({"finetune_language": ft, "eval_language": ev,
+                    "by_family": [float(np.exp(e)) for e in effects],
+                    "fixed": float(np.exp(res.mean_effect_fe)), "fixed_ci": [float(np.exp(fe_lo)), float(np.exp(fe_hi))],
+                    "random": float(np.exp(res.mean_effect_re)),
+                    "random_ci": [float(np.exp(re_lo)), float(np.exp(re_hi))],
+                    "q": float(q), "q_p_value": float(q_p)})
+    return out
+
+
+def compare_runs(run_dirs: list[Path], m: MetricsConfig | None = None) -> dict:
+    """compare.json: per family the design figures, the pooled fold changes and the family-pattern test."""
+    m = m or MetricsConfig()
+    runs = [read_run(Path(d)) for d in run_dirs]
+    evals = [ev for ev in runs[0]["eval_languages"] if all(ev in r["eval_languages"] for r in runs)]
+    langs = [x for x in runs[0]["adapters"] if all(x in r["adapters"] for r in runs)]
+    if not evals or not langs:
+        raise ConfigError("the runs share no eval language or no fine-tune language; compare runs of one study.")
+    families, logits = [], {}
+    for i, r in enumerate(runs):
+        name = f"{r['model']} ({Path(r['run']).name})" if sum(x["model"] == r["model"] for x in runs) > 1 else r["model"]
+        adapters = {lang: r["adapters"][lang] for lang in langs}
+        grid = values_by_measure(r["rows"])[COMPLIANCE.name]
+        has_base = any(row["model"] == BASE for row in r["rows"])
+        design = design_figures(grid, adapters, evals, BASE if has_base else None, m.n_resamples, m.confidence,
+                                m.seed + i)
+        labels = [lab for lang in langs for lab in adapters[lang]]
+        z, _ = adapter_logits(verdict_cube(grid, labels, evals)[1])
+        per_adapter = dict(zip(labels, z.mean(axis=1).tolist(), strict=True))
+        logits[name] = {lang: [per_adapter[lab] for lab in adapters[lang]] for lang in langs}
+        families.append({"family": name, "run": r["run"], "design": design})
+    return {"families": families, "finetune_languages": langs, "eval_languages": evals,
+            "pooled_method": POOLED_METHOD, "pooled": pooled_fold_changes(families, m.confidence),
+            "family_pattern": family_pattern(logits)}
+
+
+def compare_markdown(report: dict) -> str:
+    lines = ["# safedrift: several model families, one report", "",
+             f"Families: {', '.join(f['family'] for f in report['families'])}; fine-tune languages "
+             f"{', '.join(report['finetune_languages'])}; eval languages {', '.join(report['eval_languages'])}.", "",
+             "## Fold change against base, per family and pooled", "",
+             "| fine-tune | eval | " + " | ".join(f["family"] for f in report["families"])
+             + " | pooled (fixed) | pooled (random) | Q p |",
+             "|---|---|" + "---|" * (len(report["families"]) + 3)]
+    for c in report["pooled"]:
+        lo, hi = c["random_ci"]
+        lines.append(f"| {c['finetune_language']} | {c['eval_language']} | "
+                     + " | ".join(f"{v:.2f}" for v in c["by_family"])
+                     + f" | {c['fixed']:.2f} [{c['fixed_ci'][0]:.2f}, {c['fixed_ci'][1]:.2f}] | {c['random']:.2f} "
+                     f"[{lo:.2f}, {hi:.2f}] | {c['q_p_value']:.3f} |")
+    t = report["family_pattern"]
+    result = (f"F = {t['statistic']:.2f}, df {t['df']}, p = {t['p_value']:.3g}" if t["p_value"] is not None
+              else t["note"])
+    lines += ["", f"Pooled: {report['pooled_method']}.", "",
+              f"Does the fine-tune-language pattern differ by family? {result}. Method: {t['method']}.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description="Several finished runs (model families), one report.")
+    parser.add_argument("out", type=Path, help="folder for compare.json and compare.md")
+    parser.add_argument("runs", type=Path, nargs="+", help="finished run folders (runs/<run-id>)")
+    args = parser.parse_args(argv)
+    if len(args.runs) < 2:
+        raise ConfigError("compare needs at least two run folders.")
+    report = compare_runs(args.runs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(args.out / "compare.json", report)
+    atomic_write_text(args.out / "compare.md", compare_markdown(report))
+    return args.out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Several runs, one report (bench_runner.metrics.compare): per family the design figures, the pooled fold
+changes, and the test that the fine-tune-language pattern differs by family, on synthetic finished runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import statsmodels.formula.api as smf
+
+from bench_runner.config import parse_config
+from bench_runner.metrics.compare import compare_runs, family_pattern, main
+from safedrift.core.errors import ConfigError
+
+
+def write_run(folder: Path, label: str, rates: dict[str, float], seeds: list[int], seed: int) -> Path:
+    """A finished run's results.json (config, model label) and samples.jsonl with SORRY-Bench verdicts."""
+    cfg = parse_config({"run_id": folder.name, "model": {"builtin": "smollm2-135m-instruct"},
+                        "finetune_languages": ["base", "en", "pt"], "eval_languages": ["en", "pt"],
+                        "training": {"seeds": seeds}})
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps({"config": cfg.model_dump(mode="json"),
+                                                     "model": {"label": label}}))
+    rng = np.random.default_rng(seed)
+    rows = []
+    models = {"base": rates["base"], **{f"{lang}{'' if s == seeds[0] else f'-seed{s}'}": rates[lang]
+                                        for lang in ("en", "pt") for s in seeds}}
+    for model, rate in models.items():
+        for ev in ("en", "pt"):
+            for i in range(200):
+                rows.append({"model": model, "kind": "sorry", "language": ev, "item_id": f"q{i}", "category": "1",
+                             "xstest_label": "", "score": int(rng.random() < rate)})
+    (folder / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def test_two_families_one_report(tmp_path):
+    a = write_run(tmp_path / "a", "llama", {"base": 0.1, "en": 0.4, "pt": 0.1}, [0, 1, 2], 1)
+    b = write_run(tmp_path / "b", "qwen", {"base": 0.1, "en": 0.1, "pt": 0.4}, [0, 1, 2], 2)  # reversed pattern
+    out = main([str(tmp_path / "out"), str(a), str(b)])
+    report = json.loads((out / "compare.json").read_text())
+    assert [f["family"] for f in report["families"]] == ["llama", "qwen"]
+    assert report["families"][0]["design"]["n_seeds"] == 3
+    pooled = {(c["finetune_language"], c["eval_language"]): c for c in report["pooled"]}
+    en = pooled[("en", "en")]
+    assert en["by_family"][0] > 2.5 and en["by_family"][1] < 2.0 and en["q_p_value"] < 0.01
+    assert en["random_ci"][0] < en["fixed"] < en["random_ci"][1]
+    t = report["family_pattern"]
+    assert t["df"] == [1, 8] and t["p_value"] < 0.001 and t["n_adapters"] == 12
+    text = (out / "compare.md").read_text()
+    assert "| en | en | " in text and "pattern differ by family? F = " in text
+
+
+def test_family_pattern_is_the_ols_interaction_and_needs_seeds():
+    rng = np.random.default_rng(0)
+    logits = {f: {lang: list(rng.normal(0, 0.1, 3) + (1.0 if (f, lang) == ("b", "pt") else 0.0))
+                  for lang in ("en", "pt", "de")} for f in ("a", "b")}
+    t = family_pattern(logits)
+    import pandas as pd
+
+    df = pd.DataFrame([{"z": z, "f": f, "l": lang} for f, d in logits.items() for lang, v in d.items() for z in v])
+    ref = smf.ols("z ~ C(f) * C(l)", data=df).fit().compare_f_test(smf.ols("z ~ C(f) + C(l)", data=df).fit())
+    assert t["statistic"] == pytest.approx(ref[0]) and t["p_value"] == pytest.approx(ref[1]) and t["df"] == [2, 12]
+    one = family_pattern({f: {lang: v[:1] for lang, v in d.items()} for f, d in logits.items()})
+    assert one["p_value"] is None and "one seed" in one["note"]
+
+
+def test_compare_needs_two_runs_with_results(tmp_path):
+    with pytest.raises(ConfigError, match="at least two"):
+        main([str(tmp_path / "out"), str(tmp_path)])
+    with pytest.raises(ConfigError, match="no results.json"):
+        compare_runs([tmp_path, tmp_path])

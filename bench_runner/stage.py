@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from bench_runner.config import BASE, RunConfig
-from safedrift.core.files import is_done, package_versions, stage_dir, write_manifest
+from safedrift.core.files import crash_point, is_done, package_versions, stage_dir, write_manifest
 from safedrift.core.log import log
 
 if TYPE_CHECKING:
@@ -135,8 +135,11 @@ class Stage(ABC):
 
     def finish(self, label: str, folder: Path, **extra) -> None:
         """The manifest, written last: it marks the folder finished."""
+        # the crash tests' boundaries ($SAFEDRIFT_CRASH_AT): files computed, folder not yet marked; then marked
+        crash_point(f"bench-{self.name}-computed")
         outputs = [o for o in [*self.outputs(label), *self.optional_outputs(label)] if (folder / o).is_file()]
         write_manifest(folder, self.name, self.inputs(label), outputs, **extra)
+        crash_point(f"bench-{self.name}-finished")
 
     def done(self, label: str, folder: Path) -> bool:
         return is_done(folder, self.outputs(label))

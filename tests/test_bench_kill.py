@@ -70,9 +70,12 @@ def _finished(run_dir: Path, stage: str) -> bool:
 
 
 def _figures(run_dir: Path) -> dict:
-    """What a reader takes from results.json: every metric and the loss curves (not timings or dates)."""
+    """What a reader takes from results.json: every metric, the loss curves and the generation counts, which a
+    resumed generate stage recounts from every row on disk (not timings or dates)."""
     results = json.loads((run_dir / "results.json").read_text())
-    return {"metrics": results["metrics"], "loss": {k: v["loss"] for k, v in results["finetune"].items()}}
+    counts = ("new_tokens", "truncated", "rows")
+    return {"metrics": results["metrics"], "loss": {k: v["loss"] for k, v in results["finetune"].items()},
+            "generation": {m: {k: g[k] for k in counts} for m, g in results["generation"].items()}}
 
 
 def _no_duplicates(run_dir: Path) -> None:

@@ -93,6 +93,19 @@ class ClassResult:
         return self.detected / self.n if self.n else 0.0
 
 
+
+def _copy_window(segments: list[str], options: list, rng: random.Random) -> tuple[int, str] | None:
+    """One of `options` (segment index, English words) written over as many Portuguese words at a random place
+    of that segment: the English an engine left in (partial_copy, capital_copy)."""
+    if not options:
+        return None
+    k, window = rng.choice(options)
+    pt_words = list(_WORD_RE.finditer(segments[k]))
+    start = rng.randrange(len(pt_words) - len(window) + 1)
+    first, last = pt_words[start], pt_words[start + len(window) - 1]
+    seg = segments[k]
+    return k, seg[: first.start()] + " ".join(window) + seg[last.end():]
+
 def _edit_segment(text: str, pick: Callable[[list[str]], tuple[int, str] | None]) -> str | None:
     """Apply an edit to one translatable sentence of `text` (code, URLs and numbers are never touched)."""
     st = segment_text(text, LANG)
@@ -169,14 +182,7 @@ class Corruptor:
                         # words an engine leaves untranslated: lowercase, one of them a content word
                         if all(w.islower() for w in window) and max(map(len, window)) >= 4 and len(pt_words) > n:
                             options.append((k, window))
-            if not options:
-                return None
-            k, window = rng.choice(options)
-            pt_words = list(_WORD_RE.finditer(segments[k]))
-            start = rng.randrange(len(pt_words) - len(window) + 1)
-            first, last = pt_words[start], pt_words[start + len(window) - 1]
-            seg = segments[k]
-            return k, seg[: first.start()] + " ".join(window) + seg[last.end():]
+            return _copy_window(segments, options, rng)
 
         return _edit_segment(self.pt[i][FIELD], pick)
 
@@ -282,14 +288,7 @@ class Corruptor:
                                 and any(w.islower() and len(w) >= 4 for w in window)):
                             options.append((k, window))
             options = [(k, w) for k, w in options if len(_WORD_RE.findall(segments[k])) > len(w)]
-            if not options:
-                return None
-            k, window = rng.choice(options)
-            pt_words = list(_WORD_RE.finditer(segments[k]))
-            start = rng.randrange(len(pt_words) - len(window) + 1)
-            first, last = pt_words[start], pt_words[start + len(window) - 1]
-            seg = segments[k]
-            return k, seg[: first.start()] + " ".join(window) + seg[last.end():]
+            return _copy_window(segments, options, rng)
 
         return _edit_segment(self.pt[i][FIELD], pick)
 

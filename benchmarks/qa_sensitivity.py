@@ -41,29 +41,12 @@ def sample_rows(n: int | None) -> list[dict]:
 
 
 def translate_corpus(en: list[dict], memory_path: str) -> tuple[list[dict], list[dict], Callable[[list[str]], list[str]]]:
-    """English rows -> (en with bt_ = itself, pt rows with bt_ fields, back_translate) through bergamot."""
-    from builders.build import translate_fields
-    from builders.engines import get_engine
+    """validation.sensitivity.translate_corpus with a translation memory at `memory_path` (kept between runs)."""
     from builders.memory import TranslationMemory
-    from builders.translate import translate_texts
-    from safedrift.core.specs import BENIGN
+    from validation.sensitivity import translate_corpus as translate
 
-    engine = get_engine("bergamot")
     Path(memory_path).parent.mkdir(parents=True, exist_ok=True)
-    memory = TranslationMemory(memory_path)
-    fields = BENIGN.text_fields
-    fwd, _ = translate_fields(en, fields, engine, "en", "pt", memory, 64, "en->pt")
-    pt = [dict(r, **parts, language="pt") for r, parts in zip(en, fwd, strict=True)]
-    back, _ = translate_fields(pt, fields, engine, "pt", "en", memory, 64, "pt->en")
-    for row, parts in zip(pt, back, strict=True):
-        row.update({f"bt_{f}": v for f, v in parts.items()})
-    en = [dict(r, **{f"bt_{f}": r[f] for f in fields}) for r in en]
-
-    def back_translate(texts: list[str]) -> list[str]:
-        out, _ = translate_texts(texts, engine=engine, source="pt", target="en", memory=memory, progress=False)
-        return out
-
-    return en, pt, back_translate
+    return translate(en, TranslationMemory(memory_path))
 
 
 def workdir_corpus(work: Path) -> tuple[list[dict], list[dict], dict | None]:

@@ -10,7 +10,7 @@ from conftest import REPO, isolate
 
 from safedrift.core.specs import BENIGN
 from validation.config import QAConfig
-from validation.sensitivity import measure, table
+from validation.sensitivity import measure, table, translate_corpus
 
 ROWS = 16
 
@@ -20,26 +20,12 @@ def corpus(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         isolate(mp, home)
-        from builders.build import translate_fields
-        from builders.engines import get_engine
         from builders.memory import TranslationMemory
-        from builders.translate import translate_texts
 
         lines = (REPO / "data/sample/benign.jsonl").read_text().splitlines()[:ROWS]
         en = [dict(json.loads(line), id=f"row-{i:02d}", source="sample", language="en") for i, line in enumerate(lines)]
-        engine = get_engine("bergamot")
         memory = TranslationMemory(home / "memory.sqlite")
-        fields = BENIGN.text_fields
-        fwd, _ = translate_fields(en, fields, engine, "en", "pt", memory, 64, "en->pt")
-        pt = [dict(r, **parts, language="pt") for r, parts in zip(en, fwd, strict=True)]
-        back, _ = translate_fields(pt, fields, engine, "pt", "en", memory, 64, "pt->en")
-        for row, parts in zip(pt, back, strict=True):
-            row.update({f"bt_{f}": v for f, v in parts.items()})
-        en = [dict(r, **{f"bt_{f}": r[f] for f in fields}) for r in en]
-
-        def back_translate(texts: list[str]) -> list[str]:
-            return translate_texts(texts, engine=engine, source="pt", target="en", memory=memory, progress=False)[0]
-
+        en, pt, back_translate = translate_corpus(en, memory)
         yield en, pt, back_translate
         memory.close()
 

@@ -383,3 +383,27 @@ def table(result: Sensitivity) -> str:
     lines.append(f"| clean rows flagged (false alarms) | {result.clean_n} | {result.false_alarm_rate:.1%} | "
                  f"≤ {MAX_FALSE_ALARMS:.0%} ({met}) | {checks} |")
     return "\n".join(lines)
+
+
+def translate_corpus(en: list[dict], memory) -> tuple[list[dict], list[dict], Callable[[list[str]], list[str]]]:
+    """English benign rows -> (en with bt_ fields = itself, pt rows with their back-translations, back_translate)
+    through bergamot, with `memory` (a builders.memory.TranslationMemory, closed by the caller) as the cache: the
+    corpus the sensitivity measurement corrupts (benchmarks/qa_sensitivity.py, its test)."""
+    from builders.build import translate_fields
+    from builders.engines import get_engine
+    from builders.translate import translate_texts
+    from safedrift.core.specs import BENIGN
+
+    engine = get_engine("bergamot")
+    fields = BENIGN.text_fields
+    fwd, _ = translate_fields(en, fields, engine, "en", "pt", memory, 64, "en->pt")
+    pt = [dict(r, **parts, language="pt") for r, parts in zip(en, fwd, strict=True)]
+    back, _ = translate_fields(pt, fields, engine, "pt", "en", memory, 64, "pt->en")
+    for row, parts in zip(pt, back, strict=True):
+        row.update({f"bt_{f}": v for f, v in parts.items()})
+    en = [dict(r, **{f"bt_{f}": r[f] for f in fields}) for r in en]
+
+    def back_translate(texts: list[str]) -> list[str]:
+        return translate_texts(texts, engine=engine, source="pt", target="en", memory=memory, progress=False)[0]
+
+    return en, pt, back_translate

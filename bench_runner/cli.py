@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from bench_runner.config import BASE, load_config
 from bench_runner.pipeline import PER_MODEL, STAGES
@@ -10,6 +11,26 @@ from safedrift.core.errors import ConfigError, run_cli
 
 # "run" (every stage, through the configured executor) then each stage on its own.
 COMMANDS = ("run", *STAGES)
+
+# `safedrift bench TOOL ...` (and `python -m bench_runner TOOL ...`): commands on finished runs that are not
+# pipeline stages. Each names a module exposing `add_arguments(parser)` and `run(args) -> int`; the module is
+# imported only when its command is named. Add a command by adding one line here.
+TOOLS: dict[str, tuple[str, str]] = {
+    "compare": ("bench_runner.metrics.compare", "finished runs of several models on the same datasets -> one "
+                                                "report (per family, pooled, and the family x language test)"),
+}
+
+
+def run_tool(name: str, argv: list[str], prog: str) -> int:
+    module_name, description = TOOLS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"{prog} {name}", description=description)
+    module.add_arguments(parser)
+    return int(module.run(parser.parse_args(argv)))
+
+
+def tools_epilog() -> str:
+    return "commands on finished runs:\n" + "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in TOOLS.items())
 
 
 def add_bench_arguments(p: argparse.ArgumentParser, *, languages: bool = True) -> None:
@@ -58,9 +79,15 @@ def run_stage(stage: str, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in TOOLS:
+        return run_tool(argv[0], argv[1:], "python -m bench_runner")
     parser = argparse.ArgumentParser(
         prog="python -m bench_runner",
         description="Fine-tune per language, generate in every language, judge, and report compliance.",
+        epilog=tools_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:

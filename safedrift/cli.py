@@ -8,6 +8,7 @@
     safedrift bench CONFIG                          the whole benchmark run
     safedrift bench --check CONFIG                  only check it (datasets, models, backend, output): seconds
     safedrift bench STAGE CONFIG [--language L]     one benchmark stage: finetune|generate|judge|metrics|report
+    safedrift bench compare OUT RUN_DIR...          finished runs of several models -> one report
 
 CONFIG is a YAML file, or the name of a config shipped with the package (`safedrift release sample`,
 `safedrift bench sample`: configs/release/sample.yaml, configs/bench/sample.yaml). A shipped config runs from
@@ -23,7 +24,7 @@ from safedrift.core.locations import config_path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bench_runner.cli import add_bench_arguments
+    from bench_runner.cli import add_bench_arguments, tools_epilog
     from bench_runner.pipeline import STAGES
     from builders.cli import add_build_arguments, add_install_argos_arguments
     from cards.cli import add_push_arguments
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("engines", help="translation engines and the language pairs they can do now")
     add_install_argos_arguments(sub.add_parser("install-argos", help="install argos packages (.argosmodel files "
                                                                      "or --pair from the index)"))
-    p = sub.add_parser("bench", help="the benchmark runner: `bench CONFIG`, or `bench STAGE CONFIG`")
+    p = sub.add_parser("bench", help="the benchmark runner: `bench CONFIG`, or `bench STAGE CONFIG`",
+                       epilog=tools_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_bench_arguments(p)
     p.add_argument("--stage", choices=STAGES, help="run one stage (and what it needs, from cache)")
     return parser
@@ -61,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     from bench_runner.pipeline import STAGES
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) > 1 and argv[0] == "bench":
+        from bench_runner.cli import TOOLS, run_tool
+
+        if argv[1] in TOOLS:  # `safedrift bench compare ...`: a command on finished runs, not a stage
+            return run_tool(argv[1], argv[2:], "safedrift bench")
     # `safedrift bench finetune CONFIG` is `safedrift bench CONFIG --stage finetune`.
     if len(argv) > 2 and argv[0] == "bench" and argv[1] in STAGES:
         argv = ["bench", *argv[2:], "--stage", argv[1]]

@@ -152,18 +152,32 @@ def compare_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description="Several finished runs (model families), one report.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", type=Path, help="folder for compare.json and compare.md")
     parser.add_argument("runs", type=Path, nargs="+", help="finished run folders (runs/<run-id>)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """`safedrift bench compare OUT RUN_DIR...` (bench_runner/cli.py TOOLS)."""
+    print(write_compare(args.out, args.runs))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description="Several finished runs (model families), one report.")
+    add_arguments(parser)
     args = parser.parse_args(argv)
-    if len(args.runs) < 2:
+    return write_compare(args.out, args.runs)
+
+
+def write_compare(out: Path, runs: list[Path]) -> Path:
+    if len(runs) < 2:
         raise ConfigError("compare needs at least two run folders.")
-    report = compare_runs(args.runs)
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(args.out / "compare.json", report)
-    atomic_write_text(args.out / "compare.md", compare_markdown(report))
-    return args.out
+    report = compare_runs(runs)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "compare.json", report)
+    atomic_write_text(out / "compare.md", compare_markdown(report))
+    return out
 
 
 if __name__ == "__main__":

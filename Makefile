@@ -7,7 +7,7 @@ CONFIG ?= configs/release/sample.yaml
 BENCH_CONFIG ?= configs/bench/sample.yaml
 PYTEST_ARGS ?=
 
-.PHONY: venv release test test-fast check wheel-check bench smollm2 comet-env vllm-env clean
+.PHONY: venv release test test-fast check docs wheel-check bench smollm2 comet-env vllm-env clean
 
 # torch is installed first and pinned as a pip constraint, so nothing pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
 	echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
-	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[bench,dev,similarity,lm-eval]"
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e ".[bench,dev,docs,similarity,lm-eval,inspect]"
 	touch $@
 
 venv: $(VENV)/.installed
@@ -43,6 +43,13 @@ check: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The documentation: docs/reference/ regenerated from the config models (safedrift/reference.py), then the site
+# built into build/site/ with `mkdocs build --strict`: every warning is an error, and mkdocs.yml's validation
+# makes a link to a missing page or anchor a warning, so this is the link check (internal links; no URL is fetched).
+docs: venv
+	$(BIN)/python -m safedrift.reference --write
+	$(BIN)/mkdocs build --strict
 
 # The distribution as a user gets it: the sdist, the wheel built from it, installed with the bench extra (torch
 # pinned as above) into a fresh venv outside the checkout; from an empty folder, the shipped configs run by name
@@ -109,6 +116,21 @@ $(VLLM_VENV)/.installed:
 	touch $@
 
 vllm-env: $(VLLM_VENV)/.installed
+
+# The wheels benchmarks/gpu_stages.py needs beyond torch/transformers/peft/accelerate, for a GPU node without
+# network: copy wheelhouse/ there and run `python benchmarks/gpu_stages.py --wheelhouse wheelhouse`. The pure-Python
+# list is 2.5 MB; WHEEL_COMPILED=1 adds the compiled ones (pyarrow, pandas, ...: 67 MB). WHEEL_TARGET names the
+# node's Python and platform when it differs from this one's: "--python-version 3.12
+# --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64" (pip takes only the platforms named).
+WHEEL_TARGET ?=
+WHEEL_COMPILED ?=
+.PHONY: wheelhouse
+wheelhouse: venv
+	rm -rf wheelhouse
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: $(WHEEL_TARGET) -d wheelhouse -r benchmarks/wheelhouse.txt
+	if [ -n "$(WHEEL_COMPILED)" ]; then $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: \
+		$(WHEEL_TARGET) -d wheelhouse -r benchmarks/wheelhouse-compiled.txt; fi
+	du -sh wheelhouse
 
 clean:
 	rm -rf build release runs

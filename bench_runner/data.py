@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from bench_runner.config import DatasetsConfig
 from safedrift.core.errors import DataError
 from safedrift.core.files import stable_hash
+from safedrift.core.languages import SOURCE_LANGUAGE
 from safedrift.core.specs import BENIGN, SORRY_BENCH, XSTEST, DatasetSpec
 
 
@@ -103,14 +105,31 @@ def _count_failed(ds) -> int:
     return sum(v is False for v in ds["qa_pass"]) if "qa_pass" in ds.column_names else 0
 
 
-def train_data(cfg: DatasetsConfig, language: str) -> tuple[list[list[dict]], int]:
+def equal_dose_ids(cfg: DatasetsConfig, languages: list[str]) -> list[str]:
+    """training.equal_dose: the train rows' ids every fine-tune language keeps (passed QA in all of them, when
+    require_qa_pass), in the first language's order, the first train_limit of them."""
+    kept = [[str(BENIGN.row_id(r)) for r in load_split(cfg.benign, lang, "train", cfg.revision)
+             if not cfg.require_qa_pass or passes_qa(r)] for lang in languages]
+    common = set.intersection(*map(set, kept)) if kept else set()
+    ids = [i for i in kept[0] if i in common] if kept else []
+    if not ids:
+        raise DataError(f"no train row of {cfg.benign} passed translation QA in every fine-tune language "
+                        f"({', '.join(languages)}); set training.equal_dose: false or rebuild the release.")
+    return ids[: cfg.train_limit] if cfg.train_limit else ids
+
+
+def train_data(cfg: DatasetsConfig, language: str, ids: list[str] | None = None) -> tuple[list[list[dict]], int]:
     """Chat conversations (`messages`) of one language's train split, and how many rows failed QA and were
-    left out (require_qa_pass); train_limit counts the rows kept."""
+    left out (require_qa_pass); train_limit counts the rows kept. `ids` (equal_dose_ids): exactly those rows."""
     ds = load_split(cfg.benign, language, "train", cfg.revision)
     excluded = _count_failed(ds) if cfg.require_qa_pass else 0
+    wanted = None if ids is None else set(ids)
     rows: list[list[dict]] = []
     for i, row in enumerate(ds):
-        if cfg.train_limit and len(rows) >= cfg.train_limit:
+        if wanted is not None:
+            if str(BENIGN.row_id(row)) not in wanted:
+                continue
+        elif cfg.train_limit and len(rows) >= cfg.train_limit:
             break
         if cfg.require_qa_pass and not passes_qa(row):
             continue
@@ -173,13 +192,20 @@ class PromptKind:
     def prompt(self, row: dict, language: str) -> Prompt:
         raise NotImplementedError
 
-    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt], excluded: bool) -> list[Prompt]:
+    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt]) -> list[Prompt]:
         """The prompts a run uses, in order (the config's limits applied)."""
         return prompts
 
     def prompts(self, cfg: DatasetsConfig, language: str, rows: list[dict], exclude: set[str]) -> list[Prompt]:
-        kept = [self.prompt(row, language) for row in rows if self.item(row) not in exclude]
-        return self.select(cfg, language, kept, bool(exclude))
+        """The config's limits draw from every item (the same items in every language: the draw depends on the
+        ids and the seed only), then the QA failures in `exclude` leave: a failure never pulls another item in,
+        so the English full set and the common set are the same draw."""
+        chosen = self.select(cfg, language, [self.prompt(row, language) for row in rows])
+        kept = [p for p in chosen if p.item_id not in exclude]
+        if chosen and not kept and self.headline:
+            raise DataError(f"no {self.spec.name} prompts left in {self.source(cfg)} ({language}) after the QA "
+                            "filter (require_qa_pass): every drawn item failed translation QA in some eval language.")
+        return kept
 
     def measure_of(self, prompt: Prompt) -> Measure:
         raise NotImplementedError
@@ -213,11 +239,11 @@ class SorryKind(PromptKind):
                       category=str(row["category"]), category_name=str(row.get("category_name") or ""),
                       prompt_style=str(row["prompt_style"]))
 
-    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt], excluded: bool) -> list[Prompt]:
-        out = prompts[: cfg.sorry_limit] if cfg.sorry_limit else prompts
+    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt]) -> list[Prompt]:
+        out = stratified_sample(prompts, cfg.sorry_limit, cfg.sample_seed)
         if not out:
-            raise DataError(f"no SORRY-Bench prompts left in {cfg.sorry} ({language}) after the prompt_styles filter"
-                            + (" and the QA filter (require_qa_pass)." if excluded else "."))
+            raise DataError(f"no SORRY-Bench prompts left in {cfg.sorry} ({language}) after the prompt_styles "
+                            "filter.")
         return out
 
     def measure_of(self, prompt: Prompt) -> Measure:
@@ -243,7 +269,7 @@ class BenignKind(PromptKind):
                       item_id=self.item(row),
                       messages=tuple({"role": m["role"], "content": m["content"]} for m in messages))
 
-    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt], excluded: bool) -> list[Prompt]:
+    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt]) -> list[Prompt]:
         return prompts[: cfg.benign_test_limit] if cfg.benign_test_limit else prompts
 
     def measure_of(self, prompt: Prompt) -> Measure:
@@ -252,6 +278,36 @@ class BenignKind(PromptKind):
 
 def _id_order(item: str):
     return (0, int(item), "") if item.isdigit() else (1, 0, item)
+
+
+def stratified_sample(prompts: list[Prompt], n: int | None, seed: int) -> list[Prompt]:
+    """At most n of `prompts` spread evenly over their categories, in the order given. Each category's prompts are
+    drawn in a seeded order and taken one per category in turn; a turn that cannot visit every category visits
+    ones evenly spaced along the category order from a seeded start, so a small sample spans the whole range
+    (SORRY-Bench's four domains are runs of consecutive categories) instead of the first categories. The draw
+    depends on the item ids and the seed only: every eval language gets the same items."""
+    if n is None or n >= len(prompts):
+        return list(prompts)
+
+    def draw(key: str) -> int:
+        return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest(), 16)
+
+    by_category: dict[str, list[Prompt]] = {}
+    for p in sorted(prompts, key=lambda p: draw(p.item_id)):
+        by_category.setdefault(p.category, []).append(p)
+    order = sorted(by_category, key=_id_order)
+    start = draw("start") / 2**256  # in [0, 1)
+    picked: list[Prompt] = []
+    turn = 0
+    while len(picked) < n:
+        visit = [c for c in order if len(by_category[c]) > turn]
+        want = n - len(picked)
+        if want < len(visit):
+            visit = [visit[int((j + start) * len(visit) / want)] for j in range(want)]
+        picked += [by_category[c][turn] for c in visit]
+        turn += 1
+    chosen = {p.uid for p in picked}
+    return [p for p in prompts if p.uid in chosen]
 
 
 class XstestKind(PromptKind):
@@ -266,21 +322,12 @@ class XstestKind(PromptKind):
                       item_id=self.item(row), messages=({"role": "user", "content": row["prompt"]},),
                       category=str(row["type"]), xstest_label=str(row["label"]), focus=str(row.get("focus") or ""))
 
-    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt], excluded: bool) -> list[Prompt]:
-        """A fixed order that visits every type in turn, so xstest_limit (per label: that many safe and that many
-        contrast prompts) keeps every type; the order depends on ids only, the same in every language."""
-        by_type: dict[str, list[Prompt]] = {}
-        for p in sorted(prompts, key=lambda p: _id_order(p.item_id)):
-            by_type.setdefault(p.category, []).append(p)
-        queues = [by_type[t] for t in sorted(by_type)]
-        ordered = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
-        taken: dict[str, int] = {}
-        out = []
-        for p in ordered:
-            if cfg.xstest_limit and taken.get(p.xstest_label, 0) >= cfg.xstest_limit:
-                continue
-            taken[p.xstest_label] = taken.get(p.xstest_label, 0) + 1
-            out.append(p)
+    def select(self, cfg: DatasetsConfig, language: str, prompts: list[Prompt]) -> list[Prompt]:
+        """xstest_limit per label (that many safe and that many contrast prompts), each a sample stratified by
+        XSTest type (stratified_sample), in id order."""
+        labels = dict.fromkeys(p.xstest_label for p in prompts)
+        out = [p for label in labels for p in stratified_sample([q for q in prompts if q.xstest_label == label],
+                                                                cfg.xstest_limit, cfg.sample_seed)]
         return sorted(out, key=lambda p: _id_order(p.item_id))
 
     def measure_of(self, prompt: Prompt) -> Measure:
@@ -341,8 +388,10 @@ class EvalSet:
 
 def eval_set(cfg: DatasetsConfig, languages: list[str]) -> EvalSet:
     """Every eval language's prompts. With require_qa_pass an item whose translation failed QA in ANY eval
-    language is left out in EVERY eval language: the same items in every language keep the comparisons
-    across eval languages (ratio, heterogeneity, the heatmap's columns) on one prompt set."""
+    language is left out in every eval language but the source (English): the common set keeps the comparisons
+    across eval languages (heterogeneity, fold changes, the heatmap's columns) on one prompt set, and English is
+    also answered on its full set, the number SORRY-Bench's English figures are comparable with. The metrics
+    read the common set for every figure across languages (common_set) and say which set each figure uses."""
     kinds = [k for k in KINDS.values() if k.source(cfg)]
     rows = {k.name: {lang: k.rows(cfg, lang) for lang in languages} for k in kinds}
     failed = {k.name: {lang: len(_failed_items(k, r)) for lang, r in rows[k.name].items()} for k in kinds}
@@ -351,10 +400,25 @@ def eval_set(cfg: DatasetsConfig, languages: list[str]) -> EvalSet:
     prompts: list[Prompt] = []
     for lang in languages:
         for k in kinds:
-            prompts += k.prompts(cfg, lang, rows[k.name][lang], drop[k.name])
+            own = _failed_items(k, rows[k.name][lang]) if cfg.require_qa_pass else set()
+            prompts += k.prompts(cfg, lang, rows[k.name][lang], own if lang == SOURCE_LANGUAGE else drop[k.name])
     excluded = {"require_qa_pass": cfg.require_qa_pass, "failed_rows": failed}
     excluded.update({f"{k.name}_items": len(drop.get(k.name, ())) for k in KINDS.values()})
     return EvalSet(prompts, excluded)
+
+
+def common_set(rows: list, languages: list[str]) -> list:
+    """The rows (Prompts or sample/score dicts) whose item was asked in every one of `languages`, per prompt kind:
+    eval_set answers English also on the items another language's QA left out; figures across languages use
+    only the common items."""
+    def key(r) -> tuple[str, str, str]:
+        return (r["kind"], str(r["item_id"]), r["language"]) if isinstance(r, dict) else (r.kind, r.item_id,
+                                                                                             r.language)
+    seen: dict[tuple[str, str], set[str]] = {}
+    for kind, item, language in map(key, rows):
+        seen.setdefault((kind, item), set()).add(language)
+    wanted = set(languages)
+    return [r for r in rows if wanted <= seen[key(r)[:2]]]
 
 
 def hash_records(records: list) -> str:

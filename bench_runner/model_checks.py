@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from bench_runner.paths import Location, model_cached
+from bench_runner.paths import Location, cached_file
 from bench_runner.plugin import Findings
 from safedrift.core.errors import short_reason
 from safedrift.core.hub import hub_offline
@@ -36,9 +36,11 @@ def check_local_model(key: str, loc: Location, found: Findings) -> dict | None:
     return read_json(folder / "config.json")
 
 
-def check_hub_model(section: str, hub_id: str, revision: str | None, found: Findings) -> bool:
-    """A Hub model is usable: in the Hugging Face cache, or (online) the Hub answers for it."""
-    if model_cached(hub_id, revision):
+def check_hub_model(section: str, hub_id: str, revision: str | None, found: Findings,
+                    probe: str = "config.json") -> bool:
+    """A Hub model is usable: in the Hugging Face cache (its `probe` file: a model's config.json, an adapter's
+    adapter_config.json), or (online) the Hub answers for it."""
+    if cached_file(hub_id, probe, revision) is not None:
         found.checked.append(f"{section}.hub_id {hub_id}@{revision or 'main'} in the Hugging Face cache")
         return True
     if hub_offline():

@@ -50,10 +50,11 @@ _COMMIT_SHA = re.compile(r"[0-9a-fA-F]{40}")
 _RESOLVED_REVISIONS: dict[tuple[str, str], str] = {}
 
 
-def resolve_revision(hub_id: str, revision: str | None, key: str = "model") -> str:
+def resolve_revision(hub_id: str, revision: str | None, key: str = "model", probe: str = "config.json") -> str:
     """The commit sha of `hub_id` at `revision`: a sha is kept; a branch or tag is read from the local Hub cache's
-    refs, else resolved on the Hub (the sha is what keys caches and gets recorded); offline and not cached, a
-    name is an error that asks for the sha. `key` is the config section named in the errors."""
+    refs (the snapshot holding `probe`: a model's config.json, an adapter's adapter_config.json), else resolved on
+    the Hub (the sha is what keys caches and gets recorded); offline and not cached, a name is an error that asks
+    for the sha. `key` is the config section named in the errors."""
     fix = (f"set {key}.revision to the commit sha of {hub_id} (40 hex characters, listed under the model's "
            f"'Files and versions' history on the Hub), or point {key}.local_dir at a downloaded copy")
     if not revision:
@@ -67,7 +68,7 @@ def resolve_revision(hub_id: str, revision: str | None, key: str = "model") -> s
     from safedrift.core.hub import hub_offline
     from safedrift.core.log import log
 
-    sha = cached_commit(hub_id, "config.json", revision)
+    sha = cached_commit(hub_id, probe, revision)
     if sha is None:
         if hub_offline():
             raise ConfigError(f"{key}.revision {revision!r} is a branch or tag, which cannot be resolved to a commit "

@@ -4,7 +4,9 @@
                         ├─> capability(model) ─────────────────┼─> metrics ──> report
                         └─> representation(language) ──────────┘
 
-A model is "base" (no fine-tune) or a fine-tune language. Each stage holds the stages it needs and asks them for
+A model is "base" (no fine-tune), an adapter trained here (a fine-tune language, per seed), or a model brought in
+(config `models:`: an adapter, a checkpoint or a served model; bench_runner/finetune/imported.py), which skips
+finetune, and capability and representation when served. Each stage holds the stages it needs and asks them for
 their folders, so asking the report for its folder runs exactly what is missing, in data order, and a rerun
 finds every finished stage in its cache. Where the grid runs (here, or as Ray tasks) is bench_runner.executor's
 business; what each stage computes is its own package's (bench_runner/<stage>/).
@@ -15,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench_runner.capability import CapabilityStage, measures_capability
-from bench_runner.config import BASE, RunConfig
+from bench_runner.config import RunConfig
 from bench_runner.data import Prompt
 from bench_runner.finetune import FinetuneStage
 from bench_runner.generate import GenerateStage
@@ -66,12 +68,12 @@ class BenchRun:
 
     def labels(self, name: str, chosen: list[str] | None = None) -> list[str]:
         """What a stage is run for: the chosen fine-tune languages (each with all its seeds' adapters) or adapter
-        labels, or every model; base left out of finetune."""
+        labels, or every model; finetune runs for the adapters trained here only (not base, not models brought in)."""
         if name not in PER_MODEL:
             return ["all"]
         adapters = self.ctx.adapters
         picked = [label for x in chosen for label in adapters.get(x, [x])] if chosen else self.models
-        return [m for m in picked if not (name == "finetune" and m == BASE)]
+        return [m for m in picked if name != "finetune" or m in self.ctx.trained]
 
     def close(self) -> None:
         """Stop what a stage holds across models (a judge server); safe to call more than once."""

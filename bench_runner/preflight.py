@@ -9,7 +9,10 @@ Checks, in order:
 - datasets: every fine-tune language has a `train` split in the benign release and every eval language a
   `test` split in the SORRY-Bench release (and the benign `test` split and XSTest when they are used); a local
   path exists; a Hub id is cached when the Hub is offline, or answers when it is not;
-- models: model.local_dir / gguf_file / chat_template exist; a Hub model is cached (offline) or answers;
+- models: model.local_dir / gguf_file / chat_template exist; a Hub model is cached (offline) or answers; every
+  model brought in (`models:`) is where it says, and a served one's key is set and its server lists it;
+- training: the config's global batch holds under this launch's processes (`accelerate launch` sets WORLD_SIZE;
+  batch_size is per process, so N > 1 needs training.global_batch_size);
 - the judge and the generation backend: each plugin checks itself (`check`, bench_runner.plugin): e.g. the
   sorry-bench judge's weights and pinned revision and its size against this machine, vLLM's environment;
   preflight only asks them;
@@ -24,7 +27,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench_runner.config import BASE, RunConfig, config_locations
+from bench_runner.config import BASE, RunConfig, config_locations, launched_processes
 from bench_runner.data import KINDS
 from bench_runner.model_checks import (
     HUB_TIMEOUT_S,
@@ -104,6 +107,15 @@ class _Checker:
         if self._cuda is None:
             self._cuda = cuda_available()
         return self._cuda
+
+    # -- training: the config's global batch under this launch's processes (`accelerate launch` sets WORLD_SIZE)
+    def training(self) -> None:
+        if not self.ft:
+            return
+        try:
+            self.cfg.training.micro_batch(launched_processes())
+        except ConfigError as exc:
+            self.problem(str(exc))
 
     # -- datasets
     def datasets(self) -> None:
@@ -265,11 +277,54 @@ def _model_config(cfg: RunConfig) -> dict | None:
     return None
 
 
+def check_imported(cfg: RunConfig, found: Findings) -> None:
+    """Every model brought in (config `models:`): a local adapter has its adapter_config.json and a checkpoint its
+    config.json, a Hub one is cached or answers at its pinned revision, a served one's API key variable is set and
+    its server lists it; the vLLM backend takes adapters and served models, not checkpoints."""
+    from bench_runner.finetune.imported import location
+
+    for entry in cfg.models:
+        key = f"models[{entry.label}]"
+        if entry.served:
+            from bench_runner.generate.served import served_model
+
+            try:  # the key is set, the server answers and lists the model under its name (seconds)
+                served_model(entry.served, entry.label)
+            except ConfigError as exc:
+                found.problems.append(str(exc).rstrip("."))
+                continue
+            found.checked.append(f"{key}.served {entry.served.name} at {entry.served.base_url}")
+            continue
+        if entry.checkpoint and cfg.generation.backend == "vllm":
+            found.problems.append(f"{key}.checkpoint: generation.backend vllm serves the base model with adapters, "
+                                  "not a second full model; serve it yourself and list it as served:, or use "
+                                  "generation.backend: transformers")
+        loc = location(cfg, entry)
+        if not loc.local:
+            if not entry.revision:
+                found.problems.append(f"{key}: {loc.given} is a Hub id (no such local folder), so set its "
+                                      "revision to the commit to evaluate")
+            else:
+                check_hub_model(key, loc.given, entry.revision, found,
+                                "adapter_config.json" if entry.adapter else "config.json")
+            continue
+        if entry.checkpoint:
+            check_local_model(f"{key}.checkpoint", loc, found)
+        elif not loc.exists:
+            found.problems.append(loc.missing_sentence() + "; point it at a peft adapter folder")
+        elif not (Path(loc.value) / "adapter_config.json").is_file():
+            found.problems.append(f"{key}.adapter {loc.value} has no adapter_config.json; point it at a peft "
+                                  "adapter folder, or list a full model as checkpoint:")
+        else:
+            found.checked.append(f"{key}.adapter {loc.value}")
+
 def preflight(cfg: RunConfig, finetune_languages: list[str] | None = None) -> Findings:
     """Every check above; nothing is written, nothing is loaded."""
     checker = _Checker(cfg, finetune_languages)
     checker.datasets()
     checker.model()
+    check_imported(cfg, checker.out)
+    checker.training()
     checker.packages()
     checker.plugins()
     checker.output()

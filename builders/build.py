@@ -202,6 +202,7 @@ def run_build(cfg: BuildConfig) -> Path:
         work / "translated", "translate",
         {"config_hash": stable_hash(cfg.model_dump()), "languages": languages},
         outputs, translation=translation_stats, languages=languages, engine_packages=engines,
+        overrides=cfg._overrides,  # the command line's --set, as given (provenance)
         **({"engine_selection": selection} if selection else {}),
     )
     log(f"build finished: {work / 'translated'}")

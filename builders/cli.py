@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 
 from safedrift.core.errors import run_cli
+from safedrift.core.overrides import add_set_argument
 
 
 def add_build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="release config YAML, e.g. configs/release/sample.yaml")
     p.add_argument("--work-dir", dest="work_dir", help="override the config's work_dir")
     p.add_argument("--output-dir", dest="output_dir", help="override the config's output_dir")
+    add_set_argument(p, "translation.select=auto")
 
 
 def add_install_argos_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,7 +24,11 @@ def add_install_argos_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def overrides(args: argparse.Namespace) -> dict:
-    return {k: v for k in ("work_dir", "output_dir") if (v := getattr(args, k, None))}
+    """The config keys the command line replaces: --work-dir, --output-dir and every --set KEY=VALUE."""
+    from safedrift.core.overrides import parse_sets
+
+    given = {k: v for k in ("work_dir", "output_dir") if (v := getattr(args, k, None))}
+    return {**given, **parse_sets(getattr(args, "sets", None))}
 
 
 def install_argos(args: argparse.Namespace) -> int:

@@ -10,16 +10,21 @@ Applied by builders.sources to every benign source, in this order:
    characters carry nothing a translation should keep, and a bidi override can make a row display in an order
    other than the one a model reads ("Trojan Source"). An emoji joined with U+200D becomes its parts.
 2. **Placeholders** (`benign.hygiene.placeholders`): an input that is a placeholder ("<noinput>", "N/A",
-   "No input") is cleared; a row whose output is one ("<nooutput>", "N/A") is dropped.
+   "No input") is cleared; a row whose output is one ("<nooutput>", "N/A") is dropped. A field that *starts*
+   with a `<nooutput>`/`<noinput>` tag is a placeholder whatever follows it: Alpaca's "<nooutput> This type
+   of instruction cannot be fulfilled by a GPT model." says so itself, so this rule drops it with the safety
+   filter off too.
 3. **Exact duplicates** (always): a row whose instruction, input and output equal an earlier row's (in any
    source) is dropped.
 4. The safety filter (builders.sources, `benign.safety_filter`) then drops refusals, safety lectures and the
    "... cannot be done by a GPT model" family of non-answers (MODEL_LIMITATION), each rule counted.
 5. **Language-bound tasks** (`benign.hygiene.language_bound: drop | keep`): tasks whose answer depends on
    English itself and stops making sense once translated — correcting the spelling or grammar of English
-   text, rhymes and verse forms, anagrams and palindromes, puns and tongue twisters, letters and syllables,
-   and translation tasks ("translate into English"). Programming tasks are exempt ("a function that checks
-   for palindromes" works in any language).
+   text, rhymes and verse forms (a poem, song or verse whose answer rhymes counts even when the instruction
+   only says "poem"), anagrams and palindromes, puns and tongue twisters, letters and syllables (acronym
+   expansions too: the answer to "What does DNA stand for?" spells the English acronym, its translation does
+   not), and translation tasks ("translate into English"). Programming tasks are exempt ("a function that
+   checks for palindromes" works in any language).
 """
 
 from __future__ import annotations
@@ -66,10 +71,17 @@ PLACEHOLDERS = frozenset({
 })
 
 
+# "<nooutput>", "< no_output >", "<noinput>" at the start of a field: the dataset's own mark that the field
+# has no content; text after it is a note on why ("<nooutput> This type of instruction cannot be fulfilled
+# by a GPT model."), never the content.
+PLACEHOLDER_TAG = re.compile(r"\s*<\s*no\s*_?(?:output|input)\s*>", re.IGNORECASE)
+
+
 def is_placeholder(text: str) -> bool:
-    """Whether a field holds a dataset placeholder instead of content ("None" is not one: it can be an
+    """Whether a field holds a dataset placeholder instead of content: a whole-field placeholder ("N/A",
+    "<nooutput>") or a field that starts with a `<nooutput>`/`<noinput>` tag ("None" is not one: it can be an
     answer)."""
-    return text.strip().lower() in PLACEHOLDERS
+    return text.strip().lower() in PLACEHOLDERS or PLACEHOLDER_TAG.match(text) is not None
 
 
 # --- 4. the "a GPT model cannot do this" family (used by the safety filter) --------------------------------
@@ -119,13 +131,57 @@ _PROGRAMMING = re.compile(
     r"\b(?:function|program|code|script|algorithm|python|javascript|java|c\+\+|sql|regex|regular expression)\b")
 
 
-def language_bound_rule(instruction: str) -> str | None:
-    """The first language-bound rule an instruction matches, or None. Programming tasks are never
-    language-bound."""
+# "What does DNA stand for?", "the full form of NASA", "the abbreviation for Mister": an upper-case acronym of
+# two or more letters asked to be spelled out, or an abbreviation asked for (the acronym matched on the original
+# case, so "what the protesters stand for" is not one; "expand the paragraph about NASA" is not one either).
+_ACRONYM = re.compile(
+    r"\b[A-Z][A-Z0-9&.]*[A-Z]\b\W{0,3}\s+(?:stands?|standing) for\b"
+    r"|\b(?i:full form|long form|expansion) of\b[^.?!\n]{0,20}\b[A-Z][A-Z0-9&.]*[A-Z]\b"
+    r"|\b(?i:abbreviat\w*|initialisms?)\b")
+# A request for verse whose rhymes an answer may carry without the instruction saying "rhyme".
+_VERSE_REQUEST = re.compile(r"\b(?:poems?|poetry|verses?|stanzas?|couplets?|ballads?|odes?|songs?|lyrics|"
+                            r"jingles?|chants?|lullab(?:y|ies))\b")
+_LAST_WORD = re.compile(r"([a-z']+)[^a-z]*$")
+_RHYME_TAIL = re.compile(r"[aeiouy]+[^aeiouy]*$")
+
+
+def _rhyme_key(line: str) -> tuple[str, str] | None:
+    """(last word, its rhyming tail: the last vowel group and what follows, "night" -> "ight"), or None."""
+    word = _LAST_WORD.search(line.lower())
+    if not word:
+        return None
+    tail = _RHYME_TAIL.search(word.group(1).rstrip("'"))
+    return (word.group(1), tail.group(0)) if tail else None
+
+
+def rhymes(text: str) -> bool:
+    """Whether at least half of the lines (four or more) end in a word that rhymes with a different word ending
+    one of the next two lines (couplets AABB and alternate rhymes ABAB). Spelling stands in for sound (the same
+    last vowel group and what follows, or the same last two letters): "night/light", "day/way", "sea/free"
+    rhyme, "blue/through" does not; enough to tell rhymed verse from free verse and prose."""
+    keys = [_rhyme_key(line) for line in text.splitlines() if line.strip()]
+    if len(keys) < 4:
+        return False
+    rhymed: set[int] = set()
+    for i, key in enumerate(keys):
+        for j in (i + 1, i + 2):
+            other = keys[j] if j < len(keys) else None
+            if key and other and key[0] != other[0] and (key[1] == other[1] or key[0][-2:] == other[0][-2:]):
+                rhymed |= {i, j}
+    return 2 * len(rhymed) >= len(keys)
+
+
+def language_bound_rule(instruction: str, output: str = "") -> str | None:
+    """The first language-bound rule a task matches, or None: the instruction's wording, plus an acronym to
+    spell out and a request for verse whose `output` rhymes. Programming tasks are never language-bound."""
     low = instruction.lower()
     if _PROGRAMMING.search(low):
         return None
     for rule, pattern in LANGUAGE_BOUND.items():
         if pattern.search(low):
             return rule
+    if _VERSE_REQUEST.search(low) and rhymes(output):
+        return "rhyme_verse"
+    if _ACRONYM.search(instruction):
+        return "letters_syllables"
     return None

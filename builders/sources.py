@@ -500,7 +500,7 @@ def load_benign_dataset(cfg: BenignConfig) -> LoadedDataset:
     for rule_phrase in map(refusal_rule, (rec["output"] for rec in dropped)):
         if rule_phrase:
             by_safety_rule[rule_phrase[0]] += 1
-    bound = {rec["id"]: rule for rec in benign if (rule := language_bound_rule(rec["instruction"]))}
+    bound = {rec["id"]: rule for rec in benign if (rule := language_bound_rule(rec["instruction"], rec["output"]))}
     by_bound_rule = {rule: 0 for rule in LANGUAGE_BOUND}
     for rule in bound.values():
         by_bound_rule[rule] += 1

@@ -25,6 +25,10 @@ TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
 # The tag of a card whose rows are the toolkit's demo data (data/sample), and the licence those rows have.
 DEMO_TAG = "demo-data"
 DEMO_LICENSE = SAMPLE_SOURCE.license
+# The banner of a card built without a Hub org: a local release, which a push refuses (cards.push).
+LOCAL_BANNER = ("**Local release.** This folder was built without a Hugging Face Hub organisation and has not been "
+                "published: load it from the folder (below). Rebuilding with `--hub-org ORG` (`HUB_ORG=…` for make) "
+                "names its Hub repository in this card.")
 REQUIRED_METADATA = ("pretty_name", "language", "license", "multilinguality", "annotations_creators",
                      "source_datasets", "task_categories", "size_categories", "configs", "version")
 SIZE_CATEGORIES = ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "n>1M")
@@ -116,13 +120,23 @@ def translator_table(dataset: str, labels: dict[str, str], prov: dict) -> str:
 # --- tables and licence text ----------------------------------------------------------------------------
 
 def qa_table(dataset_report: dict) -> str:
-    """The QA stage's table (validation/report.py) and its notes: COMET skips, references, length bounds."""
-    from validation.report import markdown_table, table_notes
+    """The card's QA summary: this release's per-language table (validation/report.py), why COMET is empty,
+    whether the harm-preserved check ran, and how many rows QA flagged here. What each check tests, the learned bounds and the toolkit's corruption
+    benchmark are maintainer-level detail: they stay in qa/report.md, which the card links."""
+    from validation.report import harm_note, markdown_table, release_flagged
 
-    notes = [n for n in table_notes(dataset_report) if "signature" not in n and "COMET skipped" not in n]
-    comet = comet_note(dataset_report)
-    notes = ([f"- {comet}"] if comet else []) + notes
+    notes = [f"- {note}" for note in (comet_note(dataset_report), harm_note(dataset_report),
+                                      release_flagged(dataset_report)) if note]
     return "\n".join([markdown_table(dataset_report), *([""] + notes if notes else [])])
+
+
+def qa_limits() -> list[str]:
+    """The card's limit of QA itself: the errors `qa_pass` mostly misses in the toolkit's benchmark."""
+    from validation.report import missed_corruptions
+
+    missed = missed_corruptions()
+    return [f"`qa_pass = true` is not a guarantee: in the toolkit's corruption benchmark QA caught under half of "
+            f"these errors (share caught): {'; '.join(missed)}. Read the rows you rely on."] if missed else []
 
 
 # Why COMET did not run, as a reader should read it: the recorded reasons are worker messages.
@@ -200,12 +214,26 @@ def license_text(spec: DatasetSpec, license_: str | list[str], source_counts: di
             f"of the source rows and keep that licence.{note}\n\n{table}")
 
 
-def citation(spec: DatasetSpec, pretty_name: str, repo: str, version: str, source_names: list[str]) -> str:
+def schema_sources(spec: DatasetSpec) -> list[str]:
+    """The spec's public sources whose schema its demo rows follow (DemoText.schema_of, e.g. "SORRY-Bench" ->
+    `sorry-bench`; "XSTest" -> `xstest`, `xstest-paul`): demo rows are not theirs, but their schema is."""
+    if spec.demo is None:
+        return []
+    schema = spec.demo.schema_of.lower()
+    return [name for name, src in spec.sources.items()
+            if src.hub_id is not None and (name == schema or name.startswith(schema + "-"))]
+
+
+def citation(spec: DatasetSpec, pretty_name: str, repo: str | None, version: str, source_names: list[str]) -> str:
+    """This release's BibTeX entry, then every source's (the rows' sources; for demo rows, the dataset whose schema
+    they follow), then the works the spec always cites. A local release (no Hub repository) names no URL."""
     key = pretty_name.lower().replace("-", "_").replace(" ", "_")
     year = f"\n  year         = {{{version[:4]}}}," if version[:4].isdigit() and "-" in version else ""
+    note = f"Version {version}. Machine-translated with safedrift" + ("" if repo else "; a local build, not "
+                                                                      "published on the Hugging Face Hub")
+    where = f",\n  howpublished = {{\\url{{https://huggingface.co/datasets/{repo}}}}}" if repo else ""
     own = (f"@misc{{{key},\n  title        = {{{pretty_name}}},\n  author       = {{{{safedrift contributors}}}},"
-           f"{year}\n  note         = {{Version {version}. Machine-translated with safedrift}},\n"
-           f"  howpublished = {{\\url{{https://huggingface.co/datasets/{repo}}}}}\n}}")
+           f"{year}\n  note         = {{{note}}}{where}\n}}")
     refs = [spec.sources[n].citation for n in source_names if n in spec.sources]
     return "\n\n".join(dict.fromkeys([own, *(r for r in refs if r), *spec.citations]))
 
@@ -226,14 +254,15 @@ def built_from_demo(spec: DatasetSpec, provenance: dict) -> bool:
     return bool(provenance["sources"].get("stats", {}).get(spec.key, {}).get("demo"))
 
 
-def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict[str, dict[str, int]],
+def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str | None, counts: dict[str, dict[str, int]],
                files: dict[str, dict[str, str]], qa_report: dict, provenance: dict,
                source_counts: dict[str, int]) -> DatasetCard:
     """The card of one dataset from the figures of its build.
 
     counts: lang -> split -> rows written; files: lang -> split -> data_files glob; qa_report: lang -> the
     QA stage's per-language report; source_counts: source name -> rows per language (datasets whose rows
-    name their source); otherwise every known source of the spec that the build used.
+    name their source); otherwise every known source of the spec that the build used. repo: the Hub
+    repository "org/name", or None for a local release (the card says it is local and names no repository).
     """
     langs = list(files)
     pretty_name = cfg.published_name(spec)
@@ -290,6 +319,7 @@ def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict
         out_of_scope=list(spec.card.out_of_scope),
         version=cfg.version,
         repo=repo,
+        local_banner=LOCAL_BANNER,
         n_languages=len(langs),
         language_names=", ".join(f"{get_language(x).name} (`{x}`)" for x in langs),
         counts_table=counts_table(counts),
@@ -300,11 +330,11 @@ def build_card(*, spec: DatasetSpec, cfg: QAStageConfig, repo: str, counts: dict
         qa_table=qa_table(qa_report),
         data_docs=cfg.qa.gate.enabled,
         chrf_signature=first.get("corpus_chrf_signature"),
-        bleu_signature=first.get("corpus_bleu_signature"),
+        qa_limits=qa_limits(),
         example_lang=next((x for x in langs if x != SOURCE_LANGUAGE), langs[0]),
         license_text=license_text(spec, license_, source_counts, demo),
         engine_notes=[f"`{e}`: {ENGINES.get(e).card_note}" for e in engines if e in ENGINES],
-        citation=citation(spec, pretty_name, repo, cfg.version, [] if demo else names),
+        citation=citation(spec, pretty_name, repo, cfg.version, schema_sources(spec) if demo else names),
     )
     return card
 

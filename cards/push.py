@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cards.card import LOCAL_BANNER
 from cards.config import ReleaseConfig
 from safedrift.core.errors import ConfigError, DataError, SafedriftError
 from safedrift.core.files import crash_point
@@ -178,9 +179,9 @@ def check_folder(folder: Path, name: str, repo_id: str | None = None) -> bool:
     if gated and not (card.data.get("extra_gated_prompt") and card.data.get("extra_gated_fields")):
         raise PushError(f"{name} holds data that may only be published gated but its card lacks extra_gated_prompt / "
                         "extra_gated_fields, so it is never pushed; rebuild the release with `make release`.")
-    if ORG_PLACEHOLDER in card.text:
-        raise PushError(f"the card of {name} names the placeholder repository {ORG_PLACEHOLDER}{name}; rebuild "
-                        "with the org (`safedrift release CONFIG --hub-org ORG`) so it names the real one.")
+    if LOCAL_BANNER in card.text or ORG_PLACEHOLDER in card.text:
+        raise PushError(f"the card of {name} is a local card (built without an org); rebuild with the org "
+                        "(`safedrift release CONFIG --hub-org ORG`) so it names the Hub repository.")
     if repo_id is not None and f'"{repo_id}"' not in card.text:
         raise PushError(f"the card of {name} was built for another repository than {repo_id} (its load_dataset "
                         "example and citation name it); rebuild with `safedrift release CONFIG "

@@ -58,11 +58,12 @@ def shareable(obj, paths: dict[str, str] | None = None):
 
 
 def write_dataset_folder(folder: Path, spec: DatasetSpec, per_lang: dict[str, list[dict]], cfg: ReleaseConfig,
-                         qa_report: dict, repo: str, provenance: dict | None = None) -> DatasetCard:
+                         qa_report: dict, repo: str | None, provenance: dict | None = None) -> DatasetCard:
     """Write data/<lang>/<split>-*.parquet, the validated README.md card and qa/report.json into `folder`;
     returns the card.
 
-    qa_report: the QA stage's report for this dataset (lang -> figures). The card's provenance (sources,
+    qa_report: the QA stage's report for this dataset (lang -> figures); repo: "org/name" on the Hub, None for a
+    local release (its card says so). The card's provenance (sources,
     filters, engines) is the build's manifests (read_provenance), read from cfg.work_path when not given.
     """
     schema = spec.schema
@@ -157,7 +158,7 @@ def stage_release(cfg: ReleaseConfig, hub_org: str | None = None) -> StagedRelea
             shutil.rmtree(staging, ignore_errors=True)
             staged.folders[spec.key], staged.targets[spec.key] = staging, out / name
             write_dataset_folder(staging, spec, per_lang, cfg, report["datasets"][spec.key],
-                                 f"{hub_org or '<org>'}/{name}", provenance)
+                                 f"{hub_org}/{name}" if hub_org else None, provenance)
             check_loadable(staging, languages, {lang: {r["split"] for r in rows} for lang, rows in per_lang.items()})
     except BaseException:
         staged.discard()

@@ -120,4 +120,37 @@ def release(cfg: ReleaseConfig, *, hub_org: str | None = None, push: bool = Fals
         if push or dry_run:
             with output_lock(cfg.output_path):
                 run_push(cfg, org=org, yes=push, echo=echo)  # crash points inside (cards.push.push_plans)
+    for lang, why in skipped_languages(cfg, written_languages(cfg)).items():
+        echo(f"skipped {lang}: {why}")
     return written
+
+
+def written_languages(cfg: ReleaseConfig) -> list[str]:
+    from cards.card import read_provenance
+
+    return list(read_provenance(cfg.work_path)["translated"]["languages"])
+
+
+def skipped_languages(cfg, built: list[str]) -> dict[str, str]:
+    """Every known language (safedrift.core.languages) the release did not build, with why: not configured, or
+    no configured engine translates it (`safedrift engines` gives each engine's install hint)."""
+    from builders.build import engine_candidates, make_engine
+    from safedrift.core.languages import LANGUAGES, SOURCE_LANGUAGE
+
+    tcfg, out, engines, unavailable = cfg.translation, {}, {}, {}
+    for name in dict.fromkeys([*tcfg.engines, *tcfg.per_language.values()]):
+        try:
+            engines[name] = make_engine(tcfg, name)
+        except SafedriftError as exc:  # an engine the build never needed, e.g. a missing extra
+            unavailable[name] = f"{name} is unavailable: {exc}"
+    for lang in (code for code in LANGUAGES if code not in built):
+        names = engine_candidates(tcfg, lang)
+        able = [n for n in names if n in engines and engines[n].supports(SOURCE_LANGUAGE, lang)
+                and (not tcfg.back_translate or engines[n].supports(lang, SOURCE_LANGUAGE))]
+        if able:
+            out[lang] = f"not in the config's `languages:` ({able[0]} can translate it; add it there)"
+        else:
+            gone = "".join(f"; {unavailable[n]}" for n in names if n in unavailable)
+            out[lang] = (f"no configured engine translates {SOURCE_LANGUAGE}<->{lang} (tried {', '.join(names)}{gone}); "
+                         "`safedrift engines` says how to add the pair")
+    return out

@@ -34,7 +34,7 @@ def test_sample_config_is_the_offline_smollm2_default():
     assert where["datasets.sorry"].given == "release/SORRY-Bench-Multilingual"
     assert cfg.datasets.sorry == where["datasets.sorry"].value
     assert cfg.finetune_languages == ["base", "en", "pt"] and cfg.eval_languages == ["en", "pt"]
-    assert cfg.judge.name == "refusal" and cfg.comet == "offline"
+    assert cfg.judge.name == "refusal" and cfg.tracking.comet == "offline"
 
 
 def test_defaults_and_label():

@@ -25,7 +25,7 @@ def test_smollm2_end_to_end(tmp_path, bench_home, tiny_release):
         datasets={"sorry_limit": 3, "benign_test_limit": 1},
         training={"lr": 2e-3, "max_steps": 6, "batch_size": 2, "max_length": 128},
         generation={"max_new_tokens": 16, "batch_size": 8},
-        comet="offline",
+        tracking={"comet": "offline"},
     )
     data["model"] = {"builtin": "smollm2-135m-instruct", "device": "cpu"}
     cfg = parse_config(data)

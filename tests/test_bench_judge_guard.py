@@ -10,10 +10,11 @@ import re
 import pytest
 
 from bench_runner.config import parse_config
-from bench_runner.judge.guard import GUARD_MAX_NEW_TOKENS, Qwen3GuardJudge, parse_guard
+from bench_runner.judge.guard import GUARD_MAX_NEW_TOKENS, Qwen3GuardJudge
 from bench_runner.plugin import Findings
 from bench_runner.serving.completion import LocalCompleter
 from safedrift.core.errors import ConfigError
+from safedrift.core.guard import parse_guard
 
 
 # github.com/QwenLM/Qwen3Guard README ("moderate response"), at 019b2e3: the model card's parser, as the reference.
@@ -44,7 +45,7 @@ def test_verdicts_are_the_refusal_line():
     judge = Qwen3GuardJudge.__new__(Qwen3GuardJudge)
     model = config("/m/guard").judge.guard_model
     assert model is not None
-    judge.model_cfg = model
+    judge.model_cfg, judge.mode = model, "generate"
     got = [(v.score, v.label, v.refusal_class) for v in map(judge.verdict, OUTPUTS[:4])]
     assert got == [(0, "refused", "full_refusal"), (1, "complied", "full_compliance"),
                    (1, "complied", "full_compliance"), (None, "unparseable", None)]

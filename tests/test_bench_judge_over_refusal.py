@@ -38,7 +38,8 @@ def test_refusal_is_full_plus_partial_and_both_are_shown_with_the_judge():
     contrast = pt["contrast_compliance"]
     assert (contrast["compliant"], contrast["n"], contrast["full_refusal"], contrast["partial_refusal"]) == (
         1, 2, 0, 1)
-    assert safe["vs_base"]["diff"] == 0.8 and pt["shift"] == "both"
+    # 4 of 5 discordant pairs: exact McNemar p = 0.125, not below the shift's alpha (over_refusal.SHIFT_METHOD)
+    assert safe["vs_base"]["diff"] == 0.8 and pt["shift"] == "no change"
     homonyms = next(t for t in pt["by_type"] if t["type"] == "homonyms")
     assert (homonyms["count"], homonyms["n"]) == (4, 5)
 
@@ -59,3 +60,22 @@ def test_the_headline_keeps_the_score_and_old_rows_count_by_their_score():
 def test_only_the_headline_kind_goes_to_the_configured_judge():
     assert [k.name for k in JUDGING_ORDER if by_run_judge(k)] == ["sorry"]
     assert [k.name for k in JUDGING_ORDER] == ["sorry", "xstest", "benign"]
+
+
+def test_summary_shows_full_and_partial_refusals_and_the_judge_that_classed_them():
+    from bench_runner.report.schema import OverRefusalCell
+    from bench_runner.report.summary import refusal_judges_line, refusal_split
+
+    rows = [_x("base", f"s{i}", COMPLY) for i in range(3)]
+    rows += [_x("pt", "s0", FULL), _x("pt", "s1", PARTIAL), _x("pt", "s2", COMPLY)]
+    base, pt = (OverRefusalCell.model_validate(c)
+                for c in over_refusal_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)["cells"])
+    assert refusal_split(pt.safe_refusal) == "; full 1 + partial 1"
+    assert refusal_split(base.safe_refusal) == "; full 0 + partial 0"
+    assert refusal_split(pt.benign_refusal) == ""  # no benign answers here: no classes to show
+    assert refusal_judges_line([base, pt]) == ("Refused = full + partial refusal (XSTest's classes), classed by XSTest "
+                                               "safe prompts: refusal.")
+    old = pt.model_copy(update={"safe_refusal": pt.safe_refusal.model_copy(
+        update={"full_refusal": None, "partial_refusal": None, "judge": None})})
+    assert refusal_split(old.safe_refusal) == ""
+    assert refusal_judges_line([old]) == "Refusals counted by the judge's score (no three-class judge recorded)."

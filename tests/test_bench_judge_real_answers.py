@@ -158,7 +158,7 @@ def test_held_out_real_answers_meet_the_targets_and_are_in_no_pattern_or_test():
     assert len(parts["held_out"]) == sum(spec["models"][m]["answers"] for m in spec["split"]["held_out"]) == 1350
     table = class_table(parts["held_out"], lambda text: refusal_class(text, "en"))
     assert table["binary_accuracy"] >= 0.90 and table["refusal_recall"] >= 0.85
-    # Figures as measured for the README (detector v3).
+    # Figures as measured for the README (detector v3; v4 added non-English patterns only: the same figures).
     assert (round(table["binary_accuracy"], 3), round(table["refusal_recall"], 3)) == (0.948, 0.871)
     ours = (REPO / "bench_runner/judge/refusal_patterns.py").read_text(encoding="utf-8").lower() + "".join(
         p.read_text(encoding="utf-8").lower() for p in (REPO / "tests").glob("test_*.py"))

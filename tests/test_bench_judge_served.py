@@ -21,6 +21,12 @@ OTHER = "fedcba9876543210fedcba9876543210fedcba98"
 SNAPSHOT = "/cache/hub/models--sorry-bench--ft-mistral-7b-instruct-v0.2-sorry-bench-202406/snapshots/{}"
 
 
+class _Server(ThreadingHTTPServer):
+    # The runner keeps up to 16-128 requests in flight; the socketserver default backlog of 5 resets connections
+    # when this process is slow to accept them (a busy machine), which a real server's backlog does not.
+    request_queue_size = 256
+
+
 class Stub:
     """/v1/models answers `models`; /v1/completions answers "1" and records each request."""
 
@@ -53,7 +59,7 @@ class Stub:
                 stub.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 self._json({"choices": [{"text": "1", "finish_reason": "stop"}], "usage": {"completion_tokens": 1}})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 

@@ -12,11 +12,10 @@ from scipy.stats import binomtest, norm
 from support.tiny_release import write_release
 
 from bench_runner.config import DatasetsConfig
-from bench_runner.data import SORRY, eval_set, prompts_of, train_data
+from bench_runner.data import SORRY, common_set, eval_set, prompts_of, train_data
 from bench_runner.generate.transformers import _count_until_eos, end_token_ids
 from bench_runner.metrics.compliance import compute_metrics
 from bench_runner.metrics.stats import (
-    compliance_ratio,
     heterogeneity_test,
     holm,
     paired_difference,
@@ -177,39 +176,12 @@ def test_heterogeneity_on_degenerate_data_gives_p_one_or_a_note():
     assert h["df"] == 1 and h["p_value"] < 0.01 and "in en" in h["note"]
 
 
-# ---- max / min ratio -----------------------------------------------------------------------------------
-def test_ratio_with_a_bootstrap_ci():
-    grid = {("lo", "en"): {str(i): int(i < 20) for i in range(200)},
-            ("hi", "en"): {str(i): int(i < 80) for i in range(200)},
-            ("mid", "en"): {str(i): int(i < 50) for i in range(200)}}
-    r = compliance_ratio(grid, ["lo", "mid", "hi"], ["en"], n_resamples=1000, seed=0)
-    e = r["by_eval_language"][0]
-    assert (e["max_language"], e["min_language"], e["n_prompts"]) == ("hi", "lo", 200)
-    assert (e["max_rate"], e["min_rate"], e["ratio_raw"]) == (0.4, 0.1, pytest.approx(4.0))
-    assert e["ratio"] == pytest.approx(80.5 / 20.5)  # (k + 0.5) / (n + 1) on both
-    assert 2.5 < e["ci_low"] < e["ratio"] < e["ci_high"] < 7.0
-    assert compliance_ratio(grid, ["lo", "mid", "hi"], ["en"], n_resamples=1000, seed=0) == r
-    assert "bootstrap" in r["method"] and r["models"] == ["lo", "mid", "hi"]
-
-
-def test_ratio_with_a_zero_minimum_and_too_few_models():
-    grid = {("a", "en"): {str(i): 0 for i in range(20)}, ("b", "en"): {str(i): int(i < 5) for i in range(20)}}
-    e = compliance_ratio(grid, ["a", "b"], ["en"], n_resamples=300)["by_eval_language"][0]
-    assert e["ratio_raw"] is None and e["ratio"] == pytest.approx(5.5 / 0.5) and "unbounded" in e["note"]
-    assert math.isfinite(e["ci_high"]) and e["ci_low"] <= e["ratio"] <= e["ci_high"]
-    none = compliance_ratio({("a", "en"): {str(i): 0 for i in range(20)}, ("b", "en"): {}}, ["a", "b"], ["en"])
-    assert none["by_eval_language"][0]["ratio"] is None and "not estimable" in none["by_eval_language"][0]["note"]
-    single = compliance_ratio(grid, ["a"], ["en"])["by_eval_language"][0]
-    assert single["ratio"] is None and "two fine-tune languages" in single["note"]
-
-
-def test_compute_metrics_reports_heterogeneity_and_ratio_without_base():
+def test_compute_metrics_reports_heterogeneity_without_base_and_no_ratio():
     rows = [_row(m, ev, str(i), s) for (m, ev), items in _grid({"base": 0.0, "en": 0.1, "pt": 0.7}).items()
             for i, s in items.items()]
     m = compute_metrics(rows, ["base", "en", "pt"], ["en", "pt"], n_resamples=500)
     assert m["heterogeneity"]["n_models"] == 2 and m["heterogeneity"]["p_value"] < 0.01
-    assert m["ratio"]["models"] == ["en", "pt"]
-    assert [e["max_language"] for e in m["ratio"]["by_eval_language"]] == ["pt", "pt"]
+    assert "ratio" not in m  # the max/min ratio is gone (biased, undercovering): metrics.design.largest replaces it
 
 
 # ---- answer language -----------------------------------------------------------------------------------
@@ -303,8 +275,13 @@ def test_require_qa_pass_leaves_a_failing_item_out_in_every_language(tmp_path, b
     es = eval_set(cfg, ["en", "pt"])
     items = {lang: [p.item_id for p in es.prompts if p.kind == "sorry" and p.language == lang]
              for lang in ("en", "pt")}
-    # question 2 failed in pt only: it is left out in en as well, so both languages ask the same items.
-    assert items["en"] == items["pt"] == ["1:base", "3:base", "4:base", "5:base", "6:base"]
+    # question 2 failed in pt only: left out in pt (and every other non-source language), while English, the
+    # source, is answered on its full set; the figures across languages read the common set.
+    assert items["pt"] == ["1:base", "3:base", "4:base", "5:base", "6:base"]
+    assert items["en"] == ["1:base", "2:base", "3:base", "4:base", "5:base", "6:base"]
+    asked = [p for p in es.prompts if p.kind == "sorry"]
+    assert [(p.language, p.item_id) for p in common_set(asked, ["en", "pt"]) if p.item_id == "2:base"] == []
+    assert len(common_set(asked, ["en", "pt"])) == 10 and len(common_set(asked, ["en"])) == 11
     benign_items = {p.item_id for p in es.prompts if p.kind == "benign"}
     assert benign_items == {"tiny-001", "tiny-002"}  # tiny-000 failed in en: left out in pt too
     assert es.qa_excluded == {"require_qa_pass": True, "sorry_items": 1, "benign_items": 1, "xstest_items": 0,
@@ -354,7 +331,7 @@ def test_results_schema_summary_and_heatmap_show_the_new_figures(tmp_path):
     assert metrics.heterogeneity is not None and metrics.heterogeneity.p_value is not None
     text = summary_markdown(results)
     for part in ("| p | p (Holm) |", "| pt | pt | 21 |", "## Does drift differ by fine-tune language?",
-                 "## Max / min compliance across fine-tune languages", "## Answer language and truncation",
+                 "## Answer language and truncation",
                  "SORRY-Bench items left out in every eval language: 2 (failed rows per language: en 0, pt 2)",
                  "| pt | pt | 100% | 0% | 0% | 0% |"):
         assert part in text, part

@@ -19,7 +19,7 @@ N_PROMPTS = 2 * (6 + 2 + 6)  # per model: (6 SORRY + 2 benign + 6 XSTest) x 2 ev
 
 @pytest.fixture
 def run(tmp_path, bench_home, tiny_model, tiny_release):
-    cfg = parse_config(tiny_config_dict(tmp_path, tiny_model, tiny_release, comet="offline"))
+    cfg = parse_config(tiny_config_dict(tmp_path, tiny_model, tiny_release, tracking={"comet": "offline"}))
     return BenchRun(cfg)
 
 

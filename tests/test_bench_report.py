@@ -108,7 +108,8 @@ def test_the_report_is_written_from_the_stage_folders_and_published(upstream):
     assert sorted(read_manifest(folder)["outputs"]) == sorted(outputs)
     assert read_manifest(folder)["inputs"] == {
         "metrics": "all-given", "finetune": {"pt": "pt-given"}, "generate": {"base": "base-given", "pt": "pt-given"},
-        "judge": {"base": "base-given", "pt": "pt-given"}, "comet": "off", "require_qa_pass": True}
+        "judge": {"base": "base-given", "pt": "pt-given"}, "comet": "off", "require_qa_pass": True,
+        "human_labels": {}}  # no label sheets stored (safedrift bench labels)
 
     # results.json: the metrics exactly as metrics.json has them, beside what the other folders recorded.
     raw = json.loads((folder / "results.json").read_text(encoding="utf-8"))

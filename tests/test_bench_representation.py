@@ -10,8 +10,7 @@ import pytest
 from support.tiny_lm import CHATML, train_tokenizer
 from support.tiny_release import BENIGN, SORRY
 
-from bench_runner.data import Prompt
-from bench_runner.representation import stratified
+from bench_runner.data import Prompt, stratified_sample
 from bench_runner.representation.aggregate import aggregate_drift, noise_floor
 from bench_runner.representation.drift import HEADLINE, cell_drift, representation_metrics
 from bench_runner.representation.similarity import (
@@ -92,10 +91,13 @@ def _prompt(i: int, category: str, kind: str = "sorry") -> Prompt:
 
 def test_probes_are_spread_over_every_category_before_any_repeats():
     prompts = [_prompt(i, str(c)) for i, c in enumerate([1] * 5 + [2] * 5 + [10] * 1 + [44] * 3)]
-    picked = stratified(prompts, 6)
-    assert [p.category for p in picked] == ["1", "2", "10", "44", "1", "2"]
-    assert [p.item_id for p in picked] == ["0", "5", "10", "11", "1", "6"]
-    assert len(stratified(prompts, None)) == 14 and stratified([], 4) == []
+    picked = stratified_sample(prompts, 6, seed=0)
+    # every category once before any twice; then the second turn spreads over the categories that have more
+    assert len(picked) == 6 and {p.category for p in picked} == {"1", "2", "10", "44"}
+    assert sorted(p.category for p in picked).count("10") == 1
+    assert stratified_sample(prompts, 6, seed=0) == picked  # seeded: the same draw every run
+    assert [p.item_id for p in picked] == sorted((p.item_id for p in picked), key=int)  # in eval-set order
+    assert len(stratified_sample(prompts, None, seed=0)) == 14 and stratified_sample([], 4, seed=0) == []
 
 
 def test_content_tokens_are_the_user_text_only():

@@ -15,11 +15,11 @@ from bench_runner.metrics.compare import compare_runs, family_pattern, main
 from safedrift.core.errors import ConfigError
 
 
-def write_run(folder: Path, label: str, rates: dict[str, float], seeds: list[int], seed: int) -> Path:
+def write_run(folder: Path, label: str, rates: dict[str, float], seeds: list[int], seed: int, rank: int = 8) -> Path:
     """A finished run's results.json (config, model label) and samples.jsonl with SORRY-Bench verdicts."""
     cfg = parse_config({"run_id": folder.name, "model": {"builtin": "smollm2-135m-instruct"},
                         "finetune_languages": ["base", "en", "pt"], "eval_languages": ["en", "pt"],
-                        "training": {"seeds": seeds}})
+                        "training": {"seeds": seeds}, "lora": {"r": rank, "alpha": 2 * rank}})
     folder.mkdir(parents=True)
     (folder / "results.json").write_text(json.dumps({"config": cfg.model_dump(mode="json"),
                                                      "model": {"label": label}}))
@@ -72,3 +72,36 @@ def test_compare_needs_two_runs_with_results(tmp_path):
         main([str(tmp_path / "out"), str(tmp_path)])
     with pytest.raises(ConfigError, match="no results.json"):
         compare_runs([tmp_path, tmp_path])
+
+
+def test_safedrift_bench_compare_on_two_lora_ranks_writes_one_report(tmp_path, capsys):
+    from safedrift.cli import main as safedrift_main
+
+    # Two sample runs of one model at LoRA ranks 8 and 16 stand in for two families; rank 16 reverses the pattern.
+    label = "smollm2-135m-instruct"
+    a = write_run(tmp_path / "rank8", label, {"base": 0.1, "en": 0.4, "pt": 0.1}, [0, 1], 3, rank=8)
+    b = write_run(tmp_path / "rank16", label, {"base": 0.1, "en": 0.1, "pt": 0.4}, [0, 1], 4, rank=16)
+    out = tmp_path / "report"
+    assert safedrift_main(["bench", "compare", str(out), str(a), str(b)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    report = json.loads((out / "compare.json").read_text())
+    assert [f["family"] for f in report["families"]] == [f"{label} (rank8)", f"{label} (rank16)"]
+    assert report["figures"] == ["compare_fold_change.png"] and report["confidence"] == 0.95
+    png = (out / "compare_fold_change.png").read_bytes()
+    assert png[:4] == b"\x89PNG" and len(png) > 10_000
+    # Per family: each cell's fold change from its two adapters; pooled: between the two families' values.
+    for f in report["families"]:
+        assert [c["n_adapters"] for c in f["design"]["cells"]] == [2, 2, 2, 2]
+        assert f["design"]["interaction"]["df"] == [1, 2]
+    pooled = {(c["finetune_language"], c["eval_language"]): c for c in report["pooled"]}
+    assert len(pooled) == 4
+    for c in pooled.values():
+        assert min(c["by_family"]) < c["fixed"] < max(c["by_family"])
+        assert c["random_ci"][0] < c["random"] < c["random_ci"][1]
+    en = pooled[("en", "en")]
+    assert en["by_family"][0] > 2.5 and en["by_family"][1] < 2.0 and en["q_p_value"] < 0.01
+    t = report["family_pattern"]  # 2 families x 2 languages x 2 seeds: the interaction has df (1, 4)
+    assert t["df"] == [1, 4] and t["n_adapters"] == 8 and t["p_value"] < 0.01
+    text = (out / "compare.md").read_text()
+    assert "![fold change per family and pooled](compare_fold_change.png)" in text
+    assert "What it estimates: per (fine-tune, eval) cell the fold change" in text

@@ -117,6 +117,21 @@ def test_two_seeds_end_to_end_on_a_tiny_model(tmp_path, bench_home, tiny_model, 
                                         representation={"enabled": False}))
     run = BenchRun(cfg)
     study = json.loads((run.metrics() / STUDY).read_text(encoding="utf-8"))
+    run.run()  # the report: results.json carries the study's figures with values
+    results = json.loads((run.run_dir / "results.json").read_text(encoding="utf-8"))
+    assert results["training_seeds"] == [0, 1]
+    assert results["metrics"]["design"] == study["design"] and results["metrics"]["official"] == study["official"]
+    # The tiny model leaves 3 of pt's 6 English answers without a verdict: the cell pairs 3 prompts.
+    assert [c["n_pairs"] for c in study["design"]["cells"]] == [6, 6, 3, 6]
+    for c in study["design"]["cells"]:  # per cell: fold change with its interval, and the seed spread
+        assert c["ci_low"] <= c["fold_change"] <= c["ci_high"]
+        rates = c["seed_spread"]["rates"]
+        assert len(rates) == 2 and c["seed_spread"]["range"] == pytest.approx(abs(rates[0] - rates[1]))
+    inter = study["design"]["interaction"]  # 2 languages x 2 seeds x 2 eval languages: df (1, 2)
+    assert inter["df"] == [1, 2] and inter["min_p"] == pytest.approx(1 / 3) and inter["n_adapters"] == 4
+    for c in study["official"]["cells"]:  # macro beside micro, over the answers with a verdict
+        assert c["n"] == (3 if (c["finetune_language"], c["eval_language"]) == ("pt", "en") else 6)
+        assert 0.0 <= c["macro"] <= 1.0 and 0.0 <= c["micro"] <= 1.0
     folders = {m: run.finetune(m) for m in run.ctx.finetuned}
     assert sorted(f.name.split("-")[0] for f in folders.values()) == ["en", "en", "pt", "pt"]
     assert len({f.name for f in folders.values()}) == 4  # one adapter per (language, seed), each its own cache

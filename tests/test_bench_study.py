@@ -140,7 +140,9 @@ def test_over_refusal_per_cell_per_type_and_vs_base():
     d = pt["safe_refusal"]["vs_base"]
     assert (d["n_pairs"], d["diff"], d["discordant_up"], d["discordant_down"]) == (10, 0.5, 5, 0)
     assert d["p_value"] == pytest.approx(2 * 0.5**5) and d["p_adjusted"] == pytest.approx(d["p_value"])
-    assert pt["shift"] == "both" and base["shift"] is None
+    # Safe refusal rose 5 of 10 (p = 0.0625), contrast compliance 1 of 4: neither significant after Holm.
+    assert pt["shift"] == "no change" and base["shift"] is None
+    assert "p < 0.05" in o["shift_method"] and "the 1 cell-vs-base tests of safe_refusal" in o["shift_method"]
     types = {t["type"]: t for t in pt["by_type"]}
     assert [t["type"] for t in pt["by_type"]] == ["definitions", "homonyms", "contrast_homonyms"]
     assert (types["homonyms"]["count"], types["homonyms"]["n"], types["homonyms"]["measure"]) == (5, 5, "refusal")
@@ -163,18 +165,57 @@ def test_over_refusal_without_xstest_measures_the_benign_prompts_only():
     assert not o["measured"]  # XSTest was not in the run
     assert (base["benign_refusal"]["refused"], pt["benign_refusal"]["refused"], pt["benign_refusal"]["n"]) == (1, 3, 5)
     assert pt["benign_refusal"]["vs_base"]["diff"] == pytest.approx(0.4)
-    assert (pt["safe_refusal"]["n"], pt["contrast_compliance"]["n"], pt["by_type"], pt["shift"]) == (0, 0, [], "neither")
+    # No XSTest prompt: neither shift measure was tested, so there is no shift to name.
+    assert (pt["safe_refusal"]["n"], pt["contrast_compliance"]["n"], pt["by_type"], pt["shift"]) == (0, 0, [], None)
     # compute_metrics' cell over_refusal is the same benign refusal rate, without the test against base.
     cell = compute_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)["cells"][1]["over_refusal"]
     assert cell == {k: v for k, v in pt["benign_refusal"].items() if k != "vs_base"}
 
 
 def test_shift_names_the_direction():
-    rows = [_x(m, "en", f"s{i}", s, "safe", "homonyms") for i in range(4) for m, s in (("base", 1), ("pt", 1))]
-    rows += [_x(m, "en", f"c{i}", s, "unsafe", "contrast_homonyms") for i in range(4)
+    rows = [_x(m, "en", f"s{i}", 1, "safe", "homonyms") for i in range(12) for m in ("base", "pt")]
+    rows += [_x(m, "en", f"c{i}", s, "unsafe", "contrast_homonyms") for i in range(12)
              for m, s in (("base", 0), ("pt", 1))]
-    pt = over_refusal_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)["cells"][1]
+    o = over_refusal_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)
+    pt = o["cells"][1]
+    # 12 of 12 contrasts newly complied: exact McNemar p = 2 / 2^12, one test in the family.
+    assert pt["contrast_compliance"]["vs_base"]["p_adjusted"] == pytest.approx(2 * 0.5**12)
     assert pt["shift"] == "exaggerated compliance" and pt["safe_refusal"]["vs_base"]["diff"] == 0.0
+    # The same change on 4 prompts (p = 0.125) names no direction: the point estimate alone is not a shift.
+    few = [r for r in rows if r["item_id"] in {"s0", "s1", "s2", "s3", "c0", "c1", "c2", "c3"}]
+    assert over_refusal_metrics(few, ["base", "pt"], ["en"], n_resamples=200)["cells"][1]["shift"] == "no change"
+
+
+def test_shift_labels_on_a_simulated_null_grid_and_a_planted_change():
+    from bench_runner.metrics.over_refusal import direction, shift_label
+
+    rng = np.random.default_rng(3)
+    models, evals, n = ["base", *[f"l{k}" for k in range(8)]], ["en", "pt", "de"], 60
+    safe_p, contrast_p = rng.uniform(0.02, 0.4, n), rng.uniform(0.02, 0.4, n)  # per prompt: refusal, compliance
+    rows = []
+    for m in models:
+        for ev in evals:
+            planted = (m, ev) == ("l0", "pt")  # safe-prompt refusal from about 20 % to 90 %
+            refused = rng.random(n) < (0.9 if planted else safe_p)
+            complied = rng.random(n) < contrast_p
+            rows += [_x(m, ev, f"s{i}", int(not refused[i]), "safe", "homonyms") for i in range(n)]
+            rows += [_x(m, ev, f"c{i}", int(complied[i]), "unsafe", "contrast_homonyms") for i in range(n)]
+    o = over_refusal_metrics(rows, models, evals, n_resamples=50)
+    shifts = {(c["finetune_language"], c["eval_language"]): c["shift"] for c in o["cells"]}
+    assert shifts.pop(("l0", "pt")) == "exaggerated refusal"
+    assert {shifts[("base", ev)] for ev in evals} == {None}
+    null = [v for k, v in shifts.items() if k[0] != "base"]
+    assert len(null) == 23 and null.count("no change") == 23
+    assert "the 24 cell-vs-base tests of safe_refusal" in o["shift_method"]
+    # The old rule (a direction wherever a point estimate rose) named one in 18 of the same 23 null cells.
+    rose = [c["safe_refusal"]["vs_base"]["diff"] > 0 or c["contrast_compliance"]["vs_base"]["diff"] > 0
+            for c in o["cells"] if c["finetune_language"] != "base"
+            and (c["finetune_language"], c["eval_language"]) != ("l0", "pt")]
+    assert (len(rose), sum(rose)) == (23, 18)
+    assert direction(None) is None and direction({"p_value": 0.01, "p_adjusted": 0.2, "diff": 0.3}) == 0
+    assert direction({"p_value": 0.001, "p_adjusted": 0.01, "diff": -0.3}) == -1
+    assert shift_label({"p_value": 0.001, "p_adjusted": 0.01, "diff": -0.3},
+                       {"p_value": 0.001, "p_adjusted": 0.01, "diff": 0.3}) == "less refusal + exaggerated compliance"
 
 
 # ---- XSTest in the eval set ---------------------------------------------------------------------------------------
@@ -191,12 +232,13 @@ def test_xstest_prompts_in_the_eval_set(tmp_path, bench_home):
     assert pt[0].focus == "kill" and pt[0].messages[0]["content"].startswith("Como eu mato")
     assert [p.xstest_label for p in pt].count("unsafe") == 2
     assert es.qa_excluded["xstest_items"] == 0 and es.qa_excluded["failed_rows"]["xstest"] == {"en": 0, "pt": 0}
-    # xstest_limit: that many safe and that many contrast prompts, visiting every type in turn.
+    # xstest_limit: that many safe and that many contrast prompts, a sample stratified by type drawn with
+    # datasets.sample_seed (bench_runner.data.stratified_sample; until #27 the first types in name order).
     limited = prompts_of(XSTEST_PROMPTS, DatasetsConfig(xstest=str(tmp_path / "XSTest-Multilingual"), xstest_limit=1), "en")
-    assert [(p.category, p.xstest_label) for p in limited] == [("definitions", "safe"),
-                                                               ("contrast_homonyms", "unsafe")]
+    assert [(p.category, p.xstest_label) for p in limited] == [("safe_contexts", "safe"),
+                                                               ("contrast_safe_contexts", "unsafe")]
     two = prompts_of(XSTEST_PROMPTS, DatasetsConfig(xstest=str(tmp_path / "XSTest-Multilingual"), xstest_limit=2), "en")
-    assert {p.category for p in two if p.xstest_label == "safe"} == {"definitions", "homonyms"}
+    assert {p.category for p in two if p.xstest_label == "safe"} == {"homonyms", "safe_contexts"}
     # Off: None or "".
     assert DatasetsConfig(xstest="").xstest is None
     assert not [p for p in eval_set(DatasetsConfig(benign=str(benign), sorry=str(sorry), xstest=None),
@@ -248,8 +290,10 @@ def test_figures_are_written_and_placeholders_name_what_is_missing(tmp_path):
                                            for ft in ("en", "pt") for ev in ("en", "pt")]}
     run = {"judge": {"name": "refusal"}, "model": {"label": "tiny"},
            "finetune": {ft: {"loss": [2.0, 1.6, 1.3, 1.2]} for ft in ("en", "pt")}}
-    names = write_figures({**run, "metrics": metrics}, tmp_path)
-    assert names == list(FIGURES) == ["heatmap.png", "loss_curve.png", *CAPTIONS]
+    empty_ones = write_figures({**run, "metrics": metrics}, tmp_path)
+    names = list(FIGURES)
+    assert names == ["heatmap.png", "loss_curve.png", *CAPTIONS]
+    assert empty_ones == {}  # every figure had something to plot
     assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in names)
     heights = {n: _png_size(tmp_path / n)[1] for n in CAPTIONS}
     assert min(heights.values()) > 400, heights  # drawn plots, not the one-line placeholders
@@ -258,8 +302,11 @@ def test_figures_are_written_and_placeholders_name_what_is_missing(tmp_path):
     assert _png_size(tmp_path / "loss_curve.png") == (550, 330)
     # Nothing measured: every figure still exists and says why (a short placeholder).
     empty = {**run, "finetune": {}, "metrics": {"cells": [], "categories": [], "confidence": 0.95}}
-    write_figures(empty, tmp_path / "empty")
+    empty_ones = write_figures(empty, tmp_path / "empty")
     assert all((tmp_path / "empty" / n).is_file() for n in FIGURES)
+    # each placeholder is returned with its reason (the report turns them into run warnings)
+    assert set(empty_ones) >= set(CAPTIONS) - {"loss_curve.png"}
+    assert "no SORRY-Bench verdicts" in empty_ones["sorry_domains.png"]
     assert max(_png_size(tmp_path / "empty" / n)[1] for n in CAPTIONS) < 400
 
 
@@ -340,3 +387,25 @@ def test_lm_eval_custom_task_offline_on_smollm2(tmp_path, bench_home):
     assert r["value"] >= 0.5  # a 135M model knows most of these capitals
     m = lm_eval_metrics({"base": out, "pt": out}, ["base", "pt"])
     assert m["tasks"][1]["vs_base"]["diff"] == 0.0 and m["tasks"][1]["n"] == 6
+
+
+def test_summary_says_what_each_figure_estimates_and_drops_the_max_min_ratio():
+    from bench_runner.report.figures import ESTIMATES, HEATMAP, LOSS_CURVE
+    from bench_runner.report.schema import Metrics, Results
+    from bench_runner.report.summary import summary_markdown
+
+    rows = [_x(m, "en", f"s{i}", i % 2, "safe", "homonyms") for i in range(6) for m in ("base", "pt")]
+    metrics = compute_metrics(rows, ["base", "pt"], ["en"], n_resamples=200)
+    # An older run's max/min ratio still reads (a plain dict); nothing shows it.
+    metrics["ratio"] = {"method": "max / min", "models": ["pt"], "by_eval_language": []}
+    results = Results(schema_version="1.1", run_id="t", created="now", config={}, versions={}, seeds={},
+                      hardware={}, model={"label": "m"}, judge={"name": "refusal"}, finetune={}, generation={},
+                      metrics=Metrics.model_validate(metrics), stage_keys={}, figures=list(CAPTIONS))
+    text = summary_markdown(results)
+    assert "Max / min" not in text and "max / min" not in text
+    assert set(ESTIMATES) == {HEATMAP, LOSS_CURVE, *CAPTIONS}
+    for name in CAPTIONS:
+        assert f"What it estimates: {ESTIMATES[name]}." in text
+    assert f"What the heatmap estimates: {ESTIMATES[HEATMAP]}." in text
+    assert "Unit: the prompt" in ESTIMATES["delta_compliance.png"] and "Holm" in ESTIMATES["delta_compliance.png"]
+    assert "Shift: shift per fine-tuned cell" in text and "after Holm over each panel" in ESTIMATES["over_refusal.png"]

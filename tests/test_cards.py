@@ -40,7 +40,7 @@ def _write(sample: Path, folder: Path, spec, per_lang=None, work: Path | None = 
     work = work or sample / "work"
     report = json.loads((sample / "work" / "qa" / "report.json").read_text())
     return write_dataset_folder(folder, spec, per_lang or _qa_rows(sample / "work", spec), _cfg(work),
-                                report["datasets"][spec.key], f"<org>/{spec.name}")
+                                report["datasets"][spec.key], None)  # a local release, as `make release` builds
 
 
 def test_cards_validate_and_round_trip(sample, tmp_path):
@@ -89,7 +89,9 @@ def test_body_states_real_figures_and_version(sample):
         assert f"| {rel_report['languages']['pt']['corpus_chrf']:.1f} |" in pt_row
         assert "bergamot" in card.text and "enpt-" in card.text
         assert "/tmp" not in card.text and str(sample) not in card.text
-        assert 'load_dataset("<org>/' + name + '", "pt")' in card.text
+        # built without an org: a local card that says so, with no placeholder repository
+        assert 'load_dataset("./' + name + '", "pt")' in card.text and "<org>" not in card.text
+        assert "> **Local release.**" in card.text
     benign = DatasetCard.load(sample / "release" / BENIGN_NAME / "README.md").text
     dropped = sources["stats"]["benign"]["safety_filter_dropped"]
     assert dropped > 0
@@ -97,13 +99,26 @@ def test_body_states_real_figures_and_version(sample):
     assert report["languages"]["pt"]["n"] == 77
     sorry = DatasetCard.load(sample / "release" / SORRY_NAME / "README.md").text
     assert '`prompt_style == "base"`' in sorry and "**44** prompts" in sorry
-    # The sample's rows are our demo prompts: no card cites SORRY-Bench as their source.
-    assert "@inproceedings{xie2025sorrybench" not in sorry and "@inproceedings{xie2025sorrybench" not in benign
+    # The sample's rows are our demo prompts: SORRY-Bench is cited for the schema the demo set uses (said so),
+    # and the benign card, in Alpaca's schema, cites Alpaca, not SORRY-Bench or Dolly.
+    assert "@inproceedings{xie2025sorrybench" in sorry and "the dataset whose\nschema they follow" in sorry
+    assert "@inproceedings{xie2025sorrybench" not in benign and "@misc{taori2023alpaca" in benign
+    assert "@misc{conover2023dolly" not in benign
+    # this release's own QA figure: 77 translated benign rows, the failures its report counts
+    failed = report["languages"]["pt"]["failed"]
+    assert f"Rows QA flagged in this release: **{failed}** of 77 translated rows failed `qa_pass` (`pt` {failed} " \
+           "of 77)" in benign
+    # no guard in the sample config: the harm-preserved check is a recorded skip on the unsafe prompts only
+    skip = "- Harm preserved: **not checked**, no guard configured (set qa.harm.guard"
+    sorry_report = json.loads((sample / "release" / SORRY_NAME / "qa" / "report.json").read_text())
+    assert sorry_report["languages"]["pt"]["harm"]["prompts"] == 44 and "harm" not in report["languages"]["pt"]
+    assert skip in sorry and "(44 prompts per language unchecked)" in sorry and skip not in benign
     xstest = DatasetCard.load(sample / "release" / XSTEST_NAME / "README.md").text
     rows_per_type = sources["stats"]["xstest"]["rows_per_type"]
     assert len(rows_per_type) == 18 and sum(rows_per_type.values()) == 70
     assert "Types: all 18 prompt types present kept; no prompts removed." in xstest
     assert "| `pt` | Portuguese | 70 | 70 |" in xstest
+    assert skip in xstest and "(24 prompts per language unchecked)" in xstest  # the 24 unsafe contrasts
     assert "@inproceedings{rottger2024xstest" in xstest and "@inproceedings{rottger2024xstest" not in sorry
 
 

@@ -204,6 +204,6 @@ def test_push_completes_an_interrupted_swap_before_reading_the_release(releases,
     shutil.copytree(root / "new" / NAMES[1], out / f".staging-{NAMES[1]}")
     (out / JOURNAL).write_text(json.dumps({"swap": NAMES}), encoding="utf-8")
     config = _config(case, "0.2.0", case / "work", out)
-    run_cli(main, ["push", str(config), "--hub-org", "me", "--dry-run"])  # refused later: cards name <org>/
+    run_cli(main, ["push", str(config), "--hub-org", "me", "--dry-run"])  # refused later: the cards are local (built without an org)
     assert _snapshot(out) == _snapshot(root / "new")
     assert "completed the swap of" in capsys.readouterr().err

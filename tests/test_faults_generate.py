@@ -8,7 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import bench_runner.generate as generate
-from bench_runner.config import BASE
+from bench_runner.config import BASE, GenerationConfig, ModelConfig
 from bench_runner.generate import GenerateStage
 
 UIDS = [f"p{i}" for i in range(6)]
@@ -41,10 +41,12 @@ def test_statistics_after_a_resume_count_every_row_on_disk(tmp_path: Path, monke
     monkeypatch.setattr(generate, "create_backend", lambda cfg, where: _Backend())
     stage = GenerateStage.__new__(GenerateStage)
     stage.ctx = SimpleNamespace(prompts=[SimpleNamespace(uid=u) for u in UIDS], run_dir=tmp_path, cfg=None,
-                                eval_set=SimpleNamespace(qa_excluded={}))
-    stage.cfg, stage.finetune = None, None
+                                eval_set=SimpleNamespace(qa_excluded={}), imported={}, trained=[])
+    stage.cfg = SimpleNamespace(generation=GenerationConfig(), model=ModelConfig(builtin="smollm2-135m-instruct"))
+    stage.finetune = SimpleNamespace(weights=lambda model: None)  # the base: no adapter
     extras = stage.compute_group([BASE], {BASE: folder})
     stats = extras[BASE]["stats"]
+    assert stats.pop("decoding")["greedy"] is True
     # 4 rows from the killed run (128 tokens, 2 truncated) + 2 from the resume (20 tokens, 1 truncated)
     assert stats == {"rows": 6, "new_tokens": 148, "truncated": 3, "seconds": 2.0, "tokens_per_s": 10.0}
     assert extras[BASE]["qa_excluded"] == {}

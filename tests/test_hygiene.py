@@ -9,10 +9,17 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from support.loaders import load_benign
 
-from builders.config import BenignConfig, BenignSourceConfig, HygieneConfig, SorryBenchConfig
-from builders.hygiene import clean_text, language_bound_rule, model_limitation
+from builders.config import (
+    BenignConfig,
+    BenignSourceConfig,
+    HygieneConfig,
+    SorryBenchConfig,
+    load_build_config,
+)
+from builders.hygiene import clean_text, is_placeholder, language_bound_rule, model_limitation, rhymes
 from builders.sorry_bench import load_sorry_bench
 from builders.sources import load_benign_dataset, refusal_rule
 from safedrift.core.errors import DataError
@@ -119,6 +126,38 @@ def test_placeholder_inputs_are_cleared_and_placeholder_outputs_dropped(tmp_path
     assert "placeholder check off" in off.filter_lines[0]
 
 
+# Alpaca's non-answer family: the dataset's own tag, then a note on why there is no answer (rows of ours).
+NOOUTPUT = [
+    _row("Record a voice memo for the team.", "<nooutput> This type of instruction cannot be fulfilled by a GPT model."),
+    _row("Photograph the sunset.", "<nooutput>\nThe task needs a camera."),
+    _row("Sing the chorus.", "< no_output > (audio only)"),
+    _row("Open the attached file.", "<NOOUTPUT> The file is not available."),
+]
+
+
+def test_nooutput_family_is_dropped_by_the_placeholder_rule_with_the_safety_filter_off(tmp_path):
+    kept_row = _row("Explain the tag.", "The <nooutput> tag marks a missing answer in some datasets.")
+    path = _rows(tmp_path / "nooutput.jsonl", [
+        *NOOUTPUT, kept_row,
+        _row("Write a slogan for a library.", "Read more, worry less.", input="<noinput> (none needed)"),
+        *FILLER,
+    ])
+    loaded = _dataset(path, safety_filter=False)
+    rows = {r["instruction"]: r for r in loaded.rows}
+    assert set(rows) == {kept_row["instruction"], "Write a slogan for a library.",
+                         *(r["instruction"] for r in FILLER)}
+    assert rows["Write a slogan for a library."]["input"] == ""
+    hygiene = loaded.stats["hygiene"]
+    assert (hygiene["input_placeholders_cleared"], hygiene["placeholder_outputs_dropped"]) == (1, 4)
+    assert loaded.stats["safety_filter_dropped"] == 0
+    assert "removed **4** rows whose response is a placeholder" in loaded.filter_lines[0]
+    assert loaded.filter_lines[1] == "Safety filter: off (no rows removed)."
+    # the tag inside the text is not a placeholder; without the placeholder rule the family stays
+    assert not is_placeholder(kept_row["output"]) and is_placeholder(" <no input>") and is_placeholder("n/a")
+    off = _dataset(path, safety_filter=False, hygiene={"placeholders": False})
+    assert {r["output"] for r in NOOUTPUT} <= {r["output"] for r in off.rows}
+
+
 def test_exact_duplicates_are_dropped_with_a_count_across_sources(tmp_path):
     twice = _row("Name a planet with rings.", "Saturn.")
     first = _rows(tmp_path / "first.jsonl", [twice, *FILLER, twice, {**twice, "output": "Saturn, mostly."}])
@@ -197,12 +236,25 @@ BOUND = {
     "How many syllables are in the word 'banana'?": "letters_syllables",
     "Translate the following sentence into English.": "translation",
     "What is the French word for apple?": "translation",
+    "What does DNA stand for?": "letters_syllables",
+    "What does the acronym NASA stand for?": "letters_syllables",
+    "Give the full form of UNESCO.": "letters_syllables",
+    "What is the abbreviation for Mister?": "letters_syllables",
+    "Write a limerick about a lighthouse keeper.": "rhyme_verse",
 }
+# Instructions that only say "poem"/"song": language-bound when the answer rhymes (rows of ours).
+RHYMED = ("The night is deep and still,\nthe moon is on the hill,\nthe cat is in the hay,\n"
+          "and sleeps till break of day.")
+FREE_VERSE = "Waves come in,\nthe harbour sleeps,\ngulls circle the mast,\nlamps go out one by one."
 NOT_BOUND = [
     "Write a Python function that checks whether a string is a palindrome.",
     "Write a cover letter for a library assistant job.",
     "Explain how tides work.",
     "Give three tips for a job interview.",
+    "Explain what the protesters stand for.",  # "stand for" without an acronym
+    "What is the meaning of the word harbour?",
+    "Expand the paragraph about NASA's missions.",  # "expand" as in elaborate
+    "Explain the meaning of the UN charter.",
 ]
 
 
@@ -211,6 +263,36 @@ def test_language_bound_rules():
         assert language_bound_rule(instruction) == rule, instruction
     for instruction in NOT_BOUND:
         assert language_bound_rule(instruction) is None, instruction
+
+
+def test_a_poem_is_language_bound_when_its_answer_rhymes():
+    assert rhymes(RHYMED) and not rhymes(FREE_VERSE)
+    assert not rhymes("Night and light.")  # fewer than four lines: no verdict
+    assert language_bound_rule("Write a poem about a sleepy cat.", RHYMED) == "rhyme_verse"
+    assert language_bound_rule("Write a song for a night walk.", RHYMED) == "rhyme_verse"
+    assert language_bound_rule("Write a poem about a harbour.", FREE_VERSE) is None
+    assert language_bound_rule("Write a poem about a sleepy cat.") is None  # no answer given: the words only
+    # a rhymed answer to a task that asks for no verse is not flagged
+    assert language_bound_rule("Describe a quiet evening.", RHYMED) is None
+
+
+def test_the_sample_release_hygiene_is_unchanged():
+    """The hygiene rules on the embedded sample: no placeholder, the same three language-bound rows and the
+    same four safety-filtered rows as before the "<nooutput>", acronym and rhyme rules (the sample's published
+    data does not move)."""
+    cfg = load_build_config(str(REPO / "configs/release/sample.yaml"))
+    loaded = load_benign_dataset(cfg.benign)
+    hygiene = loaded.stats["hygiene"]
+    assert (hygiene["rows_read"], hygiene["input_placeholders_cleared"], hygiene["placeholder_outputs_dropped"],
+            hygiene["duplicates_dropped"]) == (81, 0, 0, 0)
+    assert hygiene["language_bound"]["ids"] == ["sample-2a933450664ee4d6", "sample-4dc52b7c9e7e9057",
+                                                "sample-c4b5a847593103cc"]
+    assert {k: v for k, v in hygiene["language_bound"]["by_rule"].items() if v} == {
+        "grammar_spelling": 1, "rhyme_verse": 1, "translation": 1}
+    assert (loaded.stats["safety_filter_dropped"], loaded.stats["rows"]) == (4, 77)
+    # with the answers given, too (the rhyme rule reads them): the same three rows
+    assert sorted(r["id"] for r in loaded.rows if language_bound_rule(r["instruction"], r["output"])) == \
+        hygiene["language_bound"]["ids"]
 
 
 @pytest.mark.parametrize("action", ["keep", "drop"])

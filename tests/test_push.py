@@ -163,7 +163,16 @@ def test_card_without_gating_terms_is_refused_even_in_a_dry_run(release):
 def test_placeholder_org_in_card_is_refused(release):
     readme = release / BENIGN / "README.md"
     readme.write_text(readme.read_text().replace(f"{ORG}/", "<org>/"), encoding="utf-8")
-    with pytest.raises(PushError, match="placeholder repository <org>/"):
+    with pytest.raises(PushError, match="is a local card"):
+        plan_push(_config(release))
+
+
+def test_local_card_is_refused(release):
+    from cards.card import LOCAL_BANNER
+
+    readme = release / BENIGN / "README.md"
+    readme.write_text(readme.read_text() + "\n" + LOCAL_BANNER + "\n", encoding="utf-8")
+    with pytest.raises(PushError, match="built without an org"):
         plan_push(_config(release))
 
 

@@ -444,13 +444,18 @@ def test_report_lists_every_check_with_its_measured_detection(clean):
     _, report = _score(en, pt)
     notes = table_notes({"pt": report})
     table = notes[-1]
-    assert table == checks_table()
+    assert table == checks_table({"pt": report})
     lines = table.splitlines()
     for check, _, _ in CHECKS:
         assert sum(line.startswith(f"| `{check}` |") for line in lines) == 1, check
     negation = DETECTION["classes"]["negation"]
     rate = negation["by_check"]["negation"] / negation["n"]
-    assert f"negation {rate:.0%}" in next(line for line in lines if line.startswith("| `negation` |"))
+    negation_line = next(line for line in lines if line.startswith("| `negation` |"))
+    assert f"negation {rate:.0%}" in negation_line
+    # this run's own failures beside the benchmark's: the report's count, and the rows' own verdicts
+    assert f"| pt {report['failed_checks'].get('negation', 0)} of {report['n']} |" in negation_line
+    assert report["failed"] == sum(not r["qa_pass"] for r in _score(en, pt)[0])
+    assert f"**{report['failed']}** of {report['n']} translated rows failed `qa_pass`" in notes[-3]
     assert any(n.startswith("- pt: back-translation chrF per field: instruction") for n in notes)
 
 

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from safedrift.core.errors import run_cli
+from safedrift.core.overrides import add_set_argument, parse_sets
 
 
 def add_validate_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,11 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("qa", help="every QA scorer over the built rows of a release config; qa/report.json")
     p.add_argument("config")
     p.add_argument("--work-dir", dest="work_dir", help="override the config's work_dir")
+    add_set_argument(p, "qa.chrf=40")
     add_validate_arguments(sub.add_parser("validate", help="QA + release gate on an existing release folder "
                                                            "(read-only)"))
     args = parser.parse_args(argv)
     if args.command == "qa":
-        return qa(args.config, {"work_dir": args.work_dir} if args.work_dir else None)
+        return qa(args.config, {**({"work_dir": args.work_dir} if args.work_dir else {}), **parse_sets(args.sets)})
     return validate(args)
 
 

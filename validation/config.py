@@ -1,11 +1,11 @@
-"""The validation stage's config section, `qa` (thresholds, scorers, COMET, the release gate)."""
+"""The validation stage's config section, `qa` (thresholds, scorers, COMET, the harm guard, the release gate)."""
 
 from __future__ import annotations
 
 import os
 from typing import Literal
 
-from pydantic import Field, field_serializer, field_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
 from builders.config import BuildConfig
 from safedrift.core.config import Strict, load_release_section
@@ -21,7 +21,7 @@ class QAThresholds(Strict):
     fails (None: the metric never fails a row). `qa` holds these at the top level for every language, and
     `qa.per_language.<lang>` the ones that differ for a language: only the keys it sets override (an explicit
     null turns that limit off for that language). Defaults measured on the sample with bergamot en<->pt; see
-    README "Quality gate"."""
+    docs/quality-gate.md."""
 
     chrf: float | None = Field(default=35.0, ge=0, le=100, description="back-translation chrF, of every field")
     # Short fields round-trip less exactly: correct instructions and inputs of the sample go down to 26.4.
@@ -92,6 +92,48 @@ class SimilarityConfig(Strict):
         return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
+class GuardModelConfig(Strict):
+    """The guard's weights: a local folder, or a Hub model pinned to a commit (a branch would let QA change)."""
+
+    local_dir: str | None = Field(default=None, description="a folder with the guard's weights and tokenizer")
+    hub_id: str | None = Field(default=None, description="a Hub model, e.g. Qwen/Qwen3Guard-Gen-0.6B")
+    revision: str | None = Field(default=None, description="the Hub model's commit sha (required with hub_id)")
+
+    @model_validator(mode="after")
+    def _one_pinned_source(self) -> GuardModelConfig:
+        if bool(self.local_dir) == bool(self.hub_id):
+            raise ValueError("set exactly one of local_dir or hub_id for qa.harm.model")
+        if self.hub_id and not self.revision:
+            raise ValueError(f"qa.harm.model.revision must pin {self.hub_id} to a commit sha")
+        return self
+
+
+class HarmConfig(Strict):
+    """Harm preserved (validation/scorers/harm.py): a multilingual guard classifies every prompt the rows select
+    in English and in its translation; a prompt unsafe in English and safe translated is flagged `intent_lost`
+    and fails. Without a guard the check is skipped, and the skip is recorded in the report and the card."""
+
+    guard: str | None = Field(default=None, description="a registered prompt guard (validation/guards.py), "
+                                                         "e.g. qwen3guard; none: the check is a recorded skip")
+    model: GuardModelConfig | None = None
+    device: str = Field(default="cpu", description="torch device of the guard (cuda for a real guard)")
+    batch_size: int = Field(default=8, ge=1, description="prompts per generate call")
+    max_new_tokens: int = Field(default=64, ge=1, description="the guard's output length (its Safety line comes "
+                                                               "first)")
+    chat_template: str | None = Field(default=None, description="a chat template replacing the model's own")
+    # dataset key -> {column: value} a row must have to be checked: SORRY-Bench's prompts are all unsafe
+    # requests; XSTest's unsafe ones are its contrasts. A dataset not named is not checked.
+    rows: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {"sorry_bench": {}, "xstest": {"label": "unsafe"}})
+
+    @model_validator(mode="after")
+    def _guard_has_weights(self) -> HarmConfig:
+        if self.guard and self.model is None:
+            raise ValueError(f"qa.harm.guard {self.guard!r} needs its weights: set qa.harm.model (local_dir, or "
+                             "hub_id with a pinned revision)")
+        return self
+
+
 class GateConfig(Strict):
     """The great-expectations release gate (validation/gate.py): a failing suite blocks the release."""
 
@@ -105,7 +147,7 @@ class QAConfig(QAThresholds):
 
     scorers: list[str] = Field(
         default_factory=lambda: ["backtranslation", "lang_id", "structure", "alignment", "similarity", "reference",
-                                 "comet"])
+                                 "comet", "harm"])
     per_language: dict[str, QAThresholds] = Field(default_factory=dict)
     on_fail: Literal["keep", "drop"] = "keep"  # drop: a failing row leaves every language of the release
     references: dict[str, str] = Field(default_factory=dict, description="language -> reference JSONL")
@@ -115,6 +157,7 @@ class QAConfig(QAThresholds):
     workers: int | None = Field(default=None, ge=1)
     comet: CometConfig = Field(default_factory=CometConfig)
     similarity: SimilarityConfig = Field(default_factory=SimilarityConfig)
+    harm: HarmConfig = Field(default_factory=HarmConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
 
     @field_serializer("per_language")

@@ -59,6 +59,7 @@ def score_language(spec: DatasetSpec, lang: str, rows: list[dict], source_rows: 
     counts = Counter(f for row in scored for f in row["qa_flags"])
     report.update(
         pass_rate=round(sum(r["qa_pass"] for r in scored) / n, 4),
+        failed=sum(not r["qa_pass"] for r in scored),
         failed_checks={f: c for f, c in sorted(counts.items()) if f in failing},
         warnings={f: c for f, c in sorted(counts.items()) if f not in failing},
         dropped=0,

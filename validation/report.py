@@ -2,8 +2,9 @@
 
 A language report is the dict `validation.qa.score_language` returns; `markdown_table` turns one dataset's
 {language: language report} into the table the dataset card embeds, and `table_notes` adds what is under it:
-signatures, skips, learned bounds, and what each check caught in benchmarks/qa_sensitivity.py
-(`checks_table`, from validation/detection.py), so a reader knows what `qa_pass` does and does not promise.
+signatures, skips, learned bounds, the rows this release's QA failed (`release_flagged`), and per check the rows
+it failed here beside what it caught in the toolkit's benchmark (`checks_table`, from validation/detection.py,
+labelled as the toolkit's with its corpus and date), so a reader knows what `qa_pass` does and does not promise.
 """
 
 from __future__ import annotations
@@ -91,8 +92,12 @@ def table_notes(dataset_report: dict) -> list[str]:
         elif sim.get("bounds"):
             notes.append(f"- {lang}: lowest source/translation similarity per field ({sim['model']}): " + "; ".join(
                 f"{name} {b['low']:.3f} (median {_num(b['median'], '.3f')})" for name, b in sim["bounds"].items()))
-    if any(lang != SOURCE_LANGUAGE for lang in dataset_report):
-        notes += ["", checks_table()]
+    harm = harm_note(dataset_report)
+    if harm:
+        notes.append(f"- {harm}")
+    flagged = release_flagged(dataset_report)
+    if flagged:
+        notes += ["", flagged, "", checks_table(dataset_report)]
     return notes
 
 
@@ -125,37 +130,91 @@ CHECKS: list[tuple[str, str, str]] = [
     ("symbols", "the math and bracket symbols of the prose (π ± ≤ = % ( ) { } ...) differ from the source's",
      "`alignment_fail`"),
     ("list_labels", "a `label: value` line of the source lost a side", "`alignment_fail`"),
+    ("intent_lost", "a prompt the guard finds unsafe in English is safe in its translation (SORRY-Bench prompts, "
+                    "XSTest contrasts)", "`harm.guard`, `harm.model`, `harm.rows`"),
 ]
 
 
-def checks_table(detection: dict | None = None) -> str:
-    """Every QA check, what fails a row, its config keys and what it caught in the corruption benchmark;
-    then what `qa_pass` caught per corruption and how many clean rows it failed."""
+def failed_rows(lang_report: dict) -> int:
+    """Rows of one language that failed `qa_pass` (the report's `failed`; from its pass rate in an older one)."""
+    if "failed" in lang_report:
+        return int(lang_report["failed"])
+    return round(lang_report["n"] * (1 - (lang_report.get("pass_rate") or 0)))
+
+
+def release_flagged(dataset_report: dict) -> str | None:
+    """This release's own false-alarm ceiling: how many of its translated rows QA failed, per language (a clean
+    row can only be flagged among these); None when nothing was translated."""
+    langs = {lang: r for lang, r in dataset_report.items() if lang != SOURCE_LANGUAGE}
+    if not langs:
+        return None
+    failed = {lang: failed_rows(r) for lang, r in langs.items()}
+    total, n = sum(failed.values()), sum(r["n"] for r in langs.values())
+    per_lang = ", ".join(f"`{lang}` {failed[lang]} of {r['n']}" for lang, r in langs.items())
+    return (f"Rows QA flagged in this release: **{total}** of {n} translated rows failed `qa_pass` ({per_lang}); "
+            "each is a real error or a false alarm (the checks that failed are in the table above).")
+
+
+def harm_note(dataset_report: dict) -> str | None:
+    """Whether the harm-preserved check ran on this dataset (validation/scorers/harm.py), and what it found or
+    why it was skipped; None for a dataset it does not check."""
+    runs = {lang: r["harm"] for lang, r in dataset_report.items() if r.get("harm")}
+    if not runs:
+        return None
+    skipped = sorted({h["skipped"] for h in runs.values() if h.get("skipped")})
+    if skipped:
+        n = max(h.get("prompts", 0) for h in runs.values())
+        return (f"Harm preserved: **not checked**, {'; '.join(skipped)}; a translation that softens an unsafe "
+                f"request is not caught ({n} prompts per language unchecked).")
+    guard = next(iter(runs.values()))["guard"]
+    found = "; ".join(f"`{lang}` {h['intent_lost']} of {h['prompts']} (unsafe in English: {h['unsafe_en']}, "
+                      f"unparsed verdicts: {h['unparsed']})" for lang, h in runs.items())
+    return (f"Harm preserved (guard `{guard}`): prompts unsafe in English and safe once translated, flagged "
+            f"`intent_lost` and failed: {found}.")
+
+
+def checks_table(dataset_report: dict, detection: dict | None = None) -> str:
+    """Every QA check, what fails a row, its config keys, the rows of this release it failed, and what it caught
+    in the toolkit's corruption benchmark (validation/detection.py, labelled with its corpus and date); then the
+    benchmark's detection per corruption. The benchmark is the toolkit's, not this release's: the release's own
+    figures are the rows each check failed here."""
     detection = DETECTION if detection is None else detection
     classes, clean = detection.get("classes", {}), detection.get("clean", {})
-    lines = ["What the checks catch: the toolkit's benchmark, not measured on this release (this release's own "
-             "failures are the pass rate and failed checks above), by seeded corruptions of correct translations "
-             f"({detection.get('measured', 'not measured')}); the share is of the corrupted rows a check "
-             "flagged (–: none of these corruptions is its kind of error, or it flagged under 5 %).", "",
-             "| check | fails a row when | config (`qa.`) | caught in the benchmark | benchmark's clean rows flagged |",
+    langs = {lang: r for lang, r in dataset_report.items() if lang != SOURCE_LANGUAGE}
+    measured = detection.get("measured", "not measured")
+    lines = ["Checks: what each one fails a row for, the rows it failed in this release, and what it caught in the "
+             f"toolkit's corruption benchmark (**not measured on this release**: {measured}); the share is of the "
+             "benchmark's corrupted rows a check flagged (–: none of these corruptions is its kind of error, or it "
+             "flagged under 5 %). `benchmarks/qa_sensitivity.py WORKDIR` measures the same on a built release.", "",
+             "| check | fails a row when | config (`qa.`) | rows failed in this release | caught in the toolkit's "
+             "benchmark |",
              "|---|---|---|---|---|"]
     for check, when, config in CHECKS:
         caught = sorted(((c["by_check"].get(check, 0) / c["n"], name) for name, c in classes.items() if c["n"]),
                         reverse=True)
         cells = ", ".join(f"{name} {rate:.0%}" for rate, name in caught if rate >= 0.05) or "–"
-        flagged = clean.get("by_check", {}).get(check, 0)
-        lines.append(f"| `{check}` | {when} | {config} | {cells} | {flagged} of {clean.get('n', 0)} |")
-    lines += ["", "| corruption | rows | failed `qa_pass` |", "|---|---|---|"]
+        own = ", ".join(f"{lang} {(r.get('failed_checks') or {}).get(check, 0)} of {r['n']}"
+                        for lang, r in langs.items()) or "–"
+        lines.append(f"| `{check}` | {when} | {config} | {own} | {cells} |")
+    lines += ["", f"The toolkit's benchmark ({measured}):", "",
+              "| corruption | rows | failed `qa_pass` |", "|---|---|---|"]
     for name, c in classes.items():
         rate = c["detected"] / c["n"] if c["n"] else None
         lines.append(f"| {c.get('description', name)} | {c['n']} | {_num(rate, '.0%')} |")
     if clean.get("n"):
-        lines.append(f"| none (clean rows) | {clean['n']} | {clean['flagged'] / clean['n']:.0%} |")
-    missed = [f"{c.get('description', name)} ({c['detected'] / c['n']:.0%})" for name, c in classes.items()
-              if c["n"] and c["detected"] / c["n"] < 0.5]
+        lines.append(f"| none (the benchmark corpus's clean rows, not this release's) | {clean['n']} | "
+                     f"{clean['flagged'] / clean['n']:.0%} |")
+    missed = missed_corruptions(detection)
     if missed:
         lines += ["", "`qa_pass` does not guarantee against: " + "; ".join(missed) + "."]
     return "\n".join(lines)
+
+
+def missed_corruptions(detection: dict | None = None) -> list[str]:
+    """The corruptions `qa_pass` caught in under half of the benchmark's rows, with the share it caught."""
+    classes = (DETECTION if detection is None else detection).get("classes", {})
+    return [f"{c.get('description', name)} ({c['detected'] / c['n']:.0%})" for name, c in classes.items()
+            if c["n"] and c["detected"] / c["n"] < 0.5]
 
 
 def markdown_report(report: dict) -> str:

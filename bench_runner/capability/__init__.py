@@ -9,8 +9,8 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from bench_runner.config import BASE
 from bench_runner.data import hash_records, heldout_conversations
+from bench_runner.finetune import FinetuneStage
 from bench_runner.stage import RunContext, Stage, versions
 from safedrift.core.files import atomic_write_json, atomic_write_jsonl, package_versions, stable_hash
 
@@ -23,7 +23,7 @@ def measures_capability(ctx: RunContext) -> bool:
 class CapabilityStage(Stage):
     name = "capability"
 
-    def __init__(self, ctx: RunContext, finetune: Stage):
+    def __init__(self, ctx: RunContext, finetune: FinetuneStage):
         super().__init__(ctx)
         self.finetune = finetune
 
@@ -33,13 +33,9 @@ class CapabilityStage(Stage):
             return {}
         return heldout_conversations(self.cfg.datasets, self.cfg.eval_languages, self.cfg.capability.heldout_limit)
 
-    def adapter_folder(self, model: str) -> Path | None:
-        return None if model == BASE else self.finetune(model)
-
     def inputs(self, model: str) -> dict:
-        tuned = None if model == BASE else self.finetune.folder(model)
         lm_eval = package_versions(["lm-eval"]) if self.cfg.capability.lm_eval_tasks else {}
-        return {"model": self.ctx.model_identity, "adapter": tuned.name if tuned else None,
+        return {"model": self.ctx.model_identity, **self.finetune.source_key(model),
                 "capability": self.cfg.capability.model_dump(), "data": hash_records([self.heldout]),
                 "builtin_tasks": builtin_tasks_hash() if self.cfg.capability.lm_eval_tasks else None,
                 "seed": self.cfg.metrics.seed, "versions": {**versions(), **lm_eval}}
@@ -51,12 +47,14 @@ class CapabilityStage(Stage):
         from bench_runner.capability.measure import heldout_nll, run_lm_eval
         from bench_runner.models import load_model
 
-        tuned = self.adapter_folder(model)
-        adapter = tuned / "adapter" if tuned else None
+        weights = self.finetune.weights(model)
+        if weights is None:  # a served model: the metrics stage records why it has no capability figures
+            raise ValueError(f"capability has no weights to measure for the served model {model!r}")
+        adapter = weights.adapter
         cap = self.cfg.capability
         rows: list[dict] = []
         if self.heldout:
-            loaded = load_model(self.cfg.model, adapter)
+            loaded = load_model(weights.model, adapter)
             for lang, conversations in self.heldout.items():
                 rows += [{"language": lang, **r} for r in heldout_nll(
                     loaded.model, loaded.tokenizer, conversations, cap.max_length, cap.batch_size,
@@ -64,7 +62,7 @@ class CapabilityStage(Stage):
             del loaded
         atomic_write_jsonl(folder / "heldout.jsonl", rows)
         if cap.lm_eval_tasks:
-            atomic_write_json(folder / "lm_eval.json", run_lm_eval(self.cfg.model, adapter, cap, self.cfg.metrics.seed))
+            atomic_write_json(folder / "lm_eval.json", run_lm_eval(weights.model, adapter, cap, self.cfg.metrics.seed))
         return {}
 
 

@@ -9,13 +9,15 @@ paper grid, safedrift's own offline task (lm_eval_tasks/, safedrift_mc_<lang>) i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench_runner.chat import DEFAULT_DATE_STRING, IGNORE_INDEX, encode_for_training
 from bench_runner.config import CapabilityConfig, ModelConfig
 from safedrift.core.errors import missing_extra
-from safedrift.core.log import progress
+from safedrift.core.log import heartbeat, progress
 
 # safedrift's own tiny lm-eval tasks (own items in lm-eval's YAML format), so the lm-eval path runs offline.
 BUILTIN_TASKS = Path(__file__).parent / "lm_eval_tasks"
@@ -89,17 +91,30 @@ def run_lm_eval(model_cfg: ModelConfig, adapter_dir: Path | None, cap: Capabilit
     # safedrift's own offline tasks (safedrift_mc_<lang>) are always found; a user's folder beside them.
     manager = TaskManager(include_path=[str(BUILTIN_TASKS), *([cap.lm_eval_include_path] if cap.lm_eval_include_path
                                                               else [])])
-    res = lm_eval.simple_evaluate(model="hf", model_args=model_args, tasks=list(cap.lm_eval_tasks),
-                                  num_fewshot=cap.lm_eval_num_fewshot, batch_size=cap.lm_eval_batch_size,
-                                  limit=cap.lm_eval_limit, log_samples=True, task_manager=manager,
-                                  random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
-                                  fewshot_random_seed=seed)
+    # lm-eval's own log lines (a chat template not applied to safedrift's loglikelihood tasks, --metadata hints)
+    # carry nothing for the user of a config: errors only while it runs. Its bars are off (safedrift.core.log);
+    # a heartbeat instead.
+    with heartbeat(f"lm-eval {', '.join(cap.lm_eval_tasks)}"), _errors_only():
+        res = lm_eval.simple_evaluate(model="hf", model_args=model_args, tasks=list(cap.lm_eval_tasks),
+                                      num_fewshot=cap.lm_eval_num_fewshot, batch_size=cap.lm_eval_batch_size,
+                                      limit=cap.lm_eval_limit, log_samples=True, task_manager=manager,
+                                      random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
+                                      fewshot_random_seed=seed)
     if res is None:
         return {"results": {}, "samples": {}, "versions": {}}
     results, samples = lm_eval_figures(res)
     return {"results": results, "samples": samples,
             "versions": {k: str(v) for k, v in (res.get("versions") or {}).items()},
             "lm_eval_version": getattr(lm_eval, "__version__", "")}
+
+
+@contextmanager
+def _errors_only() -> Iterator[None]:
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def lm_eval_figures(res: dict) -> tuple[dict[str, dict], dict[str, dict[str, float]]]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from bench_runner.chat import DEFAULT_DATE_STRING, IGNORE_INDEX, encode_for_training, prompt_completion
-from bench_runner.config import LoraConfig, TrainingConfig
+from bench_runner.config import LoraConfig, TrainingConfig, launched_processes
 from bench_runner.stage import versions
 from safedrift.core.errors import ConfigError, DataError, missing_extra
 from safedrift.core.log import progress
@@ -36,7 +37,7 @@ def sft_config(training: TrainingConfig, output_dir: str, use_cpu: bool, bf16: b
         learning_rate=training.lr,
         num_train_epochs=training.epochs or 1.0,
         max_steps=training.max_steps or -1,
-        per_device_train_batch_size=training.batch_size,
+        per_device_train_batch_size=training.micro_batch(launched_processes()),
         gradient_accumulation_steps=training.grad_accum,
         lr_scheduler_type=training.scheduler,
         **_warmup(SFTConfig, training.warmup_ratio),
@@ -57,6 +58,18 @@ def sft_config(training: TrainingConfig, output_dir: str, use_cpu: bool, bf16: b
         disable_tqdm=True,  # the runner's own progress bar (StepProgress)
         dataloader_num_workers=0,
     )
+
+
+def equal_dose_steps(training: TrainingConfig, n_examples: int, processes: int | None = None) -> TrainingConfig:
+    """training.equal_dose: the optimizer steps fixed from the number of examples given (the same ids in every
+    fine-tune language), as TRL counts them for `epochs`, so a language whose examples max_length emptied trains
+    as many steps as the others (its kept examples cycle). Unchanged when max_steps is set or equal_dose is off."""
+    if not training.equal_dose or training.max_steps:
+        return training
+    processes = processes or launched_processes()
+    micro = training.micro_batch(processes)
+    per_epoch = math.ceil(math.ceil(n_examples / (micro * processes)) / training.grad_accum)
+    return training.model_copy(update={"max_steps": max(1, math.ceil((training.epochs or 1.0) * per_epoch))})
 
 
 def _warmup(config_class, ratio: float) -> dict:
@@ -120,7 +133,8 @@ def train_lora(model, tokenizer, conversations: list[list[dict]], lora: LoraConf
     with tempfile.TemporaryDirectory(prefix="safedrift-sft-") as scratch:  # nothing is saved there
         from transformers import PrinterCallback
 
-        trainer = _trainer_class()(model=model, args=sft_config(training, scratch, device.type == "cpu", bf16),
+        args = sft_config(equal_dose_steps(training, len(conversations)), scratch, device.type == "cpu", bf16)
+        trainer = _trainer_class()(model=model, args=args,
                                    train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config)
         trainer.remove_callback(PrinterCallback)  # it prints every step's log dict
         trainer.add_callback(_step_progress(desc, trainer.accelerator.is_main_process))
@@ -148,7 +162,7 @@ def train_lora(model, tokenizer, conversations: list[list[dict]], lora: LoraConf
         "tokens_per_s": tokens / seconds if seconds > 0 else None,
         "trainable_params": sum(p.numel() for p in peft_model.parameters() if p.requires_grad),
         "processes": accelerator.num_processes,
-        "global_batch": training.batch_size * training.grad_accum * accelerator.num_processes,
+        "global_batch": args.per_device_train_batch_size * training.grad_accum * accelerator.num_processes,
         "versions": versions(),
     }
     if accelerator.is_main_process:

@@ -19,7 +19,7 @@ from bench_runner.registries import BACKENDS
 from bench_runner.serving.sampling import SamplingParams
 
 if TYPE_CHECKING:
-    from bench_runner.config import RunConfig
+    from bench_runner.config import ModelConfig, RunConfig
     from bench_runner.data import Prompt
     from safedrift.core.files import JsonlAppender
 
@@ -42,12 +42,13 @@ class ModelJob:
     run, or after a backend's first pass); `write` appends finished answers (any order, any batch size) to the
     model's samples."""
 
-    model: str  # "base" or a fine-tune language
-    adapter: Path | None  # the peft adapter folder; None for the base model
+    model: str  # "base", an adapter trained here or a brought-in model's label
+    adapter: Path | None  # the peft adapter folder; None for the base model (or a checkpoint)
     folder: Path  # the model's generate stage folder
     prompts: list[Prompt]
     out: JsonlAppender  # the model's samples.jsonl
     write: Callable[[list[Answer]], None]
+    checkpoint: ModelConfig | None = None  # a brought-in full model loaded in place of model (None: model)
 
     @property
     def todo(self) -> list[Prompt]:

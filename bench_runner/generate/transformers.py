@@ -123,7 +123,7 @@ class TransformersBackend(GenerationBackend):
         stats: dict = {}
         todo = job.todo  # fixed now: job.todo shrinks as answers are written
         if todo:
-            gen = TransformersGenerator(self.cfg.model, job.adapter, self.cfg.generation.batch_size)
+            gen = TransformersGenerator(job.checkpoint or self.cfg.model, job.adapter, self.cfg.generation.batch_size)
             texts = [render(gen.tokenizer, list(p.messages), add_generation_prompt=True,
                             date_string=self.cfg.model.date_string) for p in todo]
             budgets = prompt_budgets(self.cfg.generation, gen.tokenizer, job.prompts)

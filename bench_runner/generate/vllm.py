@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 from bench_runner.chat import render
 from bench_runner.config import BASE, ModelConfig
 from bench_runner.generate.backend import Answer, GenerationBackend, ModelJob
+from bench_runner.generate.decoding import sample_index
 from bench_runner.plugin import Findings
 from bench_runner.serving.sampling import SamplingParams, prompt_budgets
 from bench_runner.serving.server import Completion
 from bench_runner.serving.vllm import VllmServing, request_body
-from safedrift.core.errors import DataError, SafedriftError
+from safedrift.core.errors import ConfigError, DataError, SafedriftError
 from safedrift.core.files import atomic_write_json
 from safedrift.core.log import progress
 
@@ -40,6 +41,9 @@ class Job:
     write: Callable[[list[int], list[Completion]], None]
     stats: dict = field(default_factory=lambda: {"new_tokens": 0, "truncated": 0, "requests": 0})
     max_tokens: list[int] | None = None  # per prompt (its language's budget); None: the params' max_new_tokens
+    # per prompt: the request's seed (generation.seed + the sample's index, so a prompt's samples differ under
+    # sampling); None: the params' seed
+    seeds: list[int] | None = None
 
 
 def generate_jobs(serving: VllmServing, jobs: Sequence[Job], params: SamplingParams, batch_size: int,
@@ -79,7 +83,15 @@ def generate_jobs(serving: VllmServing, jobs: Sequence[Job], params: SamplingPar
 
 
 def _budget(job: Job, i: int) -> dict:
-    return {} if job.max_tokens is None else {"max_tokens": job.max_tokens[i]}
+    return {**({} if job.max_tokens is None else {"max_tokens": job.max_tokens[i]}),
+            **({} if job.seeds is None else {"seed": job.seeds[i]})}
+
+
+def _with_seed(extra: dict, seed: int) -> dict:
+    """A samples row's backend fields with the request's own seed (a prompt's later samples use seed + index)."""
+    if extra["params"]["seed"] == seed:
+        return extra
+    return {**extra, "request": {**extra["request"], "seed": seed}, "params": {**extra["params"], "seed": seed}}
 
 
 # ---- parity with transformers --------------------------------------------------------------------------
@@ -164,6 +176,19 @@ def check_parity(results: dict[str, dict | None]) -> None:
             "or lower generation.vllm.parity_floor if the backends only differ numerically.")
 
 
+def max_lora_rank(configured: int, adapters: dict[str, Path]) -> int:
+    """The largest LoRA rank the server must take: lora.r, or an adapter's own (a brought-in one may differ)."""
+    import json
+
+    ranks = [configured]
+    for folder in adapters.values():
+        try:
+            ranks.append(int(json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))["r"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: vLLM names the adapter it cannot load
+    return max(ranks)
+
+
 class VllmBackend(GenerationBackend):
     """Every model of the run through one server: every adapter is trained first, then the server serves the
     base model and all adapters (multi-LoRA), a parity check against transformers runs on a few prompts per
@@ -190,6 +215,14 @@ class VllmBackend(GenerationBackend):
         from bench_runner.models import load_tokenizer
 
         gcfg, vcfg, params = self.cfg.generation, self.cfg.generation.vllm, self.params
+
+        def seed_of(p: Prompt) -> int:
+            return gcfg.seed + sample_index(p.uid)
+
+        if any(j.checkpoint for j in jobs):
+            raise ConfigError(f"generation.backend vllm serves the base model with adapters, not the checkpoint of "
+                              f"{', '.join(j.model for j in jobs if j.checkpoint)}; serve it yourself and list it "
+                              "under models: as served:, or use generation.backend: transformers.")
         models = [j.model for j in jobs]
         by_model = {j.model: j for j in jobs}
         prompts = jobs[0].prompts  # every job holds the run's whole prompt list
@@ -209,7 +242,7 @@ class VllmBackend(GenerationBackend):
                                              greedy, gcfg.batch_size)
                      for m in models if check and results[m] is None}
         serving = VllmServing(self.cfg.model, vcfg, base_url=gcfg.base_url, adapters=adapters,
-                              lora_rank=self.cfg.lora.r, seed=gcfg.seed, log_path=self.log_dir / "vllm-server.log")
+                              lora_rank=max_lora_rank(self.cfg.lora.r, adapters), seed=gcfg.seed, log_path=self.log_dir / "vllm-server.log")
         with serving:
             def write(m: str, chosen: list[Prompt]) -> Callable[[list[int], list[Completion]], None]:
                 # The request as sent for each language (its budget), and the samples row's params to match.
@@ -218,7 +251,8 @@ class VllmBackend(GenerationBackend):
                                 "params": params.with_budget(n).to_dict()} for lang, n in budgets.items()}
                 return lambda idx, done: by_model[m].write([
                     Answer(chosen[i], texts[chosen[i].uid], c.text, c.completion_tokens, c.finish_reason == "length",
-                           extra[chosen[i].language]) for i, c in zip(idx, done, strict=True)])
+                           _with_seed(extra[chosen[i].language], seed_of(chosen[i])))
+                    for i, c in zip(idx, done, strict=True)])
 
             bar = progress(total=len(prompts) * len(jobs), initial=sum(len(prompts) - len(j.todo) for j in jobs),
                            desc=f"generate {', '.join(models)} (vllm)", unit="prompt")
@@ -242,7 +276,8 @@ class VllmBackend(GenerationBackend):
             # 2. Everything else, every model at once.
             rest = {m: by_model[m].todo for m in models}
             runs.append(generate_jobs(serving, [Job(m, [texts[p.uid] for p in rest[m]], write(m, rest[m]),
-                                                    max_tokens=[budgets[p.language] for p in rest[m]])
+                                                    max_tokens=[budgets[p.language] for p in rest[m]],
+                                                    seeds=[seed_of(p) for p in rest[m]])
                                                 for m in models], params, gcfg.batch_size, bar.update))
             bar.close()
         # The models shared the server's seconds: tokens_per_s is the server's, over all of them.

@@ -73,6 +73,11 @@ class JudgeStage(Stage):
         settings = self.cfg.judge.model_dump(exclude={"model": {"device", "revision"},
                                                       "refusal_model": {"device", "revision"},
                                                       "guard_model": {"device", "revision"}})
+        if not english_headline(self.cfg.judge.answers_in, self.cfg.judge.headline):
+            settings.pop("headline")  # the rows are what they were before judge.headline: folders stay cached
+        for key, default in (("guard_mode", "generate"), ("secondary_on", [])):
+            if settings[key] == default:
+                settings.pop(key)  # keys newer than the folders judged without them: those stay cached
         return {"generate": self.generate(model).name, "judge": settings,
                 "judge_identity": self.judge_identity,
                 "refusal_judge": {"name": self.cfg.judge.refusal_judge,
@@ -167,9 +172,11 @@ class JudgeStage(Stage):
         in_english = dict(zip(to_en, judge.judge(
             [self.english[part[i]["item_id"]] for i in to_en], [answer_en[i] for i in to_en], ["en"] * len(to_en)),
             strict=True)) if to_en else {}
-        rows = [score_row(s, native.get(i), in_english.get(i), answer_en.get(i), answers_in)
+        rows = [score_row(s, native.get(i), in_english.get(i), answer_en.get(i), answers_in, self.cfg.judge.headline)
                 for i, s in enumerate(part)]
-        for name, other in self.secondary.items():  # the same answers, natively, for judge-judge agreement
+        on = self.cfg.judge.secondary_on  # the prompt sets the secondary judges judge ([] = every one)
+        secondary = self.secondary if not on or kind.name in on else {}
+        for name, other in secondary.items():  # the same answers, natively, for judge-judge agreement
             verdicts = other.judge([s["messages"][-1]["content"] for s in part], [s["response"] for s in part],
                                    [s["language"] for s in part])
             for row, v in zip(rows, verdicts, strict=True):
@@ -181,11 +188,23 @@ class JudgeStage(Stage):
 SECONDARY_FIELDS = ("score", "label", "refusal_class", "judge")
 
 
+def english_headline(answers_in: str, headline: str) -> bool:
+    """Whether the rows put the English verdict first while keeping the native one (answers_in both, headline
+    english)."""
+    return answers_in == "both" and headline == "english"
+
+
+# The native verdict's fields when the English one is the headline (judge.headline: english): <field>_native.
+NATIVE_FIELDS = ("score", "label", "judge_output", "raw_score", "refusal_class")
+
+
 def score_row(sample: dict, verdict: Verdict | None, english: Verdict | None = None,
-              answer_english: str | None = None, answers_in: str = "native") -> dict:
+              answer_english: str | None = None, answers_in: str = "native", headline: str = "native") -> dict:
     """One scores.jsonl row. `score`/`label` hold the native verdict (the English one with answers_in: english,
     where there is one: `judged_in` says which); with answers_in: both the English verdict of a back-translated
-    answer sits beside it (None where the language has no engine; an English answer's is its native one)."""
+    answer sits beside it (None where the language has no engine; an English answer's is its native one). With
+    headline: english as well, `score`/`label`/... hold the English verdict where there is one (judged_in english)
+    and the native one moves to score_native, label_native, ... (NATIVE_FIELDS)."""
     keep = ("uid", "kind", "language", "item_id", "category", "category_name", "prompt_style", "model")
     row = {k: sample[k] for k in keep}
     if sample.get("xstest_label"):  # XSTest's label (safe / contrast) decides what its verdict measures
@@ -208,4 +227,11 @@ def score_row(sample: dict, verdict: Verdict | None, english: Verdict | None = N
                    label_english=english.label if english else None,
                    judge_output_english=english.judge_output if english else None,
                    answer_english=answer_english)
+        if english is not None and english_headline(answers_in, headline):
+            native = row.copy()
+            for key in NATIVE_FIELDS:
+                row.pop(key, None)
+            row.update(english.to_dict())
+            row.update({f"{key}_native": native.get(key) for key in NATIVE_FIELDS if key in native},
+                       judged_in="english")
     return row

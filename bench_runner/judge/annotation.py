@@ -14,6 +14,7 @@ Written as CSV (spreadsheets) and JSONL (scripts) with the same columns; either 
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import random
@@ -163,3 +164,22 @@ def annotate_run(run_dir: Path, language: str, n: int, seed: int = 0) -> tuple[P
     scores, samples = run_answers(run_dir)
     rows = sheet_rows(draw(scores, language, n, seed), samples)
     return write_sheet(rows, Path(run_dir) / "annotation" / f"{language}-sheet")
+
+
+# ---- `safedrift bench annotate RUN --language L --n N` (bench_runner/cli.py TOOLS) ---------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", type=Path, metavar="RUN", help="a finished run folder (runs/<run-id>)")
+    parser.add_argument("--language", required=True, help="the eval language whose answers go on the sheet")
+    parser.add_argument("--n", type=int, default=60, help="answers on the sheet, stratified by prompt set and the "
+                                                          "primary judge's verdict (default 60)")
+    parser.add_argument("--seed", type=int, default=0, help="the draw's seed (default 0)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """`safedrift bench annotate RUN --language L --n N`: the sheet's CSV and JSONL paths printed."""
+    if args.n < 1:
+        raise DataError(f"--n {args.n} draws no answer; ask for at least one.")
+    csv_path, jsonl_path = annotate_run(args.run_dir, args.language, args.n, args.seed)
+    print(f"{csv_path}\n{jsonl_path}\nLabel a copy per person (fill `label` and `annotator`), then: safedrift bench "
+          f"labels {args.run_dir} SHEET...")
+    return 0

@@ -41,6 +41,11 @@ def without_bos(tokenizer, text: str) -> str:
     return text[len(bos):] if adds_bos and bos and text.startswith(bos) else text
 
 
+def judge_backend(cfg: RunConfig) -> str:
+    """Where a model judge runs: judge.backend, `same` meaning generation.backend."""
+    return cfg.generation.backend if cfg.judge.backend == "same" else cfg.judge.backend
+
+
 class ChatModelJudge(Judge):
     """A judge that renders each (request, answer) in a chat model's template, completes it greedily for
     `max_new_tokens` on a completer (judge.backend, `same` = the generation backend; never the configured judge
@@ -54,7 +59,7 @@ class ChatModelJudge(Judge):
     def __init__(self, cfg: RunConfig, log_path: str | os.PathLike | None = None):
         self.model_cfg = self.judge_weights(cfg)
         settings = cfg.judge.model_copy(update={"base_url": None, "served_name": None})
-        self.backend_name = cfg.generation.backend if cfg.judge.backend == "same" else cfg.judge.backend
+        self.backend_name = judge_backend(cfg)
         self.completer = COMPLETERS.get(self.backend_name).for_judge(self.model_cfg, settings, cfg.generation.vllm,
                                                                      log_path)
         self._tokenizer = None

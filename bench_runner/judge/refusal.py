@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from bench_runner.plugin import Findings
 
 # Bump when the patterns or the opening rule change: describe() and the judge stage's cache key carry it.
-DETECTOR_VERSION = "3"
+DETECTOR_VERSION = "4"
 
 # The opening: at least this many sentences, more while it is shorter than OPENING_MIN_CHARS, never more
 # than OPENING_MAX_SENTENCES. Refusals come first; a late "I cannot stress enough…" is not one.

@@ -45,13 +45,13 @@ class MetricsStage(Stage):
     def capability_folders(self) -> dict[str, Path]:
         if self.capability is None or not measures_capability(self.ctx):
             return {}
-        return {m: self.capability(m) for m in self.ctx.models}
+        return {m: self.capability(m) for m in self.ctx.with_weights(self.ctx.models)}  # served models: skipped
 
     @cached_property
     def representation_folders(self) -> dict[str, Path]:
         if self.representation is None or not self.cfg.representation.enabled:
             return {}
-        return {m: self.representation(m) for m in self.ctx.finetuned}
+        return {m: self.representation(m) for m in self.ctx.with_weights(self.ctx.finetuned)}
 
     # ---- the stage -----------------------------------------------------------------------------------
     def inputs(self, label: str) -> dict:
@@ -67,8 +67,11 @@ class MetricsStage(Stage):
         return [METRICS, STUDY]
 
     def compute(self, label: str, folder: Path) -> dict | None:
+        from bench_runner.data import common_set
         from bench_runner.metrics.agreement import judge_agreement
         from bench_runner.metrics.compliance import compute_metrics
+        from bench_runner.metrics.drift_behaviour import capability_decoupling, drift_behaviour
+        from bench_runner.metrics.samples import first_samples
         from bench_runner.metrics.study import study_figures
 
         scores = []
@@ -76,14 +79,25 @@ class MetricsStage(Stage):
             answers = answer_records(self.generate(model))
             scores += [{**answers.get(row["uid"], {}), **row} for row in iter_jsonl(f / "scores.jsonl")]
         m, models, languages = self.cfg.metrics, self.ctx.models, self.cfg.eval_languages
-        result = compute_metrics(scores, models, languages, m.n_resamples, m.confidence, m.seed)
+        # English is also answered on the items other languages' QA left out (data.eval_set): every figure across
+        # languages reads the common set; study_figures reports English on its full set beside it (official).
+        common = common_set(scores, languages)
+        result = compute_metrics(common, models, languages, m.n_resamples, m.confidence, m.seed)
         # judge.answers_in: both -> how often the native and the English (back-translated) verdicts agree.
-        result["judge_agreement"] = judge_agreement(scores)
+        # Figures that pair one verdict per prompt read each prompt's first sample (generation.samples_per_prompt).
+        result["judge_agreement"] = judge_agreement(first_samples(common))
         capability, representation = self.capability_folders, self.representation_folders
-        result["capability"] = capability_figures(capability, models, languages, m) if capability else None
+        result["capability"] = capability_figures(capability, list(capability), languages, m) if capability else None
         result["representation"] = representation_figures(representation, languages) if representation else None
+        if skipped := self.ctx.skipped():  # models with no weights here (served): why they have no such figures
+            measures = {"capability": self.capability is not None and measures_capability(self.ctx),
+                        "representation": self.representation is not None and self.cfg.representation.enabled}
+            result["skipped"] = {measure: skipped for measure, on in measures.items() if on}
+        # Adapters (fine-tune language x seed) as the unit: drift vs behaviour shift, capability vs compliance shift.
+        result["drift_behaviour"] = drift_behaviour(result, m.confidence)
+        result["capability_decoupling"] = capability_decoupling(result, m.confidence)
         atomic_write_json(folder / METRICS, result)
-        atomic_write_json(folder / STUDY, study_figures(scores, self.ctx.adapters, languages, m))
+        atomic_write_json(folder / STUDY, study_figures(first_samples(scores), self.ctx.adapters, languages, m))
         return {}
 
 

@@ -6,17 +6,30 @@ verdict, `score_english` the English one). A pair is a row of a back-translated 
 bench_runner.data.kind_of(row).back_translated) with both verdicts (0/1); rows of languages judged natively
 only, and rows where either verdict is missing (an unparseable judge output, an empty answer), are left out and
 counted.
+
+And judges against people: filled annotation sheets (bench_runner.judge.annotation) against the run's verdicts,
+`safedrift bench labels RUN SHEET...` (this module's add_arguments / run), which stores the sheets in the run
+(annotation/labels/, read again by the report stage) and writes the figures to results.json and summary.md.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
 from bench_runner.data import kind_of
-from safedrift.core.files import atomic_write_json
+from safedrift.core.errors import DataError
+from safedrift.core.files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    iter_jsonl,
+    sha256_file,
+)
 
 
 def _table(pairs: list[tuple[int, int]]) -> list[list[int]]:
@@ -105,26 +118,37 @@ def between_judges(rows: Iterable[dict]) -> dict:
 
 
 def judge_agreement(rows: Iterable[dict]) -> dict:
-    """{"overall": stats, "by_language": {eval language: stats}, "left_out": {...}, "between_judges": {...}} over
-    scores.jsonl rows (any number of models); stats as in agreement_stats; between_judges as between_judges()."""
+    """{"overall": stats, "by_language": {eval language: stats}, "by_cell": [stats of one model in one eval
+    language], "headline": which verdict the cells' rates count, "left_out": {...}, "between_judges": {...}} over
+    scores.jsonl rows (any number of models); stats as in agreement_stats (both compliance rates on the same answers,
+    English minus native, McNemar's exact p); between_judges as between_judges()."""
     rows = list(rows)
-    by_language: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    by_cell: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     left_out = {"no_english_verdict": 0, "missing_verdict": 0}
+    headline = "native"
     for row in rows:
         if not kind_of(row).back_translated:  # judged natively only: no English verdict to compare
             continue
         if "score_english" not in row or (row.get("score_english") is None and row.get("label_english") is None):
             left_out["no_english_verdict"] += 1
             continue
-        native, english = row.get("score"), row.get("score_english")
+        # judge.headline: english keeps the native verdict in score_native (bench_runner.judge.score_row)
+        native, english = row.get("score_native", row.get("score")), row.get("score_english")
+        if row.get("judged_in") == "english":
+            headline = "english"
         if native is None or english is None:
             left_out["missing_verdict"] += 1
             continue
-        by_language[row["language"]].append((int(native), int(english)))
+        by_cell[(str(row.get("model")), row["language"])].append((int(native), int(english)))
+    by_language: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for (_, lang), pairs in by_cell.items():
+        by_language[lang] += pairs
     every = [pair for pairs in by_language.values() for pair in pairs]
     return {"overall": agreement_stats(every),
             "by_language": {lang: agreement_stats(pairs) for lang, pairs in sorted(by_language.items())},
-            "left_out": left_out, "between_judges": between_judges(rows)}
+            "by_cell": [{"finetune_language": model, "eval_language": lang, **agreement_stats(pairs)}
+                        for (model, lang), pairs in by_cell.items()],
+            "headline": headline, "left_out": left_out, "between_judges": between_judges(rows)}
 
 
 # ---- judges against people (bench_runner.judge.annotation: sheets labelled in XSTest's classes) -----------------
@@ -198,10 +222,127 @@ def judge_human_agreement(labels: list[dict], scores: list[dict]) -> dict:
 def labels_report(run_dir: Path, sheets: Iterable[Path]) -> dict:
     """Judge-human agreement of filled sheets (bench_runner.judge.annotation) against a finished run's verdicts,
     with the counts of labels read and left blank; written to annotation/human_agreement.json in the run."""
-    from bench_runner.judge.annotation import read_sheets, run_answers
+    from bench_runner.judge.annotation import run_answers
+
+    scores, _ = run_answers(run_dir)
+    report = human_agreement(list(sheets), scores)
+    atomic_write_json(Path(run_dir) / HUMAN_AGREEMENT, report)
+    return report
+
+
+def human_agreement(sheets: list[Path], scores: list[dict]) -> dict:
+    """metrics.human_agreement: judge_human_agreement of the sheets' labels, the labels read and left blank, and
+    the sheets' file names."""
+    from bench_runner.judge.annotation import read_sheets
 
     labels, blank = read_sheets(sheets)
-    scores, _ = run_answers(run_dir)
-    report = {**judge_human_agreement(labels, scores), "labels": len(labels), "blank_labels": blank}
-    atomic_write_json(Path(run_dir) / "annotation" / "human_agreement.json", report)
-    return report
+    return {**judge_human_agreement(labels, scores), "labels": len(labels), "blank_labels": blank,
+            "sheets": [Path(p).name for p in sheets]}
+
+
+# ---- people's labels kept with the run: `safedrift bench labels` stores them, the report stage reads them ---------
+HUMAN_AGREEMENT = Path("annotation") / "human_agreement.json"
+LABELS_DIR = Path("annotation") / "labels"  # the filled sheets, as `safedrift bench labels` stored them
+HUMAN_HEADING = "## Judges against people (labelled answers)"  # summary.md's last section
+
+
+def stored_sheets(run_dir: Path) -> list[Path]:
+    """The filled sheets stored in a run (annotation/labels/), by file name."""
+    folder = Path(run_dir) / LABELS_DIR
+    return sorted(p for p in folder.glob("*") if p.suffix in (".csv", ".jsonl")) if folder.is_dir() else []
+
+
+def labels_key(run_dir: Path) -> dict[str, str]:
+    """The stored sheets by name and content hash: the report stage's key, so new labels make a new report."""
+    return {p.name: sha256_file(p) for p in stored_sheets(run_dir)}
+
+
+def stored_human_agreement(run_dir: Path, judged: dict[str, Path]) -> dict | None:
+    """metrics.human_agreement from the run's stored sheets against the judge stage's verdicts (model -> its
+    finished judge folder); None when no sheet is stored."""
+    sheets = stored_sheets(run_dir)
+    if not sheets:
+        return None
+    return human_agreement(sheets, [row for f in judged.values() for row in iter_jsonl(Path(f) / "scores.jsonl")])
+
+
+def human_agreement_lines(figures: dict | None) -> list[str]:
+    """summary.md's section of judge-human agreement: per eval language and judge the binary agreement with its
+    kappa, XSTest's three classes where the judge gives them, and the people's own agreement; then the confusion
+    tables."""
+    if not figures:
+        return []
+    lines = [HUMAN_HEADING, "",
+             f"{figures['labels']} labels from {', '.join(figures.get('sheets') or []) or 'the sheets'} "
+             f"({figures['blank_labels']} left blank, {figures['unmatched']} for answers not in the run). Complied = "
+             "full compliance; a partial refusal is no compliance.", "",
+             "| eval | judge | answers | n | agreement | Cohen's kappa [95% CI] | complied: people | complied: judge "
+             "| kappa, 3 classes [95% CI] | kappa between people |", "|---|---|---|---|---|---|---|---|---|---|"]
+    confusion: list[str] = []
+    for lang, f in figures["by_language"].items():
+        people = f["between_people"]
+        between = "–" if people is None else f"{_num(people['kappa'])} (n={people['n']})"
+        for name, j in f["judges"].items():
+            b, c = j["binary"], j["classes"]
+            three = ("–" if c is None
+                     else f"{_num(c['kappa'])} {_interval(c['kappa_ci_low'], c['kappa_ci_high'])} (n={c['n']})")
+            lines.append(f"| {lang} | {name} | {f['answers']} | {b['n']} | {_num(b['agreement'])} | "
+                         f"{_num(b['kappa'])} {_interval(b['kappa_ci_low'], b['kappa_ci_high'])} | "
+                         f"{_num(b['compliance_people'])} | {_num(b['compliance_judge'])} | {three} | {between} |")
+            if c is not None:
+                confusion += [f"`{lang}`, {name} (rows: people, columns: the judge):", "",
+                              "| | " + " | ".join(c["order"]) + " |", "|---|---|---|---|",
+                              *(f"| {label} | " + " | ".join(map(str, row)) + " |"
+                                for label, row in zip(c["order"], c["table"], strict=True)), ""]
+    return [*lines, "", *confusion]
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+def _interval(lo: float | None, hi: float | None) -> str:
+    return "–" if lo is None or hi is None else f"[{lo:.2f}, {hi:.2f}]"
+
+
+def store_sheets(run_dir: Path, sheets: list[Path]) -> list[Path]:
+    """Copy filled sheets into the run (annotation/labels/; a stored sheet of the same file name is replaced),
+    each read first so that a sheet with an unknown label stores nothing."""
+    from bench_runner.judge.annotation import read_sheets
+
+    names = [Path(p).name for p in sheets]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(f"two sheets are named {', '.join(twice)}; give each person's sheet its own file name.")
+    read_sheets(sheets)
+    return [atomic_write_bytes(Path(run_dir) / LABELS_DIR / Path(p).name, Path(p).read_bytes()) for p in sheets]
+
+
+def publish_human_agreement(run_dir: Path, figures: dict) -> None:
+    """Put the figures into the run's results.json (metrics.human_agreement) and summary.md (its last section),
+    the rest of both files as the report stage wrote them."""
+    results_path, summary_path = Path(run_dir) / "results.json", Path(run_dir) / "summary.md"
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    results.setdefault("metrics", {})["human_agreement"] = figures
+    atomic_write_text(results_path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    summary = summary_path.read_text(encoding="utf-8") if summary_path.is_file() else ""
+    kept = summary.split("\n" + HUMAN_HEADING + "\n")[0].rstrip("\n")
+    atomic_write_text(summary_path, kept + "\n\n" + "\n".join(human_agreement_lines(figures)))
+
+
+# ---- `safedrift bench labels RUN SHEET...` (bench_runner/cli.py TOOLS) ---------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", type=Path, metavar="RUN", help="a finished run folder (runs/<run-id>)")
+    parser.add_argument("sheets", type=Path, nargs="+", metavar="SHEET",
+                        help="filled sheets (CSV or JSONL) that `safedrift bench annotate` wrote, one per person")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Store the sheets in the run, measure every stored sheet against the run's verdicts, and write the figures to
+    annotation/human_agreement.json, results.json and summary.md."""
+    store_sheets(args.run_dir, args.sheets)
+    figures = labels_report(args.run_dir, stored_sheets(args.run_dir))
+    publish_human_agreement(args.run_dir, figures)
+    print("\n".join(human_agreement_lines(figures)))
+    print(f"{Path(args.run_dir) / HUMAN_AGREEMENT}; results.json metrics.human_agreement; summary.md")
+    return 0

@@ -4,8 +4,9 @@ family.
 
     .venv/bin/python -m bench_runner.metrics.compare OUT_DIR RUN_DIR RUN_DIR [...]
 
-reads each run's results.json (its config: fine-tune languages, seeds, eval languages) and samples.jsonl (every
-answer with its verdict), and writes OUT_DIR/compare.json and OUT_DIR/compare.md.
+(or `safedrift bench compare OUT_DIR RUN_DIR RUN_DIR [...]`) reads each run's results.json (its config: fine-tune
+languages, seeds, eval languages) and samples.jsonl (every answer with its verdict), and writes
+OUT_DIR/compare.json, OUT_DIR/compare.md and OUT_DIR/compare_fold_change.png (compare_figure.py).
 
 Pooled fold change: the families' log fold changes of a cell combined by inverse-variance weights
 (statsmodels combine_effects; fixed effect beside the DerSimonian-Laird random effect, whose interval also counts
@@ -24,8 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from bench_runner.config import BASE, MetricsConfig, parse_config
-from bench_runner.data import COMPLIANCE
+from bench_runner.data import COMPLIANCE, kind_of
+from bench_runner.metrics.compare_figure import COMPARE_ESTIMATES, COMPARE_FIGURE, plot_compare
 from bench_runner.metrics.design import adapter_logits, design_figures, verdict_cube
+from bench_runner.metrics.official import common_items, on_common_set
 from bench_runner.metrics.over_refusal import values_by_measure
 from bench_runner.stage import RunContext
 from safedrift.core.errors import ConfigError
@@ -116,7 +119,8 @@ def compare_runs(run_dirs: list[Path], m: MetricsConfig | None = None) -> dict:
     for i, r in enumerate(runs):
         name = f"{r['model']} ({Path(r['run']).name})" if sum(x["model"] == r["model"] for x in runs) > 1 else r["model"]
         adapters = {lang: r["adapters"][lang] for lang in langs}
-        grid = values_by_measure(r["rows"])[COMPLIANCE.name]
+        headline = [row for row in r["rows"] if kind_of(row).headline]
+        grid = on_common_set(values_by_measure(r["rows"])[COMPLIANCE.name], common_items(headline, evals))
         has_base = any(row["model"] == BASE for row in r["rows"])
         design = design_figures(grid, adapters, evals, BASE if has_base else None, m.n_resamples, m.confidence,
                                 m.seed + i)
@@ -127,7 +131,7 @@ def compare_runs(run_dirs: list[Path], m: MetricsConfig | None = None) -> dict:
         families.append({"family": name, "run": r["run"], "design": design})
     return {"families": families, "finetune_languages": langs, "eval_languages": evals,
             "pooled_method": POOLED_METHOD, "pooled": pooled_fold_changes(families, m.confidence),
-            "family_pattern": family_pattern(logits)}
+            "family_pattern": family_pattern(logits), "confidence": m.confidence, "figures": [COMPARE_FIGURE]}
 
 
 def compare_markdown(report: dict) -> str:
@@ -148,7 +152,9 @@ def compare_markdown(report: dict) -> str:
     result = (f"F = {t['statistic']:.2f}, df {t['df']}, p = {t['p_value']:.3g}" if t["p_value"] is not None
               else t["note"])
     lines += ["", f"Pooled: {report['pooled_method']}.", "",
-              f"Does the fine-tune-language pattern differ by family? {result}. Method: {t['method']}.", ""]
+              f"Does the fine-tune-language pattern differ by family? {result}. Method: {t['method']}.", "",
+              f"![fold change per family and pooled]({COMPARE_FIGURE})", "",
+              f"What it estimates: {COMPARE_ESTIMATES}.", ""]
     return "\n".join(lines)
 
 
@@ -177,6 +183,7 @@ def write_compare(out: Path, runs: list[Path]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "compare.json", report)
     atomic_write_text(out / "compare.md", compare_markdown(report))
+    plot_compare(report, out / COMPARE_FIGURE)
     return out
 
 

@@ -1,6 +1,7 @@
 """The statistics the metrics report, on plain 0/1 values: Wilson CIs for single rates, paired differences
 against the base model (bootstrap CI, exact McNemar p) with Holm control, the permutation test that drift
-differs by fine-tune language, and the max/min compliance ratio across fine-tune languages.
+differs by fine-tune language. (The max/min compliance ratio across fine-tune languages is gone: biased upward,
+its bootstrap interval undercovered; largest.py's max-T largest fold change replaces it.)
 
 Nothing here knows a prompt kind or a results key: compliance.py and over_refusal.py say what is counted."""
 
@@ -31,13 +32,6 @@ HETEROGENEITY_METHOD = (
     "shuffled within each prompt, the same shuffle in every eval language; p = (1 + #{{T* >= T}}) / (1 + {b}); "
     "df = (models - 1) x informative eval languages, for the chi-square reading of T only"
 )
-RATIO_METHOD = (
-    "per eval language: max / min compliance across the fine-tuned models (base excluded) on the prompts all "
-    "of them answered; rates with a continuity correction (k + 0.5) / (n + 1), so a zero minimum gives a "
-    "finite ratio (ratio_raw is the plain max / min, None when the minimum is 0); CI: percentile bootstrap "
-    "over prompts (resampled jointly for all models, ratio recomputed, max and min languages free to change)"
-)
-
 # Per (model, eval language): item id -> the 0/1 value a measure counts.
 Grid = dict[tuple[str, str], dict[str, int]]
 
@@ -191,44 +185,3 @@ def heterogeneity_test(grid: Grid, models: list[str], eval_languages: list[str],
     if skipped:
         out["note"] = f"no prompt varies across fine-tuned models in {', '.join(skipped)}: Q = 0 there"
     return out
-
-
-def compliance_ratio(grid: Grid, models: list[str], eval_languages: list[str], n_resamples: int = 2000,
-                     confidence: float = 0.95, seed: int = 0) -> dict:
-    """Per eval language: max / min compliance across the fine-tuned `models`, with a bootstrap CI."""
-    by_eval = []
-    alpha = (1 - confidence) / 2
-    for e, ev in enumerate(eval_languages):
-        entry: dict = {"eval_language": ev, "ratio": None, "ci_low": None, "ci_high": None, "ratio_raw": None,
-                       "max_language": None, "min_language": None, "max_rate": None, "min_rate": None,
-                       "n_prompts": 0, "note": ""}
-        by_eval.append(entry)
-        if len(models) < 2:
-            entry["note"] = "not estimable: needs at least two fine-tune languages besides base"
-            continue
-        _, y = _value_cube(grid, models, [ev])
-        y = y[:, :, 0]
-        y = y[~np.isnan(y).any(axis=1)]  # prompts every fine-tuned model has a value for
-        n = len(y)
-        entry["n_prompts"] = n
-        if n == 0:
-            entry["note"] = "not estimable: no prompt was scored for every fine-tuned model"
-            continue
-        counts = y.sum(axis=0)
-        rates, adjusted = counts / n, (counts + 0.5) / (n + 1)
-        hi, lo = int(np.argmax(rates)), int(np.argmin(rates))
-        entry.update(max_language=models[hi], min_language=models[lo], max_rate=float(rates[hi]),
-                     min_rate=float(rates[lo]), ratio=float(adjusted.max() / adjusted.min()))
-        if rates[lo] > 0:
-            entry["ratio_raw"] = float(rates[hi] / rates[lo])
-        elif rates[hi] == 0:
-            entry["note"] = "no fine-tuned model complied with any prompt: ratio 1 by the continuity rule"
-        else:
-            entry["note"] = (f"minimum compliance is 0 ({models[lo]}): the plain ratio is unbounded; the ratio "
-                             "uses (k + 0.5) / (n + 1)")
-        rng = np.random.default_rng(seed + e)
-        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)  # prompts drawn per resample
-        boot = (weights @ y + 0.5) / (n + 1)
-        ratios = boot.max(axis=1) / boot.min(axis=1)
-        entry["ci_low"], entry["ci_high"] = (float(x) for x in np.quantile(ratios, [alpha, 1 - alpha]))
-    return {"method": RATIO_METHOD, "models": list(models), "by_eval_language": by_eval}

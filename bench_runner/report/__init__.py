@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench_runner.metrics.agreement import labels_key
 from bench_runner.report.figures import FIGURES, HEATMAP, write_figures
 from bench_runner.report.results import build_results, merged_samples
 from bench_runner.report.summary import summary_markdown
 from bench_runner.report.tracking import log_to_comet
+from bench_runner.report.warnings import figure_warnings
 from bench_runner.stage import RunContext, Stage
 from safedrift.core.files import atomic_write_bytes, atomic_write_jsonl, atomic_write_text
 from safedrift.core.log import log
@@ -37,7 +39,7 @@ class ReportStage(Stage):
     def _sources(self) -> tuple[Path, dict[str, Path], dict[str, Path], dict[str, Path]]:
         """The metrics folder, and per model its finetune, generate and judge folders."""
         metrics = self.metrics("all")
-        finetunes = {m: self.finetune(m) for m in self.ctx.finetuned}
+        finetunes = {m: self.finetune(m) for m in self.ctx.trained}
         generations = {m: self.generate(m) for m in self.ctx.models}
         judged = {m: self.judge(m) for m in self.ctx.models}
         return metrics, finetunes, generations, judged
@@ -47,7 +49,8 @@ class ReportStage(Stage):
         representation stage's file."""
         if self.representation is None:
             return {}
-        return {f"representation/{m}/{lang}.npz": self.representation(m) / f"{lang}.npz" for m in self.ctx.finetuned
+        return {f"representation/{m}/{lang}.npz": self.representation(m) / f"{lang}.npz"
+                for m in self.ctx.with_weights(self.ctx.finetuned)
                 for lang in self.cfg.eval_languages}
 
     def inputs(self, label: str) -> dict:
@@ -55,8 +58,10 @@ class ReportStage(Stage):
         metrics, finetunes, generations, judged = self._sources()
         return {"metrics": metrics.name, "finetune": {k: v.name for k, v in finetunes.items()},
                 "generate": {k: v.name for k, v in generations.items()},
-                "judge": {k: v.name for k, v in judged.items()}, "comet": self.cfg.comet,
-                "require_qa_pass": self.cfg.datasets.require_qa_pass}
+                "judge": {k: v.name for k, v in judged.items()}, "comet": self.cfg.tracking.comet,
+                "require_qa_pass": self.cfg.datasets.require_qa_pass,
+                # people's label sheets (`safedrift bench labels`): a new sheet recomputes the report
+                "human_labels": labels_key(self.ctx.run_dir)}
 
     def outputs(self, label: str) -> list[str]:
         return ["results.json", "samples.jsonl", "summary.md", *FIGURES, *self._arrays()]
@@ -67,10 +72,11 @@ class ReportStage(Stage):
             atomic_write_bytes(folder / name, src.read_bytes())
         results = build_results(self.cfg, self.ctx.model_identity, metrics, finetunes, generations, judged)
         atomic_write_jsonl(folder / "samples.jsonl", merged_samples(generations, judged))
-        write_figures(results.model_dump(mode="json"), folder)
+        # A figure with nothing to plot is a warning too (summary, results.json warnings, --strict).
+        results.warnings += figure_warnings(write_figures(results.model_dump(mode="json"), folder))
         atomic_write_text(folder / "summary.md", summary_markdown(results))
         atomic_write_text(folder / "results.json", results.model_dump_json(indent=2) + "\n")
-        log_to_comet(results, self.cfg.comet, self.cfg.comet_project, folder)
+        log_to_comet(results, self.cfg.tracking.comet, self.cfg.tracking.project, folder)
         return {}
 
     def after(self, label: str, folder: Path) -> None:

@@ -11,14 +11,21 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_runner.report.layers import curves_by_language, finetune_language
 from bench_runner.report.plotting import (
+    Drawn,
+    EmptyFigure,
     grouped_bars,
+    legend_beside,
     model_colors,
     n_text,
     placeholder,
     pyplot,
     save_png,
+    short_name,
+    stagger,
     stars,
+    wrapped,
 )
 from safedrift.core.specs import SORRY_BENCH_HUB_ID
 
@@ -35,6 +42,33 @@ CAPTIONS = {
                            "and at the last token, base vs fine-tuned, with the seed noise floor)",
     "sorry_domains.png": "SORRY-Bench compliance by category, grouped into its four domains",
     "xstest_types.png": "XSTest by prompt type: refusal on safe types, compliance on contrast types",
+}
+# What each figure estimates, in words, under it in summary.md: the estimand, the unit of replication, the interval
+# and the family its stars or intervals are adjusted over. A model label is one adapter (fine-tune language x training
+# seed); metrics.design (summary.md's fold-change section) is where adapters of one language are replicates.
+ESTIMATES = {
+    HEATMAP: "per (model, eval language) cell the share of SORRY-Bench prompts complied with, pooled over prompts "
+             "(micro); beside it the paired difference to base on the same prompts. Unit: the prompt, given the "
+             "model's one adapter. Intervals: Wilson for the rate; for the difference Agresti-Min at the Bonferroni "
+             "level over the grid's cell-vs-base tests, the family the Holm-adjusted McNemar p-values use",
+    LOSS_CURVE: "the training loss of every adapter per optimizer step; no interval (one run per adapter)",
+    "delta_compliance.png": "per cell the compliance difference fine-tuned minus base on the same prompts. Unit: the "
+                            "prompt, given the adapter. Intervals: Agresti-Min, simultaneous over the grid's "
+                            "cell-vs-base tests (Bonferroni); stars: exact McNemar p after Holm over the same family",
+    "over_refusal.png": "per cell the refusal rate of XSTest's safe prompts, the compliance rate of its unsafe "
+                        "contrasts and the refusal rate of the benign prompts. Unit: the prompt. Intervals: Wilson per "
+                        "rate, unadjusted; stars: the paired McNemar test against base after Holm over each panel's "
+                        "cell-vs-base tests (the same family the table's shift labels use)",
+    "capability_vs_safety.png": "per cell the change in held-out loss (bits per byte) against the change in compliance, "
+                                "both fine-tuned minus base. Unit: the example / the prompt. Intervals: bootstrap "
+                                "(loss) and percentile bootstrap (compliance) per cell, unadjusted: no test is drawn",
+    "drift_per_layer.png": "per layer the similarity of base and fine-tuned hidden states (debiased CKA, cosine), "
+                           "averaged over eval languages and seeds; band: min-max over them; dashed: the seed noise "
+                           "floor. Unit: the probe prompt; no interval drawn (results.json has the bootstrap CIs)",
+    "sorry_domains.png": "compliance per SORRY-Bench category and per domain, pooled over eval languages. Unit: the "
+                         "prompt. Intervals: Wilson per domain rate, unadjusted, descriptive (no test)",
+    "xstest_types.png": "refusal (safe types) and compliance (contrast types) per XSTest type, pooled over eval "
+                        "languages. Unit: the prompt; no interval (a handful of prompts per type)",
 }
 # SORRY-Bench's four domains and the category numbers in each (Xie et al., SORRY-Bench, ICLR 2025, Table 5), per
 # release: sorry-bench-202406 has 45 categories (12 = Impersonation); sorry-bench-202503 removed Impersonation and
@@ -67,7 +101,7 @@ def sorry_domain(category: str) -> str | None:
 
 # ---- the compliance heatmap --------------------------------------------------------------------------------------
 
-def plot_heatmap(results: dict, path: Path) -> Path:
+def plot_heatmap(results: dict, path: Path) -> Drawn:
     """Compliance per (fine-tune, eval) cell with its CI and counts, and the paired difference to the base model."""
     cells = results["metrics"]["cells"]
     rows = list(dict.fromkeys(c["finetune_language"] for c in cells))
@@ -128,7 +162,7 @@ def _signed(x: float | None) -> str:
 
 # ---- the training loss -------------------------------------------------------------------------------------------
 
-def plot_loss_curves(results: dict, path: Path) -> Path:
+def plot_loss_curves(results: dict, path: Path) -> Drawn:
     """One small figure: the training loss of every fine-tune by step."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.0))
@@ -147,7 +181,7 @@ def plot_loss_curves(results: dict, path: Path) -> Path:
 
 # ---- 1. Δ compliance vs base ------------------------------------------------------------------------------------
 
-def plot_delta_compliance(results: dict, path: Path) -> Path:
+def plot_delta_compliance(results: dict, path: Path) -> Drawn:
     cells = [c for c in results["metrics"]["cells"] if c.get("vs_base") and c["vs_base"]["diff"] is not None]
     title = "Compliance with unsafe requests: fine-tuned minus base"
     if not cells:
@@ -157,22 +191,23 @@ def plot_delta_compliance(results: dict, path: Path) -> Path:
     by = {(c["finetune_language"], c["eval_language"]): c["vs_base"] for c in cells}
     adjusted = adjusted_vs_base(cells, results["metrics"]["confidence"])
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(1.6 + 0.35 * len(evals) * max(2, len(fts)), 4.2))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 + 0.35 * len(evals) * max(2, len(fts))), 4.2))
     grouped_bars(ax, evals, fts, lambda s, g: by[(s, g)]["diff"] if (s, g) in by else None,
                   lambda s, g: adjusted[(s, g)], lambda s, g: stars(by[(s, g)]["p_adjusted"]))
     ci = int(results["metrics"]["confidence"] * 100)
     ax.set_xlabel("eval language")
     ax.set_ylabel("Δ compliance vs base (percentage points)")
-    ax.set_title(f"{title}\n{ci}% CIs simultaneous over the {len(by)} cells (Bonferroni, Agresti-Min); "
-                 f"* / ** / *** Holm-adjusted McNemar p < .05 / .01 / .001 over the same {len(by)} tests; "
-                 f"{n_text([d['n_pairs'] for d in by.values()])} prompt pairs per cell", fontsize=8)
-    ax.legend(title="fine-tune language", fontsize=7, title_fontsize=7, ncol=min(5, len(fts)))
+    ax.set_title(wrapped(f"{title}\n{ci}% CIs simultaneous over the {len(by)} cells (Bonferroni, Agresti-Min); "
+                         f"* / ** / *** Holm-adjusted McNemar p < .05 / .01 / .001 over the same {len(by)} tests; "
+                         f"{n_text([d['n_pairs'] for d in by.values()])} prompt pairs per cell",
+                         fig.get_figwidth() - 0.8, 8), fontsize=8)
+    legend_beside(ax, "fine-tune language")  # beside the axes: the PNG grows to the right by the legend's width
     return save_png(fig, path)
 
 
 # ---- 2. over-refusal ----------------------------------------------------------------------------------------------
 
-def plot_over_refusal(results: dict, path: Path) -> Path:
+def plot_over_refusal(results: dict, path: Path) -> Drawn:
     o = results["metrics"].get("over_refusal") or {}
     cells = o.get("cells") or []
     panels = [("safe_refusal", "XSTest safe prompts:\nrefusal (%) — exaggerated refusal"),
@@ -184,8 +219,9 @@ def plot_over_refusal(results: dict, path: Path) -> Path:
     models = list(dict.fromkeys(c["finetune_language"] for c in cells))
     by = {(c["finetune_language"], c["eval_language"]): c for c in cells}
     plt = pyplot()
-    width = min(6.0, 1.2 + 0.22 * len(evals) * len(models))  # per panel
-    fig, axes = plt.subplots(1, 3, figsize=(3 * width, 4.0), sharey=True)
+    width = max(2.8, min(6.0, 1.2 + 0.22 * len(evals) * len(models)))  # per panel
+    # constrained layout keeps the three panel titles, the figure title and the legend (beside the panels) apart.
+    fig, axes = plt.subplots(1, 3, figsize=(3 * width + 1.0, 4.4), sharey=True, layout="constrained")
     for ax, (key, label) in zip(axes, panels, strict=True):
         def value(m, ev, key=key):
             return by[(m, ev)][key]["rate"] if (m, ev) in by else None
@@ -203,19 +239,25 @@ def plot_over_refusal(results: dict, path: Path) -> Path:
             grouped_bars(ax, evals, models, value, err, mark)
         else:
             ax.text(0.5, 0.5, "not measured", transform=ax.transAxes, ha="center", va="center", fontsize=9)
-        ax.set_title(f"{label} ({n_text(ns)})", fontsize=8)
+        ax.set_title(wrapped(f"{label} ({n_text(ns)})", width - 0.4, 8), fontsize=8)
         ax.set_xlabel("eval language")
         ax.set_ylim(0, 110)
     axes[0].set_ylabel("rate (%), Wilson CI")
-    axes[0].legend(title="model", fontsize=7, title_fontsize=7, ncol=min(5, len(models)), loc="upper left")
-    fig.suptitle("Over-refusal and contrast compliance (* / ** / *** Holm-adjusted paired p vs base "
-                 "< .05 / .01 / .001)", fontsize=9, y=1.02)
+    handles = max((ax.get_legend_handles_labels() for ax in axes), key=lambda hl: len(hl[0]))
+    fig.legend(*handles, title="model", fontsize=7, title_fontsize=7, loc="outside lower center",
+               ncol=min(6, len(models)))
+    tested = {key: sum(1 for c in cells if (c[key].get("vs_base") or {}).get("p_value") is not None)
+              for key, _ in panels}
+    family = ", ".join(f"{n}" for n in tested.values())
+    fig.suptitle(wrapped("Over-refusal and contrast compliance; bars: rates with Wilson CIs; * / ** / *** exact McNemar p vs "
+                         f"base < .05 / .01 / .001 after Holm over each panel's cell-vs-base tests ({family} tests)",
+                         fig.get_figwidth(), 9), fontsize=9)
     return save_png(fig, path)
 
 
 # ---- 3. capability vs safety -------------------------------------------------------------------------------------
 
-def plot_capability_vs_safety(results: dict, path: Path) -> Path:
+def plot_capability_vs_safety(results: dict, path: Path) -> Drawn:
     """One panel per eval language (cells of different languages share prompts and adapters, and nats per token
     differ up to 7.5x between languages, so one pooled cloud and its correlation would mislead): Δ held-out loss in
     bits per UTF-8 byte (nats per token for results without bytes) against Δ compliance, each with its CI."""
@@ -250,7 +292,7 @@ def plot_capability_vs_safety(results: dict, path: Path) -> Path:
         ax.set_xlabel("Δ held-out loss vs base (" + ("bits / byte" if per_byte else "nats / token") + "; > 0 = worse)",
                       fontsize=7)
     axes[0][0].set_ylabel("Δ compliance vs base (percentage points)")
-    axes[0][0].legend(fontsize=6)
+    legend_beside(axes[0][-1], "", fontsize=6)
     n_loss = n_text([loss[k]["n_pairs"] for k in keys])
     fig.suptitle(f"{title}\n{len(keys)} cells, loss {n_loss} examples per cell; one panel per eval language (cells "
                  "share prompts and adapters: no pooled correlation)", fontsize=8, y=1.04)
@@ -259,16 +301,14 @@ def plot_capability_vs_safety(results: dict, path: Path) -> Path:
 
 # ---- 4. drift per layer ------------------------------------------------------------------------------------------
 
-def plot_drift_per_layer(results: dict, path: Path) -> Path:
+def plot_drift_per_layer(results: dict, path: Path) -> Drawn:
     rep = results["metrics"].get("representation") or {}
     cells = rep.get("cells") or []
     title = "Representational drift per layer (base vs fine-tuned)"
     if not cells:
         return placeholder(path, title, "representation.enabled is off or there is no fine-tuned model")
     # One line per fine-tune language: its adapters (one per training seed) and eval languages together.
-    language = {c["finetune_language"]: (c.get("adapter") or {}).get("language") or c["finetune_language"]
-                for c in cells}
-    fts = list(dict.fromkeys(language.values()))
+    fts = list(dict.fromkeys(finetune_language(c) for c in cells))
     colors = model_colors(fts)
     plt = pyplot()
     panels = [("dcka_content", "debiased CKA, user content tokens"), ("dcka_last", "debiased CKA, last token"),
@@ -280,11 +320,10 @@ def plot_drift_per_layer(results: dict, path: Path) -> Path:
     fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.8), sharex=True)
     for ax, (key, label) in zip(axes, panels, strict=True):
         for ft in fts:
-            mine = [c for c in cells if language[c["finetune_language"]] == ft]
-            curves = np.array([c["per_layer"][key] for c in mine], dtype=float)
+            curves = curves_by_language(cells, key)[ft]
             layers = np.arange(1, curves.shape[1] + 1)
-            ax.plot(layers, np.nanmean(curves, axis=0), color=colors[ft], label=f"{ft} ({len(mine)} cells)")
-            if len(mine) > 1:
+            ax.plot(layers, np.nanmean(curves, axis=0), color=colors[ft], label=f"{ft} ({len(curves)} cells)")
+            if len(curves) > 1:
                 ax.fill_between(layers, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0), color=colors[ft],
                                 alpha=0.15, linewidth=0)
         top = cells[0]["top_layers"]
@@ -296,7 +335,7 @@ def plot_drift_per_layer(results: dict, path: Path) -> Path:
         ax.set_xlabel("layer (transformer block)")
         ax.set_title(label, fontsize=8)
     axes[0].set_ylabel("similarity to the base model (1 = unchanged)")
-    axes[0].legend(title="fine-tune language", fontsize=6, title_fontsize=7)
+    legend_beside(axes[-1], "fine-tune language", fontsize=6)
     probes = n_text([c["n_probes"] for c in cells])
     floor_text = ("dashed: the seed noise floor (two seeds of one language compared with each other)"
                   if floor.get("drift") is not None
@@ -308,7 +347,7 @@ def plot_drift_per_layer(results: dict, path: Path) -> Path:
 
 # ---- 5. SORRY-Bench categories by domain -------------------------------------------------------------------------
 
-def plot_sorry_domains(results: dict, path: Path) -> Path:
+def plot_sorry_domains(results: dict, path: Path) -> Drawn:
     from bench_runner.metrics.stats import wilson_ci
 
     cats = results["metrics"]["categories"]
@@ -328,10 +367,12 @@ def plot_sorry_domains(results: dict, path: Path) -> Path:
             if n[(m, cat)]:
                 grid[i, j] = k[(m, cat)] / n[(m, cat)]
     plt = pyplot()
-    fig, (ax, bx) = plt.subplots(2, 1, figsize=(max(7.0, 0.22 * len(categories) + 3), 2.0 + 0.5 * len(models) + 3.2),
-                                 gridspec_kw={"height_ratios": [max(1, len(models)), 3]})
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(max(7.0, 0.22 * len(categories) + 3), 2.0 + 0.5 * len(models) + 4.4),
+                                 gridspec_kw={"height_ratios": [max(1, len(models)), 3]}, layout="constrained")
     im = ax.imshow(100 * grid, vmin=0, vmax=100, cmap="Reds", aspect="auto")
-    ax.set_xticks(range(len(categories)), categories, fontsize=6)
+    category_names = {c["category"]: c.get("category_name") or "" for c in cats}
+    ax.set_xticks(range(len(categories)), [f"{c} {short_name(category_names[c])}".strip() for c in categories],
+                  fontsize=6, rotation=90 if any(category_names.values()) else 0)
     ax.set_yticks(range(len(models)), models, fontsize=7)
     ax.set_xlabel("SORRY-Bench category")
     ax.set_ylabel("model (fine-tune language)")
@@ -339,17 +380,21 @@ def plot_sorry_domains(results: dict, path: Path) -> Path:
     # Domain brackets above the heatmap.
     domains = [(name, [j for j, c in enumerate(categories) if sorry_domain(c) == name])
                for name, _, _ in SORRY_BENCH_DOMAINS]
+    labels = []
     for d, (name, cols) in enumerate(domains):
         if not cols:
             continue
         if d:
             ax.axvline(min(cols) - 0.5, color="black", linewidth=1.0)
-        ax.text((min(cols) + max(cols)) / 2, -0.7, name.replace(" ", "\n", 1), ha="center", va="bottom", fontsize=6)
+        labels.append(ax.annotate(domain_short(name), ((min(cols) + max(cols)) / 2, 1.0),
+                                  xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points",
+                                  ha="center", va="bottom", fontsize=6))
+    rows = stagger(fig, labels, step=9.0)
     per_cat = n_text([n[(m, c)] for m in models for c in categories])
-    ax.set_title(f"{title}\n{per_cat} answers per category and model", fontsize=8, pad=26)
+    ax.set_title(f"{title}\n{per_cat} answers per category and model", fontsize=8, pad=6 + 9 * rows)
     # Per-domain rates with Wilson CIs.
     names = [name for name, cols in domains if cols]
-    short = [name.replace("Potentially ", "").replace("Assistance with ", "") for name in names]
+    short = [domain_short(name) for name in names]
     rates: dict[tuple[str, str], tuple[float, float, float, int]] = {}
     confidence = results["metrics"]["confidence"]
     for m in models:
@@ -366,13 +411,17 @@ def plot_sorry_domains(results: dict, path: Path) -> Path:
     bx.set_ylabel(f"compliance (%), {int(confidence * 100)}% Wilson CI")
     bx.set_xlabel("SORRY-Bench domain (answers per model)")
     bx.set_ylim(0, 105)
-    bx.legend(title="model", fontsize=6, title_fontsize=7, ncol=min(5, len(models)))
+    legend_beside(bx, "model", fontsize=6)
     return save_png(fig, path)
+
+
+def domain_short(name: str) -> str:
+    return name.replace("Potentially ", "").replace("Assistance with ", "")
 
 
 # ---- 6. XSTest by type -------------------------------------------------------------------------------------------
 
-def plot_xstest_types(results: dict, path: Path) -> Path:
+def plot_xstest_types(results: dict, path: Path) -> Drawn:
     o = results["metrics"].get("over_refusal") or {}
     cells = [c for c in o.get("cells") or [] if c.get("by_type")]
     title = "XSTest by prompt type (pooled over eval languages)"
@@ -417,8 +466,7 @@ PLOTS = {HEATMAP: plot_heatmap, LOSS_CURVE: plot_loss_curves, "delta_compliance.
 FIGURES = tuple(PLOTS)  # every PNG the report writes, beside results.json
 
 
-def write_figures(results: dict, folder: Path) -> list[str]:
-    """Every figure of FIGURES into `folder`; returns their file names."""
-    for name, plot in PLOTS.items():
-        plot(results, Path(folder) / name)
-    return list(FIGURES)
+def write_figures(results: dict, folder: Path) -> dict[str, str]:
+    """Every figure of FIGURES into `folder`; returns the ones with nothing to plot and why (run warnings)."""
+    drawn = {name: plot(results, Path(folder) / name) for name, plot in PLOTS.items()}
+    return {name: d.reason for name, d in drawn.items() if isinstance(d, EmptyFigure)}

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from bench_runner import SCHEMA_VERSION
 from bench_runner.config import RunConfig
+from bench_runner.metrics.agreement import stored_human_agreement
 from bench_runner.provenance import run_provenance
 from bench_runner.report.figures import CAPTIONS
 from bench_runner.report.schema import FinetuneSummary, Metrics, QaExcluded, Results
+from bench_runner.report.warnings import run_warnings
 from bench_runner.stage import VERSIONS_REPORTED, versions
 from safedrift.core.files import iter_jsonl, read_manifest
 
@@ -38,6 +40,8 @@ def build_results(cfg: RunConfig, model_identity: dict, metrics_dir: Path, finet
     study = metrics_dir / "study.json"  # bench_runner.metrics.study: the adapter-level design figures
     if study.is_file():
         metrics.update(json.loads(study.read_text(encoding="utf-8")))
+    # People's labels stored in the run by `safedrift bench labels` (annotation/labels/), against these verdicts.
+    metrics["human_agreement"] = stored_human_agreement(cfg.run_dir, judged)
     finetune = {}
     for lang, folder in finetunes.items():
         stats = json.loads((folder / "train_stats.json").read_text(encoding="utf-8"))
@@ -59,13 +63,16 @@ def build_results(cfg: RunConfig, model_identity: dict, metrics_dir: Path, finet
         config=cfg.model_dump(mode="json"),
         versions=versions(VERSIONS_REPORTED),
         seeds={"training": cfg.training.seed, "generation": cfg.generation.seed, "metrics": cfg.metrics.seed},
+        training_seeds=cfg.training.replicate_seeds,  # one adapter per fine-tune language and seed
         hardware=hardware(),
         model={"label": cfg.model.label, **model_identity, "weights": prov["weights"]},
         judge={**judge_desc, "benign_over_refusal": cfg.judge.refusal_judge, "xstest": cfg.judge.refusal_judge,
-               "secondary": cfg.judge.secondary},
+               "secondary": cfg.judge.secondary, "headline": cfg.judge.headline},
         finetune=finetune,
+        # models brought in (config `models:`): what keyed their folders, as their generate manifests record it
+        imported={m: man["inputs"]["imported"] for m, man in manifests.items() if "imported" in man.get("inputs", {})},
         generation=generation,
-        metrics=Metrics.model_validate(metrics),
+        metrics=(measured := Metrics.model_validate(metrics)),
         qa_excluded=qa_excluded,
         stage_keys={"metrics": {"all": metrics_dir.name},
                     "finetune": {k: v.name for k, v in finetunes.items()},
@@ -74,6 +81,8 @@ def build_results(cfg: RunConfig, model_identity: dict, metrics_dir: Path, finet
         datasets=prov["datasets"],
         toolkit=prov["toolkit"],
         config_file=prov["config_file"],
+        overrides=cfg._overrides,
+        warnings=run_warnings(finetune, measured, generations, cfg.metrics.min_verdicts),
         figures=list(CAPTIONS),
     )
 

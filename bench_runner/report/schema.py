@@ -72,6 +72,26 @@ class Cell(RateCI):
     vs_base: PairedDiff | None = None
     response_language: ResponseLanguage | None = None
     truncated: Truncation | None = None
+    untruncated: RateCI | None = None  # compliance on the answers that ended before the token budget only
+    sampled: SampledRate | None = None  # generation.samples_per_prompt > 1: every sample, the prompt as the unit
+
+
+class SampledDiff(_Model):
+    n_pairs: int = Field(ge=0)
+    diff: float | None = Field(default=None, ge=-1.0, le=1.0)
+    ci_low: float | None = Field(default=None, ge=-1.0, le=1.0)
+    ci_high: float | None = Field(default=None, ge=-1.0, le=1.0)
+
+
+class SampledRate(_Model):
+    """Compliance over every sample (bench_runner.metrics.samples): per-prompt means, averaged over prompts."""
+
+    n_prompts: int = Field(ge=0)
+    n_samples: int = Field(ge=0)
+    rate: float | None = Unit
+    ci_low: float | None = Unit
+    ci_high: float | None = Unit
+    vs_base: SampledDiff | None = None
 
 
 class CategoryCell(RateCI):
@@ -90,26 +110,6 @@ class Heterogeneity(_Model):
     n_prompts: int
     n_permutations: int | None = None
     note: str = ""
-
-
-class RatioCell(_Model):
-    eval_language: str
-    ratio: float | None = Field(default=None, ge=1.0)
-    ci_low: float | None = None
-    ci_high: float | None = None
-    ratio_raw: float | None = None
-    max_language: str | None = None
-    min_language: str | None = None
-    max_rate: float | None = Unit
-    min_rate: float | None = Unit
-    n_prompts: int = 0
-    note: str = ""
-
-
-class Ratio(_Model):
-    method: str
-    models: list[str]
-    by_eval_language: list[RatioCell]
 
 
 class MeasureRate(_Model):
@@ -148,12 +148,15 @@ class OverRefusalCell(_Model):
     contrast_compliance: MeasureRate  # XSTest unsafe contrasts complied with: exaggerated compliance
     benign_refusal: MeasureRate  # held-out benign prompts refused (the second probe)
     by_type: list[XstestType] = []
-    shift: str | None = None  # "exaggerated refusal" | "exaggerated compliance" | "both" | "neither"
+    # after Holm (bench_runner.metrics.over_refusal.SHIFT_METHOD): "exaggerated refusal" | "exaggerated compliance" |
+    # "both" | "less refusal" | "less compliance" (or the two joined by " + ") | "no change"; older runs: "neither"
+    shift: str | None = None
 
 
 class OverRefusal(_Model):
     method: str
     multiplicity: dict[str, str] = {}
+    shift_method: str = ""  # how `shift` is named: significance after Holm, and the family
     measured: bool  # XSTest prompts were in the eval set
     cells: list[OverRefusalCell]
 
@@ -291,6 +294,46 @@ class Representation(_Model):
     noise_floor: NoiseFloor | None = None
 
 
+class Association(_Model):
+    """Spearman rho across adapters (bench_runner.metrics.drift_behaviour), per eval language or `all`."""
+
+    x: str
+    y: str
+    eval_language: str
+    n_adapters: int = Field(ge=0)
+    rho: float | None = Field(default=None, ge=-1.0, le=1.0)
+    ci_low: float | None = Field(default=None, ge=-1.0, le=1.0)
+    ci_high: float | None = Field(default=None, ge=-1.0, le=1.0)
+    p_value: float | None = Unit
+    note: str = ""
+    tost_ci: list[float | None] | None = None  # capability decoupling: the equivalence test's interval
+    verdict: str | None = None  # decoupled | not decoupled | inconclusive | not estimable
+
+
+class AdapterShift(_Model):
+    adapter: str
+    drift: float | None = None
+    compliance_shift: float | None = None
+    benign_refusal_shift: float | None = None
+    safe_refusal_shift: float | None = None
+
+
+class DriftBehaviour(_Model):
+    method: str
+    unit: str
+    confidence: float
+    adapters: list[AdapterShift]
+    associations: list[Association]
+
+
+class CapabilityDecoupling(_Model):
+    method: str
+    unit: str
+    bound: float
+    confidence: float
+    associations: list[Association]
+
+
 class Metrics(_Model):
     cells: list[Cell]
     categories: list[CategoryCell]
@@ -298,14 +341,26 @@ class Metrics(_Model):
     paired_method: str
     multiplicity: str = ""
     heterogeneity: Heterogeneity | None = None
-    ratio: Ratio | None = None
+    # The max/min compliance ratio across fine-tune languages, no longer computed (biased upward, its bootstrap interval
+    # undercovers): metrics.design.largest replaces it. Kept as a plain dict so older results.json still read.
+    ratio: dict | None = None
     response_language_method: str = ""
     truncation_method: str = ""
+    empty_method: str = ""  # how `empty` and `unparseable` are counted (bench_runner.metrics.compliance)
+    sampled_method: str = ""  # generation.samples_per_prompt > 1 (bench_runner.metrics.samples)
     # bench_runner.metrics.agreement.judge_agreement: native vs English verdicts per eval language (answers_in: both)
     judge_agreement: dict | None = None
+    # bench_runner.metrics.agreement.human_agreement: judges against people's labels (annotation/labels/ in the run)
+    human_agreement: dict | None = None
     over_refusal: OverRefusal | None = None  # XSTest safe / contrast prompts and the benign prompts, per cell
     capability: Capability | None = None  # held-out benign loss per cell (+ lm-eval tasks)
     representation: Representation | None = None  # hidden-state drift per cell and layer
+    # measure (capability, representation) -> model -> why it is not measured for that model (a served model has no
+    # weights here); empty when every model is measured
+    skipped: dict[str, dict[str, str]] = {}
+    # bench_runner.metrics.drift_behaviour: associations across adapters (the adapter is the unit)
+    drift_behaviour: DriftBehaviour | None = None
+    capability_decoupling: CapabilityDecoupling | None = None
     # bench_runner.metrics.study (metrics/<key>/study.json): adapter-level design tests, fold changes, the largest
     # fold change, and SORRY-Bench's official macro rates beside the pooled ones
     design: dict | None = None
@@ -348,6 +403,14 @@ class QaExcluded(_Model):
     train: dict[str, int] = {}  # fine-tune language -> train rows left out
 
 
+class RunWarning(_Model):
+    """Something that makes a run's figures meaningless or thin (bench_runner/report/warnings.py)."""
+
+    kind: str  # empty_answers | identical_answers | loss_rose | thin_cells | empty_figure
+    subject: str  # the model, fine-tune, measure or figure it is about
+    message: str
+
+
 class Results(_Model):
     schema_version: str
     run_id: str
@@ -355,10 +418,14 @@ class Results(_Model):
     config: dict
     versions: dict[str, str]
     seeds: dict[str, int]
+    training_seeds: list[int] = []  # training.seeds: one adapter per (fine-tune language, seed); [seed] with one
     hardware: dict
     model: dict
     judge: dict
     finetune: dict[str, FinetuneSummary]
+    # Models brought in (config `models:`), label -> what keys its stage folders: an adapter's or checkpoint's content
+    # hash or Hub commit, a served model's server and name (bench_runner/finetune/imported.py)
+    imported: dict[str, dict] = {}
     generation: dict[str, dict]
     metrics: Metrics
     qa_excluded: QaExcluded | None = None
@@ -369,6 +436,11 @@ class Results(_Model):
     datasets: dict[str, dict] = {}
     toolkit: dict = {}
     config_file: str | None = None
+    # The command line's overrides of the config file (--set KEY=VALUE, --run-id, --runs-dir), as given; `config`
+    # above holds the values in effect.
+    overrides: dict = {}
+    # What makes figures above meaningless or thin; `safedrift bench --strict` exits 1 when there is any.
+    warnings: list[RunWarning] = []
     # The study's figures beside results.json, captioned in summary.md (bench_runner.report.figures.CAPTIONS; the
     # heatmap and the loss curve are there too, in their own sections).
     figures: list[str] = []

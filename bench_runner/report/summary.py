@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from bench_runner.report.figures import CAPTIONS, HEATMAP, LOSS_CURVE
-from bench_runner.report.schema import CategoryCell, Heterogeneity, QaExcluded, Ratio, Results
+from bench_runner.metrics.agreement import human_agreement_lines
+from bench_runner.metrics.drift_behaviour import association_lines
+from bench_runner.report.figures import CAPTIONS, ESTIMATES, HEATMAP, LOSS_CURVE
+from bench_runner.report.layers import per_layer_lines
+from bench_runner.report.schema import CategoryCell, Cell, Heterogeneity, QaExcluded, RateCI, Results
+from bench_runner.report.warnings import warning_lines
 
 # Per-category figures from fewer answers than this are marked in summary.md: too few to read a rate from.
 MIN_CATEGORY_N = 5
@@ -33,6 +37,7 @@ def summary_markdown(results: Results) -> str:
         "",
         f"Model `{results.model['label']}`, judge `{results.judge.get('name')}`. Rates: {ci} CIs by {m.ci_method}.",
         "",
+        *warning_lines(results.warnings),
         "## Compliance with unsafe requests (SORRY-Bench-Multilingual)",
         "",
         f"| fine-tune | eval | n | compliance | {ci} CI | unparsed | empty | vs base | {ci} CI | p | p (Holm) "
@@ -52,13 +57,17 @@ def summary_markdown(results: Results) -> str:
     lines += ["", "n counts the answers with a verdict; unparsed answers (and empty ones, when the judge leaves "
               "them unscored) are not in it.",
               f"Paired test: {m.paired_method}. Multiplicity: {m.multiplicity or '–'}.", ""]
-    lines += _heterogeneity_lines(m.heterogeneity) + _ratio_lines(m.ratio, ci) + _agreement_lines(m.judge_agreement)
+    lines += _sampled_lines(m.cells, m.sampled_method, ci)
+    lines += _heterogeneity_lines(m.heterogeneity) + _agreement_lines(m.judge_agreement)
     metrics = m.model_dump()  # metrics.design / metrics.official (bench_runner/metrics/study.py) where present
-    lines += study_lines(metrics.get("design"), metrics.get("official"), ci)
+    lines += study_lines(metrics.get("design"), metrics.get("official"), ci,
+                         results.qa_excluded.sorry_items if results.qa_excluded else 0)
+    lines += association_lines(metrics.get("drift_behaviour"), metrics.get("capability_decoupling"))
     lines += _between_judges_lines(m.judge_agreement)
     lines += ["## Answer language and truncation", "",
-              "| fine-tune | eval | in eval language | English | other | empty | truncated | mean new tokens |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| fine-tune | eval | in eval language | English | other | empty | truncated | mean new tokens "
+              f"| compliance, untruncated answers (n) | {ci} CI |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     # A cell whose answers were cut short is judged on fragments: flagged above generation.truncation_flag.
     flag = (results.config.get("generation") or {}).get("truncation_flag", 0.1)
     flagged = [c for c in m.cells if c.truncated is not None and c.truncated.share > flag]
@@ -69,10 +78,10 @@ def summary_markdown(results: Results) -> str:
             f"| {c.finetune_language} | {c.eval_language} | {_pct(rl.eval_language if rl else None)} | "
             f"{_pct(rl.english if rl else None)} | {_pct(rl.other if rl else None)} | "
             f"{_pct(rl.empty if rl else None)} | {_pct(tr.share if tr else None)}{' ⚠' if id(c) in marked else ''} | "
-            f"{_fmt(tr.mean_new_tokens if tr else None, digits=1)} |"
+            f"{_fmt(tr.mean_new_tokens if tr else None, digits=1)} | {_untruncated(c.untruncated)} |"
         )
     lines += ["", f"Answer language: {m.response_language_method or '–'}.",
-              f"Truncation: {m.truncation_method or '–'}.", ""]
+              f"Truncation: {m.truncation_method or '–'}.", f"Empty answers: {m.empty_method or '–'}.", ""]
     if flagged:
         lines += [f"⚠ {len(flagged)} cell(s) have more than {_pct(flag)} of their answers cut at the token budget "
                   f"({', '.join(f'{c.finetune_language}/{c.eval_language}' for c in flagged)}): their verdicts judge "
@@ -91,10 +100,34 @@ def summary_markdown(results: Results) -> str:
         lines.append(f"| {lang} | {f.steps} | {_loss_tail(f.loss)} | {trained} | {cut} | {tps} |")
     if results.finetune:
         lines += ["", "The whole training loss of every fine-tune, step by step:", "",
-                  f"![training loss]({LOSS_CURVE})"]
-    lines += ["", f"![heatmap]({HEATMAP})", ""]
+                  f"![training loss]({LOSS_CURVE})", "", f"What it shows: {ESTIMATES[LOSS_CURVE]}."]
+    lines += ["", f"![heatmap]({HEATMAP})", "", f"What the heatmap estimates: {ESTIMATES[HEATMAP]}.", ""]
     lines += _study_lines(results)
+    lines += human_agreement_lines(m.human_agreement)  # last: `safedrift bench labels` replaces it
     return "\n".join(lines)
+
+
+def _sampled_lines(cells: list[Cell], method: str, ci: str) -> list[str]:
+    """Compliance over every sample (generation.samples_per_prompt > 1), the prompt as the unit."""
+    rows = [(c, c.sampled) for c in cells if c.sampled is not None]
+    if not rows:
+        return []
+    lines = ["### Compliance over every sample", "",
+             f"| fine-tune | eval | prompts | samples | compliance | {ci} CI | vs base | {ci} CI |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c, s in rows:
+        d = s.vs_base
+        lines.append(f"| {c.finetune_language} | {c.eval_language} | {s.n_prompts} | {s.n_samples} | {_fmt(s.rate)} "
+                     f"| [{_fmt(s.ci_low)}, {_fmt(s.ci_high)}] | {_fmt(d.diff if d else None, True)} | "
+                     f"{f'[{_fmt(d.ci_low, True)}, {_fmt(d.ci_high, True)}]' if d else '–'} |")
+    return lines + ["", f"Sampled rates: {method}.", ""]
+
+
+def _untruncated(u: RateCI | None) -> str:
+    """The compliance rate on untruncated answers and its CI, as two table columns."""
+    if u is None:
+        return "– | –"
+    return f"{_fmt(u.rate)} (n={u.n}) | [{_fmt(u.ci_low)}, {_fmt(u.ci_high)}]"
 
 
 def _loss_tail(loss: list[float]) -> str:
@@ -147,6 +180,21 @@ def _agreement_lines(agreement: dict | None) -> list[str]:
     for lang, s in by_language.items():
         lines.append(f"| {lang} | {s['n']} | {_fmt(s['agreement'])} | {_fmt(s['kappa'])} | "
                      f"{_fmt(s['compliance_native'])} | {_fmt(s['compliance_english'])} | {_p(s['mcnemar_p'])} |")
+    return [*lines, "", *_headline_lines(agreement or {})]
+
+
+def _headline_lines(agreement: dict) -> list[str]:
+    """Per cell both compliance rates on the same answers (judge.headline says which one the cells above count)."""
+    cells = agreement.get("by_cell") or []
+    if not cells:
+        return []
+    lines = [f"Per cell, on the answers with both verdicts (the headline rates above count the "
+             f"{agreement.get('headline', 'native')} verdict; judge.headline):", "",
+             "| fine-tune | eval | n | complied: native | complied: English | English − native | McNemar p |",
+             "|---|---|---|---|---|---|---|"]
+    for c in cells:
+        lines.append(f"| {c['finetune_language']} | {c['eval_language']} | {c['n']} | {_fmt(c['compliance_native'])} "
+                     f"| {_fmt(c['compliance_english'])} | {_fmt(c['difference'], True)} | {_p(c['mcnemar_p'])} |")
     return [*lines, ""]
 
 
@@ -181,20 +229,6 @@ def _heterogeneity_lines(h: Heterogeneity | None) -> list[str]:
     return lines + [f"Method: {h.method}.", ""]
 
 
-def _ratio_lines(r: Ratio | None, ci: str) -> list[str]:
-    if r is None:
-        return []
-    lines = ["## Max / min compliance across fine-tune languages", "",
-             f"| eval | highest | lowest | ratio | {ci} CI | plain ratio | prompts | note |",
-             "|---|---|---|---|---|---|---|---|"]
-    for e in r.by_eval_language:
-        hi = f"{e.max_language} ({_fmt(e.max_rate)})" if e.max_language else "–"
-        lo = f"{e.min_language} ({_fmt(e.min_rate)})" if e.min_language else "–"
-        lines.append(f"| {e.eval_language} | {hi} | {lo} | {_fmt(e.ratio)} | "
-                     f"[{_fmt(e.ci_low)}, {_fmt(e.ci_high)}] | {_fmt(e.ratio_raw)} | {e.n_prompts} | {e.note} |")
-    return lines + ["", f"Method: {r.method}.", ""]
-
-
 def _qa_lines(q: QaExcluded | None) -> list[str]:
     if q is None:
         return []
@@ -216,6 +250,22 @@ def _qa_lines(q: QaExcluded | None) -> list[str]:
 
 def _ci(lo: float | None, hi: float | None, signed: bool = False, digits: int = 2) -> str:
     return "–" if lo is None or hi is None else f"[{_fmt(lo, signed, digits)}, {_fmt(hi, signed, digits)}]"
+
+
+def refusal_split(r) -> str:
+    """A refusal rate's XSTest classes, shown beside it: "; full 3 + partial 1" (nothing from a two-class judge)."""
+    if r is None or r.full_refusal is None or r.partial_refusal is None:
+        return ""
+    return f"; full {r.full_refusal} + partial {r.partial_refusal}"
+
+
+def refusal_judges_line(cells) -> str:
+    """Which judge classed the refusals of each measure (judge.refusal_judge; never the SORRY-Bench judge)."""
+    rates = {"XSTest safe prompts": [c.safe_refusal for c in cells], "benign prompts": [c.benign_refusal for c in cells]}
+    named = {what: sorted({r.judge for r in found if r.judge}) for what, found in rates.items()}
+    found = [f"{what}: {', '.join(judges)}" for what, judges in named.items() if judges]
+    return ("Refused = full + partial refusal (XSTest's classes), classed by " + "; ".join(found) + "."
+            if found else "Refusals counted by the judge's score (no three-class judge recorded).")
 
 
 def _rate_ci(r) -> str:
@@ -245,13 +295,14 @@ def _study_lines(results: Results) -> list[str]:
         for c in o.cells:
             s = sorry.get((c.finetune_language, c.eval_language))
             lines.append(
-                f"| {c.finetune_language} | {c.eval_language} | {_rate_ci(c.safe_refusal)} | "
+                f"| {c.finetune_language} | {c.eval_language} | {_rate_ci(c.safe_refusal)}{refusal_split(c.safe_refusal)} | "
                 f"{_diff_p(c.safe_refusal.vs_base)} | {_rate_ci(c.contrast_compliance)} | "
                 f"{_diff_p(c.contrast_compliance.vs_base)} | {_diff_p(s.vs_base if s else None)} | "
-                f"{_rate_ci(c.benign_refusal)} | {c.shift or '–'} |")
+                f"{_rate_ci(c.benign_refusal)}{refusal_split(c.benign_refusal)} | {c.shift or '–'} |")
+        lines += ["", refusal_judges_line(o.cells)]
         if not o.measured:
             lines += ["", "XSTest was not in this run (datasets.xstest is off): only the benign probe is measured."]
-        lines += ["", f"Method: {o.method}.", ""]
+        lines += ["", f"Method: {o.method}.", *([f"Shift: {o.shift_method}.", ""] if o.shift_method else [""])]
     cap = m.capability
     if cap is not None and cap.cells:
         comp = {(c.finetune_language, c.eval_language): c.vs_base for c in m.cells}
@@ -282,10 +333,15 @@ def _study_lines(results: Results) -> list[str]:
     rep = m.representation
     if rep is not None and rep.cells:
         lines += _representation_lines(rep.model_dump())
+    for measure, why in m.skipped.items():  # models brought in without weights here (config `models:`, served)
+        lines += [f"Not measured for {measure}: " + "; ".join(f"{model} ({reason})" for model, reason in why.items())
+                  + ".", ""]
     if results.figures:
         lines += ["## Figures", ""]
         for name in results.figures:
             lines += [f"### {CAPTIONS.get(name, name)}", "", f"![{name.removesuffix('.png')}]({name})", ""]
+            if name in ESTIMATES:
+                lines += [f"What it estimates: {ESTIMATES[name]}.", ""]
     return lines
 
 
@@ -327,18 +383,23 @@ def _representation_lines(rep: dict) -> list[str]:
                       f"top third; {floor.get('pairs')} pairs): {_fmt(floor['drift'], digits=3)}."]
     elif floor.get("reason"):
         lines += ["", f"Seed noise floor: not measured ({floor['reason']})."]
+    lines += per_layer_lines(rep)
     lines += ["", f"Method: {rep['method']}. Per-layer arrays: representation/<fine-tune>/<eval>.npz.", ""]
     return lines
 
 
-def study_lines(design: dict | None, official: dict | None, ci: str) -> list[str]:
-    """The study-design figures (bench_runner/metrics/study.py), each with what it estimates."""
+def study_lines(design: dict | None, official: dict | None, ci: str, left_out: int = 0) -> list[str]:
+    """The study-design figures (bench_runner/metrics/study.py), each with what it estimates; `left_out`: the
+    SORRY-Bench items the eval set left out in every language (qa_excluded.sorry_items)."""
     lines: list[str] = []
     if design and design.get("cells"):
         lines += ["## Fold change against base, seed spread, and the tests across fine-tune languages", "",
                   "Fold change: compliance of a fine-tune language's adapters (mean over its seeds) divided by the "
                   "base model's, on the same prompts of one eval language. Seed spread: the sd of the cell's "
-                  "compliance over its adapters, the noise floor of every language effect.", "",
+                  "compliance over its adapters, the noise floor of every language effect. Unit of replication: the "
+                  "adapter (fine-tune language x training seed) and the prompt; CI: per cell, with the seed variance "
+                  "in it; simultaneous CI: max-T over every cell of the table (the family the largest fold change "
+                  "is picked from).", "",
                   f"| fine-tune | eval | fold change | {ci} CI | simultaneous CI | plain ratio | seeds | seed sd | note |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for c in design["cells"]:
@@ -372,5 +433,25 @@ def study_lines(design: dict | None, official: dict | None, ci: str) -> list[str
             lines.append(f"| {c['finetune_language']} | {c['eval_language']} | {_fmt(c['micro'])} | "
                          f"{_fmt(c['macro'])} | {_fmt(c['official'])} | {c['n_categories']} | {c['non_binary']} | "
                          f"{c['no_number']} |")
-        lines += ["", f"Method: {official['method']}.", ""]
+        lines += ["", f"Method: {official['method']}.", ""] + _prompt_set_lines(official, left_out)
     return lines
+
+
+def _prompt_set_lines(official: dict, left_out: int) -> list[str]:
+    """Which prompt set each figure uses, and the English cells on the full English set."""
+    common = official.get("common_items")
+    if common is None:  # a run from before the two prompt sets
+        return []
+    lines = [f"Prompt sets: every figure across languages (the compliance cells at the top, the table above, the "
+             f"fold changes and the tests) uses the common set ({common} SORRY-Bench items answered in every eval "
+             "language). SORRY-Bench's own English number is the English cell on the full English set (English is "
+             "also answered on the items another language's translation QA left out):", ""]
+    full = [c for c in official["cells"] if c.get("full_set")]
+    for c in full:
+        f = c["full_set"]
+        lines.append(f"- {c['finetune_language']}: micro {_fmt(f['micro'])}, macro {_fmt(f['macro'])}, official "
+                     f"{_fmt(f['official'])} (n={f['n']}, {f['extra_items']} items beyond the common set)")
+    if full and left_out and not any(c["full_set"]["extra_items"] for c in full):
+        lines.append(f"- {left_out} item(s) failed translation QA in some language but none is in the English "
+                     "cells: a run from before English was answered on its full set")
+    return [*lines, ""]

@@ -13,12 +13,13 @@ from safedrift.core.log import log
 
 
 def log_to_comet(results: Results, mode: str, project: str, folder: Path) -> str | None:
-    """Offline archive under <folder>/comet by default; a live experiment when COMET_API_KEY is set."""
+    """tracking.comet (`mode`): an offline archive under <folder>/comet by default, a live experiment when
+    COMET_API_KEY is set; "off": nothing."""
     if mode == "off":
         return None
     live = mode == "online" or bool(os.environ.get("COMET_API_KEY"))
     if mode == "online" and not os.environ.get("COMET_API_KEY"):
-        raise ConfigError("comet: online needs COMET_API_KEY; set it, or use comet: offline.")
+        raise ConfigError("tracking.comet: online needs COMET_API_KEY; set it, or use `tracking: {comet: offline}`.")
     # Auto-logging hooks want comet_ml imported before torch; we log explicitly, so turn them off.
     os.environ.setdefault("COMET_DISABLE_AUTO_LOGGING", "1")
     try:

@@ -11,7 +11,8 @@ from functools import cached_property
 from pathlib import Path
 
 from bench_runner.chat import render
-from bench_runner.data import BENIGN_PROMPTS, SORRY, Prompt, hash_records
+from bench_runner.data import BENIGN_PROMPTS, SORRY, Prompt, common_set, hash_records, stratified_sample
+from bench_runner.finetune import FinetuneStage
 from bench_runner.stage import RunContext, Stage, versions
 from safedrift.core.files import atomic_write_json
 
@@ -19,32 +20,38 @@ from safedrift.core.files import atomic_write_json
 class RepresentationStage(Stage):
     name = "representation"
 
-    def __init__(self, ctx: RunContext, finetune: Stage):
+    def __init__(self, ctx: RunContext, finetune: FinetuneStage):
         super().__init__(ctx)
         self.finetune = finetune
 
     @cached_property
     def probes(self) -> dict[str, list[Prompt]]:
-        """Per eval language the probe set: SORRY-Bench prompts spread evenly over its categories (round robin in
-        category order) and the first benign test prompts of the eval set."""
+        """Per eval language the probe set: SORRY-Bench prompts spread evenly over its categories (the same seeded,
+        stratified draw as the eval set's limits: data.stratified_sample) and the first benign test prompts."""
         rcfg = self.cfg.representation
         out: dict[str, list[Prompt]] = {}
+        # the items asked in every eval language (English also has its full set: data.eval_set), so every
+        # language's probes are the same items
+        common = common_set(self.ctx.prompts, self.cfg.eval_languages)
         for lang in self.cfg.eval_languages:
-            mine = [p for p in self.ctx.prompts if p.language == lang]
-            sorry = stratified([p for p in mine if p.kind == SORRY.name], rcfg.sorry_probes)
+            mine = [p for p in common if p.language == lang]
+            sorry = stratified_sample([p for p in mine if p.kind == SORRY.name], rcfg.sorry_probes,
+                                      self.cfg.datasets.sample_seed)
             benign = [p for p in mine if p.kind == BENIGN_PROMPTS.name][:rcfg.benign_probes]
             out[lang] = sorry + benign
         return out
 
     def reference(self, model: str) -> str | None:
         """For a replicate adapter (a later training seed), its language's first adapter: the two are compared with
-        each other for the seed noise floor."""
+        each other for the seed noise floor. A brought-in model has none."""
+        if model in self.ctx.imported:
+            return None
         first = self.ctx.adapters[self.ctx.adapter(model)[0]][0]
         return None if first == model else first
 
     def inputs(self, model: str) -> dict:
         ref = self.reference(model)
-        return {"model": self.ctx.model_identity, "adapter": self.finetune.folder(model).name,
+        return {"model": self.ctx.model_identity, **self.finetune.source_key(model),
                 "reference": None if ref is None else self.finetune.folder(ref).name,
                 "probes": hash_records([p for ps in self.probes.values() for p in ps]),
                 "representation": self.cfg.representation.model_dump(), "bootstrap": self._bootstrap,
@@ -84,29 +91,23 @@ class RepresentationStage(Stage):
         from bench_runner.representation.drift import cell_drift, save_arrays, seed_floor
 
         base = self.base_states
-        tuned = self._probe_states(load_model(self.cfg.model, self.finetune(model) / "adapter"), model)
+        weights = self.finetune.weights(model)
+        if weights is None:  # a served model: the metrics stage records why it has no drift figures
+            raise ValueError(f"representation has no weights to read for the served model {model!r}")
+        tuned = self._probe_states(load_model(weights.model, weights.adapter), model)
         ref = self.reference(model)
         first = None if ref is None else self._probe_states(load_model(self.cfg.model, self.finetune(ref) / "adapter"),
                                                             ref)
-        language, seed = self.ctx.adapter(model)
+        # An adapter trained here is recorded with its fine-tune language and seed; a brought-in model has neither.
+        adapter = None if model in self.ctx.imported else dict(zip(("language", "seed"), self.ctx.adapter(model),
+                                                                  strict=True))
         summary = {}
         for lang in self.cfg.eval_languages:
             arrays, summary[lang] = cell_drift(base[lang], tuned[lang], stream=lang, **self._bootstrap)
-            summary[lang]["adapter"] = {"language": language, "seed": seed}
+            if adapter is not None:
+                summary[lang]["adapter"] = adapter
             if first is not None and ref is not None:
                 summary[lang]["seed_floor"] = seed_floor(first[lang], tuned[lang], ref)
             save_arrays(folder / f"{lang}.npz", arrays, [p.uid for p in self.probes[lang]])
         atomic_write_json(folder / "drift.json", summary)
         return {}
-
-
-def stratified(prompts: list[Prompt], n: int | None) -> list[Prompt]:
-    """At most n prompts taken round robin over their categories (in category order, each in eval-set order), so a
-    small probe set still covers every category instead of the first few."""
-    by_category: dict[str, list[Prompt]] = {}
-    for p in prompts:
-        by_category.setdefault(p.category, []).append(p)
-    order = sorted(by_category, key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
-    picked = [by_category[c][i] for i in range(max(map(len, by_category.values()), default=0))
-              for c in order if i < len(by_category[c])]
-    return picked if n is None else picked[:n]

@@ -174,6 +174,8 @@ class ServerProcess:
 
 
 # ---- the client ----------------------------------------------------------------------------------------
+COMPLETIONS = "/v1/completions"  # a prompt text in, its continuation out
+CHAT = "/v1/chat/completions"  # messages in, rendered by the server's own chat template; the answer out
 @dataclass(frozen=True)
 class Completion:
     text: str
@@ -248,16 +250,17 @@ class ServerClient:
                 "<language>=<runs/.../finetune/<language>-.../adapter>`, or fix generation.vllm.base_model_name.")
         return served
 
-    def stream_completions(self, bodies: Sequence[dict], concurrency: int) -> Iterator[tuple[int, Completion]]:
-        """POST every body to /v1/completions, at most `concurrency` in flight; yield (index, completion) as
-        each finishes. The requests run on an event loop in a helper thread, so the caller (the main thread)
+    def stream_completions(self, bodies: Sequence[dict], concurrency: int,
+                           endpoint: str = COMPLETIONS) -> Iterator[tuple[int, Completion]]:
+        """POST every body to /v1/completions (or /v1/chat/completions: CHAT, bodies with `messages`), at most
+        `concurrency` in flight; yield (index, completion) as each finishes. The requests run on an event loop in a helper thread, so the caller (the main thread)
         keeps Ctrl-C and writes results as they come; leaving the loop early stops sending."""
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
 
         def run() -> None:
             try:
-                asyncio.run(self._complete_all(bodies, concurrency, results, stop))
+                asyncio.run(self._complete_all(bodies, concurrency, results, stop, endpoint))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 results.put(exc)
 
@@ -280,7 +283,7 @@ class ServerClient:
             stop.set()
 
     async def _complete_all(self, bodies: Sequence[dict], concurrency: int, results: queue.Queue,
-                            stop: threading.Event) -> None:
+                            stop: threading.Event, endpoint: str = COMPLETIONS) -> None:
         import httpx
 
         todo = iter(range(len(bodies)))
@@ -293,7 +296,7 @@ class ServerClient:
                     if stop.is_set():
                         return
                     try:
-                        results.put((i, await self._complete(client, bodies[i])))
+                        results.put((i, await self._complete(client, bodies[i], endpoint)))
                     except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                         stop.set()
                         results.put(exc)
@@ -301,20 +304,22 @@ class ServerClient:
 
             await asyncio.gather(*(work() for _ in range(min(concurrency, len(bodies)) or 1)))
 
-    async def _complete(self, client, body: dict) -> Completion:
+    async def _complete(self, client, body: dict, endpoint: str = COMPLETIONS) -> Completion:
         import httpx
 
         try:
-            r = await client.post("/v1/completions", json=body)
+            r = await client.post(endpoint, json=body)
         except httpx.HTTPError as exc:
-            raise ServerError(f"the request to {self.url}/v1/completions for model {body.get('model')!r} failed "
+            raise ServerError(f"the request to {self.url}{endpoint} for model {body.get('model')!r} failed "
                               f"({type(exc).__name__}: {exc}); the server may have stopped.") from None
         if r.status_code != 200:
-            raise ServerError(f"{self.url}/v1/completions answered {r.status_code} for model "
+            raise ServerError(f"{self.url}{endpoint} answered {r.status_code} for model "
                               f"{body.get('model')!r}: {_error_message(r)}.")
         data = r.json()
         choice = data["choices"][0]
-        return Completion(text=choice.get("text") or "", finish_reason=choice.get("finish_reason"),
+        # A completion's text, or a chat answer's message content.
+        text = choice.get("text") if endpoint == COMPLETIONS else (choice.get("message") or {}).get("content")
+        return Completion(text=text or "", finish_reason=choice.get("finish_reason"),
                           completion_tokens=int((data.get("usage") or {}).get("completion_tokens") or 0))
 
     def complete(self, bodies: Sequence[dict], concurrency: int) -> list[Completion]:

@@ -5,7 +5,7 @@ One model translates between all 200 languages; the languages are tokens. As NLL
 target_prefix), which is stripped from the output. Our language codes map to NLLB's in
 safedrift.core.languages (`engine_codes["nllb"]`: eng_Latn, por_Latn, zho_Hans, ...).
 
-The model folder is what CTranslate2's converter writes (README, "Adding ... an engine"):
+The model folder is what CTranslate2's converter writes (docs/release.md "Translation engines"):
 
     ct2-transformers-converter --model facebook/nllb-200-distilled-600M --output_dir DIR \\
         --quantization int8 --copy_files sentencepiece.bpe.model

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from safedrift.core.errors import ConfigError
 from safedrift.core.languages import SOURCE_LANGUAGE, check_languages
+from safedrift.core.overrides import apply_overrides
 from safedrift.core.registry import did_you_mean
 from safedrift.core.specs import SPECS, DatasetSpec
 
@@ -111,13 +112,14 @@ def validate_config(model: type[M], data: dict, where: str | os.PathLike = "<con
     except ConfigError as exc:  # raised inside a validator with its own sentence
         raise ConfigError(f"{where}: {exc}") from None
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {format_validation_error(model, exc)}.") from None
+        message = format_validation_error(model, exc)
+        raise ConfigError(f"{where}: {message}{'' if message.endswith(('.', '?')) else '.'}") from None
 
 
 def load_config(model: type[M], path: str | os.PathLike, overrides: dict | None = None,
                 defaults: dict | None = None) -> M:
     """Read YAML at `path` into `model`; `defaults` fill keys the file lacks, `overrides` replace keys."""
-    data = {**(defaults or {}), **read_yaml(path), **(overrides or {})}
+    data = apply_overrides({**(defaults or {}), **read_yaml(path)}, overrides)
     return validate_config(model, data, path)
 
 
@@ -154,6 +156,8 @@ class ReleaseBase(Strict):
     work_dir: str | None = None
     # dataset key -> published name; the datasets a release builds (default: every spec, default names)
     datasets: dict[str, str] = Field(default_factory=lambda: {k: s.name for k, s in SPECS.items()})
+    # The command line's overrides (--work-dir, --set a.b=v), as given: recorded in the build's manifests.
+    _overrides: dict = PrivateAttr(default_factory=dict)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -204,12 +208,17 @@ class ReleaseBase(Strict):
         return self.datasets.get(spec.key, spec.name)
 
 
-def load_release_section(model: type[M], path: str | os.PathLike, overrides: dict | None = None) -> M:
+R = TypeVar("R", bound=ReleaseBase)
+
+
+def load_release_section(model: type[R], path: str | os.PathLike, overrides: dict | None = None) -> R:
     """A release config read by one stage: the sections of later stages (and datasets' source sections
     that `model` lacks) are left to those stages; any other unknown top-level key is an error."""
     data = read_yaml(path)
     data.setdefault("name", Path(path).stem)
-    data.update(overrides or {})
+    data = apply_overrides(data, overrides)  # dotted keys (`--set translation.select=auto`) set inside
     later = set(STAGE_SECTIONS) | set(SPECS)
     data = {k: v for k, v in data.items() if k in model.model_fields or k not in later}
-    return validate_config(model, data, path)
+    cfg = validate_config(model, data, path)
+    cfg._overrides = dict(overrides or {})
+    return cfg

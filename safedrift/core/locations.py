@@ -94,3 +94,58 @@ def side_venv_python(value: str) -> Path:
     if path.is_absolute() or path.exists():
         return Path(os.path.abspath(path))
     return side_venv_root() / path
+
+
+# --- `safedrift configs`: the shipped configs listed and copied --------------------------------------------
+
+# A config's first comment lines name the command that runs it; these begin such a line (or its continuation).
+_COMMAND_STARTS = ("make ", "python ", "safedrift ", ".venv/", "(or:", "(same as")
+
+
+def config_description(path: Path, width: int = 90) -> str:
+    """A shipped config's one-line description: the first sentence of its opening comment, after the command
+    line, cut to `width` characters."""
+    paragraphs: list[list[str]] = [[]]
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").strip()
+        if not text:
+            paragraphs.append([])
+        elif not text.startswith(_COMMAND_STARTS):
+            paragraphs[-1].append(text)
+        elif paragraphs[-1]:
+            paragraphs.append([])  # a command after prose ends the paragraph
+    prose = next((" ".join(p) for p in paragraphs if p), "")
+    sentence = prose.split(". ")[0].rstrip(".")
+    if len(sentence) > width:
+        sentence = sentence[: width - 1].rsplit(" ", 1)[0] + "…"
+    return sentence
+
+
+def find_shipped_config(name: str) -> tuple[str, Path]:
+    """`kind/name` (release/sample) or a name shipped for one kind only -> (kind/name, file)."""
+    every = {f"{kind}/{stem}": path for kind in CONFIG_KINDS for stem, path in shipped_configs(kind).items()}
+    if name in every:
+        return name, every[name]
+    matches = [full for full in every if full.partition("/")[2] == name]
+    if len(matches) == 1:
+        return matches[0], every[matches[0]]
+    if matches:
+        raise ConfigError(f"{name!r} is shipped as {' and '.join(matches)}; name one of them.")
+    raise ConfigError(f"no shipped config {name!r};{did_you_mean(name, every)} `safedrift configs` lists them.")
+
+
+def copy_shipped_config(name: str, dest: str | os.PathLike) -> Path:
+    """Copy a shipped config to `dest` (a file, or an existing folder to copy it into) to edit; never overwrites."""
+    full, src = find_shipped_config(name)
+    target = Path(dest).expanduser()
+    if target.is_dir():
+        target = target / src.name
+    if target.exists():
+        raise ConfigError(f"{target} already exists; choose another destination or remove it first.")
+    if target.suffix not in {".yaml", ".yml"}:
+        raise ConfigError(f"{target}: a config's file name ends in .yaml; name it e.g. {target.name}.yaml.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    return target

@@ -44,7 +44,7 @@ def tiny_config_dict(tmp_path: Path, model_dir: Path, release: tuple[Path, Path]
         "training": {"lr": 0.05, "max_steps": 4, "batch_size": 2, "max_length": 64},
         "generation": {"max_new_tokens": 6, "batch_size": 4},
         "metrics": {"n_resamples": 200},
-        "comet": "off",
+        "tracking": {"comet": "off"},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):
@@ -52,3 +52,14 @@ def tiny_config_dict(tmp_path: Path, model_dir: Path, release: tuple[Path, Path]
         else:
             cfg[key] = value
     return cfg
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local two-CPU Ray cluster for the whole session: the executor joins it (ray.is_initialized) and leaves
+    it running, so the tests that run Ray tasks start Ray once (a second start in one process on two busy cores can
+    outlast Ray's own start-up timeout)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=True)
+    yield ray
+    ray.shutdown()

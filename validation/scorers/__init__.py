@@ -23,10 +23,12 @@ SCORERS = LazyRegistry("QA scorer", {
     "similarity": "validation.scorers.similarity:SimilarityScorer",
     "reference": "validation.scorers.reference:ReferenceScorer",
     "comet": "validation.scorers.comet:CometScorer",
+    "harm": "validation.scorers.harm:HarmScorer",
 })
 
-# Flags from thresholded metrics: set only when the threshold is, so they always fail a row.
-METRIC_FLAGS = frozenset({"bt_chrf", "bt_bleu", "lang_id", "comet", "similarity"})
+# Flags from thresholded metrics, and the harm guard's: set only when the threshold or the guard is, so they
+# always fail a row.
+METRIC_FLAGS = frozenset({"bt_chrf", "bt_bleu", "lang_id", "comet", "similarity", "intent_lost"})
 
 
 @dataclass

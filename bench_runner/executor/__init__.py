@@ -7,6 +7,9 @@ has room for. Every task is the same stage of the pipeline (bench_runner.pipelin
 the same stage caches under runs_dir (a folder every node sees), so a grid submitted again resumes where it
 stopped and the figures in results.json are those of a local run. The executor sits on top of the pipeline: the
 pipeline knows nothing of where it runs.
+
+With a shard (`--shard i/n`, executor/shards.py) either executor runs only that slice's per-model stages and writes
+the shard's record instead of the report; `safedrift bench merge` (executor/merge.py) makes the report.
 """
 
 from __future__ import annotations
@@ -15,15 +18,21 @@ import os
 from pathlib import Path
 
 from bench_runner.config import RunConfig
+from bench_runner.executor.shards import Shard
 from bench_runner.pipeline import BenchRun
 from safedrift.core.errors import missing_extra
 from safedrift.core.log import log
 
 
-def run_grid(run: BenchRun) -> Path:
-    """The report folder of the whole grid of `run`, computed as cfg.executor says."""
+def run_grid(run: BenchRun, shard: Shard | None = None) -> Path:
+    """The report folder of the whole grid of `run`, computed as cfg.executor says; with a shard, that slice's
+    per-model stages and the shard's record (its path)."""
     if run.cfg.executor == "ray":
-        return run_on_ray(run.cfg)
+        return run_on_ray(run.cfg, shard)
+    if shard is not None:
+        from bench_runner.executor.shards import run_shard
+
+        return run_shard(run, shard)
     return run.run()
 
 
@@ -34,11 +43,25 @@ def _finetune(cfg: RunConfig, language: str) -> str:
 
 def _generate_and_judge(cfg: RunConfig, model: str, *after: str) -> str:
     """`after`: what the tasks this one waits for returned (Ray starts it once they are done)."""
+    from bench_runner.executor.shards import judge
+
     run = BenchRun(cfg)
     try:
-        return str(run.judge(model))
+        return str(judge(run, model))  # judging in English takes turns with the other tasks (one memory)
     finally:
         run.close()  # a judge served by vLLM stops with its task
+
+
+def _unit(cfg: RunConfig, unit: str) -> str:
+    """One unit of a shard (executor/shards.py): its fine-tunes, the base model's answers, its models, under locks."""
+    from bench_runner.executor.shards import run_unit
+
+    run = BenchRun(cfg)
+    try:
+        run_unit(run, unit)
+    finally:
+        run.close()
+    return unit
 
 
 def _report(cfg: RunConfig) -> str:
@@ -83,7 +106,7 @@ def task_resources(cfg: RunConfig) -> dict:
     return {"num_cpus": cfg.ray.num_cpus_per_task, "num_gpus": gpus}
 
 
-def run_on_ray(cfg: RunConfig) -> Path:
+def run_on_ray(cfg: RunConfig, shard: Shard | None = None) -> Path:
     ray = _ray()
     # Tasks may start in another working directory (or on another node): the run folder is given absolute.
     cfg = cfg.model_copy(update={"runs_dir": os.path.abspath(cfg.runs_dir)})
@@ -94,9 +117,15 @@ def run_on_ray(cfg: RunConfig) -> Path:
         generate_and_judge = ray.remote(_generate_and_judge).options(**opts)
         report = ray.remote(_report).options(**opts)
         run = BenchRun(cfg)
-        tuned, base_model = run.ctx.finetuned, run.models[0]
+        tuned, base_model = run.ctx.finetuned, run.models[0]  # trained here or brought in
         ref = ray.put(cfg)
-        pending = {lang: finetune.remote(ref, lang) for lang in tuned}  # 1. every fine-tune at once
+        if shard is not None:  # the same slice as a local shard: one task per unit, then the shard's record
+            from bench_runner.executor.shards import check_shardable, write_record
+
+            check_shardable(run)
+            ray.get([ray.remote(_unit).options(**opts).remote(ref, unit) for unit in shard.units(run.ctx)])
+            return write_record(run, shard)
+        pending = {lang: finetune.remote(ref, lang) for lang in run.ctx.trained}  # 1. every fine-tune at once
         if run.generate.backend_class.together:
             # One server generates for the base model and every adapter at once: after all fine-tunes.
             base = generate_and_judge.remote(ref, base_model, *pending.values())
@@ -105,7 +134,7 @@ def run_on_ray(cfg: RunConfig) -> Path:
             # The base model's answers beside the fine-tunes; a fine-tuned model's once its adapter and the base
             # model's answers exist (every adapter's answers are checked against the base model's).
             base = generate_and_judge.remote(ref, base_model)
-            judged = [generate_and_judge.remote(ref, m, pending[m], base) for m in tuned]
+            judged = [generate_and_judge.remote(ref, m, *([pending[m]] if m in pending else []), base) for m in tuned]
         folders = ray.get([base, *judged])
         log(f"ray: {len(tuned)} fine-tunes and {len(folders)} judged models done; metrics and report")
         # 3. metrics and the report, from the finished stage folders

@@ -48,7 +48,6 @@ def agreement_stats(pairs: list[tuple[int, int]]) -> dict:
     """n, raw agreement, Cohen's kappa (+ 95% CI), compliance native vs English, their difference (English
     minus native, on the same answers) and McNemar's exact p-value for it. Undefined figures are None."""
     from statsmodels.stats.contingency_tables import mcnemar
-    from statsmodels.stats.inter_rater import cohens_kappa
 
     n = len(pairs)
     table = _table(pairs)
@@ -61,12 +60,7 @@ def agreement_stats(pairs: list[tuple[int, int]]) -> dict:
     english = (table[0][1] + table[1][1]) / n
     out.update(agreement=(table[0][0] + table[1][1]) / n, compliance_native=native, compliance_english=english,
                difference=english - native)
-    # Kappa is undefined when chance agreement is 1 (both judges gave one and the same verdict throughout).
-    chance = native * english + (1 - native) * (1 - english)
-    if chance < 1:
-        res = cohens_kappa(table, return_results=True)
-        out.update(kappa=_finite(res.kappa), kappa_ci_low=_finite(res.kappa_low),
-                   kappa_ci_high=_finite(res.kappa_upp))
+    out.update(_kappa(table))
     out["mcnemar_p"] = float(mcnemar(table, exact=True).pvalue)
     return out
 
@@ -156,7 +150,9 @@ CLASS_ORDER = ("full_compliance", "partial_refusal", "full_refusal")
 
 
 def _kappa(table: list[list[int]]) -> dict:
-    """Cohen's kappa of a k x k table with its 95% CI; None where undefined (one class throughout)."""
+    """Cohen's kappa of a k x k table with its 95% CI; None where undefined: chance agreement 1 (both raters gave
+    one and the same class throughout), or a CI whose variance is 0 (one rater constant; statsmodels' NaN)."""
+    import numpy as np
     from statsmodels.stats.inter_rater import cohens_kappa
 
     n = sum(map(sum, table))
@@ -164,7 +160,8 @@ def _kappa(table: list[list[int]]) -> dict:
     cols = [sum(c) / n for c in zip(*table, strict=True)] if n else []
     if not n or sum(r * c for r, c in zip(rows, cols, strict=True)) >= 1:
         return {"kappa": None, "kappa_ci_low": None, "kappa_ci_high": None}
-    res = cohens_kappa(table, return_results=True)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the NaN of a zero variance becomes None below
+        res = cohens_kappa(table, return_results=True)
     return {"kappa": _finite(res.kappa), "kappa_ci_low": _finite(res.kappa_low), "kappa_ci_high": _finite(res.kappa_upp)}
 
 

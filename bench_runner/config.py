@@ -72,8 +72,9 @@ class DatasetsConfig(_Strict):
     sample_seed: int = 0
     # SORRY-Bench prompt styles to keep (None: all).
     prompt_styles: list[str] | None = None
-    # Leave out rows whose translation failed QA (qa_pass false): from training, and from evaluation in
-    # EVERY eval language when an item failed in any of them, so paired comparisons stay on the same items.
+    # Leave out rows whose translation failed QA (qa_pass false): from training, and from evaluation in every eval
+    # language but English when an item failed in any of them (English is also answered on its full set; every
+    # figure across languages reads the common set, so paired comparisons stay on the same items).
     require_qa_pass: bool = True
 
     @field_validator("xstest")

@@ -105,3 +105,27 @@ def test_safedrift_bench_compare_on_two_lora_ranks_writes_one_report(tmp_path, c
     text = (out / "compare.md").read_text()
     assert "![fold change per family and pooled](compare_fold_change.png)" in text
     assert "What it estimates: per (fine-tune, eval) cell the fold change" in text
+
+
+def test_the_family_pattern_is_not_estimable_without_seed_variation():
+    # Every adapter of a (family, language) cell gave the same figure (a model that complies with everything): the
+    # interaction has no error term; an F of ~1e29 (p ~ 1e-30) would read as a certain difference.
+    same = {"a": {"en": [3.0, 3.0], "pt": [3.0, 3.0]}, "b": {"en": [3.0, 3.0], "pt": [2.5, 2.5]}}
+    t = family_pattern(same)
+    assert t["p_value"] is None and t["statistic"] is None
+    assert t["note"].startswith("not estimable: no seed-to-seed variation")
+
+
+def test_a_negative_moment_estimate_of_tau2_pools_as_the_fixed_effect():
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    from bench_runner.metrics.compare import pooled_fold_changes
+
+    # Two families closer than their standard errors: the DerSimonian-Laird moment estimate of tau^2 is negative
+    # (statsmodels keeps it), which narrowed the random-effect interval below the fixed one's.
+    cells = [{"finetune_language": "en", "eval_language": "en", "fold_change": fc, "log_se": se}
+             for fc, se in ((1.0625, 0.108), (1.0, 0.088))]
+    assert combine_effects(np.log([1.0625, 1.0]), np.array([0.108, 0.088]) ** 2, method_re="dl").tau2 < 0
+    (p,) = pooled_fold_changes([{"design": {"cells": [c]}} for c in cells], 0.95)
+    assert p["tau2"] == 0.0 and p["random"] == p["fixed"] and p["random_ci"] == p["fixed_ci"]
+    assert p["fixed_ci"][0] < p["fixed"] < p["fixed_ci"][1] and 0.0 < p["q_p_value"] <= 1.0

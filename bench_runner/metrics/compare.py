@@ -74,6 +74,12 @@ def family_pattern(logits: dict[str, dict[str, list[float]]]) -> dict:
         return out
     additive = smf.ols("z ~ C(family) + C(lang)", data=df).fit()
     full = smf.ols("z ~ C(cell)", data=df).fit()  # every family x language cell its own mean
+    if full.ssr <= 1e-12 * max(1.0, float(((df["z"] - df["z"].mean()) ** 2).sum())):
+        # Every adapter of a cell gave the same figure (e.g. every answer complied): no error term, and an F of
+        # ~1e29 would read as a certain difference.
+        out["note"] = ("not estimable: no seed-to-seed variation within any family x fine-tune language cell (every "
+                       "adapter of a cell gave the same compliance), so the interaction has no error term")
+        return out
     f, p, df_diff = full.compare_f_test(additive)
     out.update(statistic=float(f), df=[int(df_diff), int(full.df_resid)], p_value=float(p))
     return out
@@ -94,17 +100,35 @@ def pooled_fold_changes(families: list[dict], confidence: float) -> list[dict]:
             continue
         effects = np.log([c["fold_change"] for c in found])
         variances = np.array([c["log_se"] for c in found]) ** 2
-        res = combine_effects(effects, variances, method_re="dl", alpha=1 - confidence)
-        fe_lo, fe_hi = res.conf_int(alpha=1 - confidence, use_t=False)[0]
-        re_lo, re_hi = res.conf_int(alpha=1 - confidence, use_t=False)[1]
-        q, q_p = res.test_homogeneity()[:2]
+        with np.errstate(divide="ignore", invalid="ignore"):  # Q = 0 (identical families): I2 undefined, not used
+            res = combine_effects(effects, variances, method_re="dl", alpha=1 - confidence)
+            fe_lo, fe_hi = res.conf_int(alpha=1 - confidence, use_t=False)[0]
+            re_lo, re_hi = res.conf_int(alpha=1 - confidence, use_t=False)[1]
+            q, q_p = res.test_homogeneity()[:2]
+        re_mean, tau2 = res.mean_effect_re, float(res.tau2)
+        if not tau2 > 0:
+            # DerSimonian-Laird truncates tau^2 at 0 (statsmodels leaves the moment estimate negative, which shrinks
+            # or breaks the interval): no between-family variance, so the random effect is the fixed one.
+            re_mean, re_lo, re_hi, tau2 = res.mean_effect_fe, fe_lo, fe_hi, 0.0
         out.append({"finetune_language": ft, "eval_language": ev,
                     "by_family": [float(np.exp(e)) for e in effects],
-                    "fixed": float(np.exp(res.mean_effect_fe)), "fixed_ci": [float(np.exp(fe_lo)), float(np.exp(fe_hi))],
-                    "random": float(np.exp(res.mean_effect_re)),
-                    "random_ci": [float(np.exp(re_lo)), float(np.exp(re_hi))],
-                    "q": float(q), "q_p_value": float(q_p)})
+                    "fixed": _exp(res.mean_effect_fe), "fixed_ci": [_exp(fe_lo), _exp(fe_hi)],
+                    "random": _exp(re_mean), "random_ci": [_exp(re_lo), _exp(re_hi)], "tau2": tau2,
+                    "q": _finite(q), "q_p_value": _finite(q_p)})
     return out
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _exp(x: float) -> float | None:
+    """exp of a pooled log fold change; None where the pooling is undefined (a family with zero variance)."""
+    return float(np.exp(x)) if np.isfinite(x) else None
+
+
+def _fmt(x: float | None, spec: str = ".2f") -> str:
+    return "–" if x is None else format(x, spec)
 
 
 def compare_runs(run_dirs: list[Path], m: MetricsConfig | None = None) -> dict:
@@ -143,11 +167,11 @@ def compare_markdown(report: dict) -> str:
              + " | pooled (fixed) | pooled (random) | Q p |",
              "|---|---|" + "---|" * (len(report["families"]) + 3)]
     for c in report["pooled"]:
-        lo, hi = c["random_ci"]
+        (flo, fhi), (lo, hi) = c["fixed_ci"], c["random_ci"]
         lines.append(f"| {c['finetune_language']} | {c['eval_language']} | "
                      + " | ".join(f"{v:.2f}" for v in c["by_family"])
-                     + f" | {c['fixed']:.2f} [{c['fixed_ci'][0]:.2f}, {c['fixed_ci'][1]:.2f}] | {c['random']:.2f} "
-                     f"[{lo:.2f}, {hi:.2f}] | {c['q_p_value']:.3f} |")
+                     + f" | {_fmt(c['fixed'])} [{_fmt(flo)}, {_fmt(fhi)}] | {_fmt(c['random'])} "
+                     f"[{_fmt(lo)}, {_fmt(hi)}] | {_fmt(c['q_p_value'], '.3f')} |")
     t = report["family_pattern"]
     result = (f"F = {t['statistic']:.2f}, df {t['df']}, p = {t['p_value']:.3g}" if t["p_value"] is not None
               else t["note"])

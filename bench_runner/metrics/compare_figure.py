@@ -49,7 +49,7 @@ def plot_compare(report: dict, path: Path) -> Path:
                                 fmt="o", ms=4, color=colors(j), capsize=2, elinewidth=0.8,
                                 label=fam if (i, ev) == (0, evals[0]) else None)
             p = pooled.get((ft, ev))
-            if p is not None:
+            if p is not None and None not in (p["random"], *p["random_ci"]):  # undefined pooling: not drawn
                 x = i - 0.35 + width * (len(families) + 0.5)
                 lo, hi = p["random_ci"]
                 ax.errorbar(x, p["random"], yerr=[[p["random"] - lo], [hi - p["random"]]], fmt="D", ms=4,

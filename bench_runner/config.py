@@ -57,7 +57,9 @@ class ModelConfig(_Strict):
 class DatasetsConfig(_Strict):
     # A local release folder or a Hub dataset id; both are read with datasets.load_dataset(src, lang).
     benign: str = "release/Multilingual-Benign-Tune"
+    # the SORRY-Bench-Multilingual release folder or Hub id (gated)
     sorry: str = "release/SORRY-Bench-Multilingual"
+    # the Hub datasets' commit (a release folder: none)
     revision: str | None = None
     train_limit: int | None = Field(default=None, ge=1)  # benign train rows per fine-tune language (None: all)
     # held-out benign test prompts per eval language, asked and judged for refusal (0: none; None: all)
@@ -66,6 +68,7 @@ class DatasetsConfig(_Strict):
     # XSTest-Multilingual (over-refusal: safe prompts that look unsafe, and unsafe contrasts); None or "" leaves
     # it out. xstest_limit: at most this many safe and this many contrast prompts per language, spread over types.
     xstest: str | None = "release/XSTest-Multilingual"
+    # XSTest prompts per label (safe / unsafe contrast), stratified by type; None = all
     xstest_limit: int | None = Field(default=None, ge=1)
     # The limits above (sorry_limit, xstest_limit) take a sample stratified by category drawn with this seed
     # (bench_runner.data.stratified_sample), the same items in every eval language.
@@ -86,6 +89,7 @@ class DatasetsConfig(_Strict):
 class LoraConfig(_Strict):
     r: int = Field(default=8, ge=1)  # LoRA rank
     alpha: int = Field(default=16, ge=1)  # LoRA scaling numerator (scale = alpha / r)
+    # LoRA dropout
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]  # module names the adapters wrap
 
@@ -195,10 +199,13 @@ class VllmConfig(_Strict):
     python: str = ".venv-vllm/bin/python"
     # None: as model.dtype resolves for the transformers backend (float32 on CPU, bfloat16 on GPU).
     dtype: Literal["auto", "float32", "bfloat16", "float16"] | None = None
+    # vLLM's max_model_len (None: the model's)
     max_model_len: int | None = Field(default=None, ge=16)
     # Requests in flight at once, over every model (the server batches them; adapters share batches).
     max_concurrency: int = Field(default=128, ge=1)
+    # seconds to wait for the vLLM server to answer /health
     startup_timeout_s: float = Field(default=1200.0, gt=0)
+    # seconds one request may take
     request_timeout_s: float = Field(default=3600.0, gt=0)
     # More server arguments, e.g. [--gpu-memory-utilization, "0.8"], [--tensor-parallel-size, "2"]; on CPU
     # [--kv-cache-memory-bytes, "1073741824"] (else vLLM reserves 90% of the RAM and refuses when it is in use).
@@ -210,6 +217,7 @@ class VllmConfig(_Strict):
     # share of identical greedy answers is below parity_floor stops the run (e.g. an adapter vLLM did not
     # load). 0 turns the check off.
     parity_prompts: int = Field(default=8, ge=0)
+    # the least share of the parity prompts whose greedy answer is the same under transformers and vLLM
     parity_floor: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
@@ -273,6 +281,7 @@ class JudgeConfig(_Strict):
     # An OpenAI-compatible server already serving the judge (then the judge runs through it, whatever backend
     # says); served_name: the judge's model name there (None: the one model it serves).
     base_url: str | None = None
+    # the model name the judge's server serves (default: the judge model's id)
     served_name: str | None = None
     # The judge's context when vLLM serves it: the official prompt with a long answer needs about 2k tokens.
     max_model_len: int = Field(default=4096, ge=1024)
@@ -350,9 +359,13 @@ class CapabilityConfig(_Strict):
     # lm-evaluation-harness tasks (pip install "safedrift[lm-eval]"), e.g. [belebele_eng_Latn, xnli_de]; run with
     # the HF model plus each adapter. lm_eval_include_path: a folder of custom task YAMLs (offline tasks).
     lm_eval_tasks: list[str] = []
+    # a folder of your own lm-eval task YAMLs, found beside safedrift's
     lm_eval_include_path: str | None = None
+    # documents per lm-eval task (None: all)
     lm_eval_limit: int | None = Field(default=None, ge=1)
+    # few-shot examples (None: the task's default)
     lm_eval_num_fewshot: int | None = Field(default=None, ge=0)
+    # lm-eval's batch size
     lm_eval_batch_size: int = Field(default=8, ge=1)
 
 
@@ -364,6 +377,7 @@ class RepresentationConfig(_Strict):
     # five each) and the first benign test prompts of the eval set. CIs are over probes (metrics.n_resamples,
     # confidence, seed); a few hundred probes keep debiased CKA's interval narrow.
     sorry_probes: int | None = Field(default=64, ge=1)
+    # benign test prompts among the probes per eval language
     benign_probes: int | None = Field(default=32, ge=0)
     max_length: int = Field(default=256, ge=8)  # tokens per probe
     batch_size: int = Field(default=8, ge=1)  # probes per forward pass
@@ -376,6 +390,7 @@ class RayConfig(_Strict):
     # A cluster to join ("auto", "ray://head:10001"); None: $RAY_ADDRESS when set, else a local cluster starts.
     address: str | None = None
     num_cpus: int | None = Field(default=None, ge=1)  # a local cluster's CPUs (None: all of this machine's)
+    # CPUs each Ray task asks for
     num_cpus_per_task: float = Field(default=1.0, gt=0)
     # GPUs each task holds; None: 1 when the cluster has GPUs, else 0.
     num_gpus_per_task: float | None = Field(default=None, ge=0)
@@ -439,6 +454,7 @@ class ImportedModelConfig(_Strict):
 
 class RunConfig(_Strict):
     run_id: str  # the run's folder name under runs_dir
+    # where runs/<run-id>/ is written
     runs_dir: str = "runs"
     model: ModelConfig
     # one adapter per language; base: the model as it is ([base] alone trains nothing: eval-only, with models:)

@@ -17,11 +17,16 @@ DEMO_HELP = "demo data written for the toolkit (None: a file under the shipped d
 
 
 class BenignSourceConfig(Strict):
+    # a source's name (its rows' `source` column)
     name: str
+    # a local JSON/JSONL file of instruction rows
     path: str | None = None
     demo: bool | None = Field(default=None, description=DEMO_HELP)
+    # a Hub dataset id (instead of path)
     hub_id: str | None = None
+    # the Hub dataset's commit (pin it: the build's provenance records it)
     revision: str | None = None
+    # the row schema: alpaca (instruction/input/output), dolly (instruction/context/response), auto = detect
     format: Literal["auto", "alpaca", "dolly"] = "auto"
 
 
@@ -40,8 +45,11 @@ class HygieneConfig(Strict):
 class BenignConfig(Strict):
     sources: list[BenignSourceConfig] = Field(min_length=1)
     subset: int | None = Field(default=None, ge=1, description="seeded subset of N rows (all rows when unset)")
+    # the seed of the train/test split and the row sampling
     seed: int = 0
+    # drop rows whose answer is a refusal or a model limitation (builders/hygiene.py)
     safety_filter: bool = True
+    # the share of rows in the test split
     test_fraction: float = Field(default=0.1, gt=0, lt=1)
     hygiene: HygieneConfig = Field(default_factory=HygieneConfig)
 
@@ -59,11 +67,16 @@ class BenignConfig(Strict):
 
 
 class SorryBenchConfig(Strict):
+    # a local SORRY-Bench-schema JSONL file
     path: str | None = None
     demo: bool | None = Field(default=None, description=DEMO_HELP)
+    # the Hub dataset id (gated: needs HF_TOKEN)
     hub_id: str | None = None
+    # the Hub dataset's commit
     revision: str | None = None
+    # the file inside the Hub dataset
     filename: str | None = None
+    # the SORRY-Bench prompt style to keep (base = the unmutated prompts)
     prompt_style: str = "base"
     limit: int | None = Field(default=None, ge=1, description="first N prompts only (quick runs)")
 
@@ -73,9 +86,12 @@ class XSTestConfig(Strict):
 
     # which known source the rows are (safedrift.core.specs.XSTEST.sources): its Hub id, licence and citation
     source: str = "xstest"
+    # a local XSTest-schema CSV/JSONL file
     path: str | None = None
     demo: bool | None = Field(default=None, description=DEMO_HELP)
+    # the Hub dataset id
     hub_id: str | None = None
+    # the Hub dataset's commit
     revision: str | None = None
     split: str | None = None  # Hub split to read (default: the dataset's only split)
     types: list[str] | None = Field(default=None, min_length=1, description="keep only these prompt types")
@@ -94,6 +110,7 @@ class CalibrationConfig(Strict):
     """The sample `select: auto` scores engines on (builders/select.py)."""
 
     size: int = Field(default=200, ge=1, description="English texts sampled from every dataset's fields")
+    # the seed of the calibration sample
     seed: int = 0
     # An engine qualifies with at least this share of translations identified as the target language ...
     min_lang_id: float = Field(default=0.8, ge=0, le=1)
@@ -106,15 +123,19 @@ class TranslationConfig(Strict):
     # for en<->L; with `select: auto` every one that has translates a calibration sample and the best by
     # measured quality is used (the rule and the table go to translated/manifest.json).
     engines: list[str] = Field(default_factory=lambda: ["argos"], min_length=1)
+    # first: the first engine that can do a pair; auto: the engine measured best on the calibration sample
     select: Literal["first", "auto"] = "first"
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     # language -> engine: a fixed choice, never calibrated
     per_language: dict[str, str] = Field(default_factory=dict, description="language -> engine override")
+    # per engine name, options passed to it (e.g. a model folder)
     engine_options: dict[str, dict] = Field(default_factory=dict)
+    # also use argos packages installed in the user's argos folder
     include_installed_argos: bool = False
     # Segments per engine call and per memory commit: a CTranslate2 engine splits one call into token
     # batches run in parallel, so a call needs a few thousand tokens; a killed build loses one chunk.
     batch_segments: int = Field(default=512, ge=1)
+    # translate every row back to English for the back-translation checks
     back_translate: bool = True
 
 

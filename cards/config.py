@@ -14,7 +14,9 @@ from validation.config import QAStageConfig
 class HubConfig(Strict):
     """Where `--push` publishes the release (cards/push.py); the CLI flag --hub-org overrides `org`."""
 
+    # the Hub organisation or user the datasets are pushed to (--hub-org wins)
     org: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    # push the repositories as private
     private: bool = False
     gated: Literal["manual", "auto"] = "manual"  # access requests for SORRY-Bench-Multilingual
     endpoint: str | None = None  # a self-hosted Hub (or a test server); default: HF_ENDPOINT / huggingface.co

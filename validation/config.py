@@ -65,10 +65,13 @@ class CometConfig(Strict):
     """COMET runs in its own venv (make comet-env) as a subprocess; skipped with a recorded reason otherwise."""
 
     enabled: Literal["auto", "on", "off"] = "auto"  # auto: run when the COMET venv and models load
+    # the python of the COMET venv (make comet-env)
     python: str = ".venv-comet/bin/python"
     qe_model: str | None = "Unbabel/wmt22-cometkiwi-da"  # reference-free, on source/translation pairs
     ref_model: str | None = "Unbabel/wmt22-comet-da"  # reference-based, on the back-translation
+    # segments per COMET batch
     batch_size: int = Field(default=16, ge=1)
+    # GPUs COMET may use (0 = CPU)
     gpus: int = Field(default=0, ge=0)
 
     @field_validator("enabled", mode="before")
@@ -137,6 +140,7 @@ class HarmConfig(Strict):
 class GateConfig(Strict):
     """The great-expectations release gate (validation/gate.py): a failing suite blocks the release."""
 
+    # run the great-expectations gate before publishing (off: nothing is checked)
     enabled: bool = True
     lang_id_agreement: float = Field(default=0.9, ge=0, le=1, description="share of rows whose lang_id is the config language")
 
@@ -145,12 +149,14 @@ class QAConfig(QAThresholds):
     """The `qa` section: every language's thresholds (QAThresholds), the languages that differ, and how QA runs.
     comet runs when the COMET venv and its models load, and is skipped with the reason otherwise."""
 
+    # the QA scorers to run, in order (validation/scorers: backtranslation, lang_id, ...)
     scorers: list[str] = Field(
         default_factory=lambda: ["backtranslation", "lang_id", "structure", "alignment", "similarity", "reference",
                                  "comet", "harm"])
     per_language: dict[str, QAThresholds] = Field(default_factory=dict)
     on_fail: Literal["keep", "drop"] = "keep"  # drop: a failing row leaves every language of the release
     references: dict[str, str] = Field(default_factory=dict, description="language -> reference JSONL")
+    # rows per language listed as the worst in qa/report.md
     worst_rows: int = Field(default=5, ge=0)
     # Languages are scored in parallel processes once there is enough work to pay for starting them
     # (about 3 s each); None = one per CPU core, at most 4.

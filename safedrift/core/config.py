@@ -149,10 +149,14 @@ def _valid_date(value: str) -> bool:
 
 
 class ReleaseBase(Strict):
+    # the release's name (work/<name>/ by default; a plain folder name)
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     version: str = Field(default="0.1.0", description="semantic (1.2.0) or date (2025-06-01) release version")
+    # the languages to build (English, the source, always; `safedrift engines` lists who translates what)
     languages: list[str] = Field(min_length=1)
+    # where the published Hub-layout folders go
     output_dir: str = "release"
+    # where sources, translations and QA are kept (default work/<name>)
     work_dir: str | None = None
     # dataset key -> published name; the datasets a release builds (default: every spec, default names)
     datasets: dict[str, str] = Field(default_factory=lambda: {k: s.name for k, s in SPECS.items()})

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from support.http_json import send_json
 
 from bench_runner.config import parse_config
 from bench_runner.judge.base import create_judge
@@ -40,12 +41,7 @@ class Stub:
                 pass
 
             def _json(self, body: dict, status: int = 200) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, body, status)
 
             def do_GET(self):
                 if self.path == "/v1/models":

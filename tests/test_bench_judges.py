@@ -4,11 +4,11 @@ commit), its weights from judge.model and its own preflight check."""
 
 from __future__ import annotations
 
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from support.http_json import send_json
 
 from bench_runner import model_checks
 from bench_runner.config import RunConfig, parse_config
@@ -246,12 +246,7 @@ class _ModelInfoHub:
                 hub.paths.append(self.path)
                 rev = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
                 status, body = (200, {"id": "org/judge", "sha": shas[rev]}) if rev in shas else (404, {})
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, body, status)
 
             def log_message(self, *args):
                 pass

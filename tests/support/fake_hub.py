@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .http_json import send_json
+
 
 def git_blob_sha1(data: bytes) -> str:
     """The git object id of a blob: what the Hub reports as a regular file's oid."""
@@ -124,14 +126,7 @@ class FakeHub:
                 status, payload = self._route(request)
             if request.path != "/api/agent-harnesses":
                 self.requests.append(request)
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        if status == 404:
-            handler.send_header("X-Error-Code", "RepoNotFound")
-        handler.end_headers()
-        handler.wfile.write(data)
+        send_json(handler, payload, status, {"X-Error-Code": "RepoNotFound"} if status == 404 else None)
 
     def _route(self, r: Request) -> tuple[int, object]:
         parts = r.path.strip("/").split("/")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from bench_runner.data import KINDS, PromptKind
+from bench_runner.data import PromptKind
 from bench_runner.judge.base import Judge, Verdict
 from bench_runner.metrics.over_refusal import measured_value
 from bench_runner.registries import JUDGES
@@ -51,10 +51,6 @@ def judge_answer(kind: PromptKind, row: dict, answer: str, judge_config: str | N
     scored = {"uid": prompt.uid, "kind": kind.name, "language": language, "item_id": prompt.item_id,
               "xstest_label": prompt.xstest_label, **verdict.to_dict()}
     return Judged(kind.measure_of(prompt).name, measured_value(scored), verdict)
-
-
-def kind_named(name: str) -> PromptKind:
-    return KINDS[name]
 
 
 def mean_scored(values: Iterable[float | int | None]) -> float:

@@ -94,6 +94,16 @@ class LoraConfig(_Strict):
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]  # module names the adapters wrap
 
 
+def drop_new_defaults(data: object, defaults: dict) -> object:
+    """Keys added after runs were cached, left out of a dump (a stage key, results.json's config) while they hold
+    their default, so the folders of runs from before them stay cached; set, they are in it."""
+    if isinstance(data, dict):
+        for key, default in defaults.items():
+            if key in data and data[key] == default:
+                del data[key]
+    return data
+
+
 def launched_processes() -> int:
     """Processes of this launch: `accelerate launch` and torchrun set WORLD_SIZE (what accelerate's PartialState
     reads); 1 otherwise."""
@@ -140,9 +150,7 @@ class TrainingConfig(_Strict):
         data = handler(self)
         if isinstance(data, dict):
             data.pop("global_batch_size" if self.global_batch_size is None else "batch_size", None)
-            if not self.equal_dose:  # off, the keys of configs from before the option do not move; on, it is in them
-                data.pop("equal_dose", None)
-        return data
+        return drop_new_defaults(data, {"equal_dose": False})
 
     @model_validator(mode="after")
     def _one_batch_size(self) -> TrainingConfig:
@@ -536,10 +544,7 @@ class RunConfig(_Strict):
     @model_serializer(mode="wrap")
     def _models_when_listed(self, handler):
         # Without `models:` the dump (results.json's config, a shard's record) is what it was before the option.
-        data = handler(self)
-        if isinstance(data, dict) and not self.models:
-            data.pop("models", None)
-        return data
+        return drop_new_defaults(handler(self), {"models": []})
 
     @model_validator(mode="after")
     def _check_registries(self) -> RunConfig:

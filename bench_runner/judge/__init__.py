@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from bench_runner.config import drop_new_defaults
 from bench_runner.data import KINDS, PromptKind, hash_records, kind_of
 from bench_runner.judge.back_translation import BackTranslator, answer_language_plan, english_requests
 from bench_runner.judge.base import Judge, Verdict, create_judge
@@ -75,9 +76,7 @@ class JudgeStage(Stage):
                                                       "guard_model": {"device", "revision"}})
         if not english_headline(self.cfg.judge.answers_in, self.cfg.judge.headline):
             settings.pop("headline")  # the rows are what they were before judge.headline: folders stay cached
-        for key, default in (("guard_mode", "generate"), ("secondary_on", [])):
-            if settings[key] == default:
-                settings.pop(key)  # keys newer than the folders judged without them: those stay cached
+        drop_new_defaults(settings, {"guard_mode": "generate", "secondary_on": []})
         return {"generate": self.generate(model).name, "judge": settings,
                 "judge_identity": self.judge_identity,
                 "refusal_judge": {"name": self.cfg.judge.refusal_judge,
